@@ -1,0 +1,39 @@
+"""gradexp: the theory of gradient explosion in deep networks with batch normalization.
+
+Closed forms (re-exported here), deterministic models (``gradexp.elr``, ``gradexp.optim``),
+Monte-Carlo simulators (``gradexp.mc``, numba, imported on first use), the claims ledger
+(``gradexp.claims``) and figures (``gradexp.plots``).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .activations import ACTIVATION_NAMES, Activation, get_activation
+from .theory.explosion import (
+    YANG_RATE,
+    activation_factor,
+    correlated_explosion_factor,
+    explosion_factor,
+    explosion_factor_asymptotic,
+    jensen_corrected_perfectly_correlated_bound,
+    perfectly_correlated_bound,
+    perfectly_correlated_bound_earlier,
+    theorem_2_4_probability,
+    theorem_2_4_upper_factor,
+    yang_rate,
+)
+from .theory.relu import relu_moments
+from .theory.rmt import *  # noqa: F401,F403  (its __all__)
+from .theory import elr  # noqa: F401
+from . import optim  # noqa: F401
+
+__version__ = "0.1.0"
+
+_LAZY = {"mc", "claims", "plots", "sweep"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'gradexp' has no attribute {name!r}")

@@ -1,0 +1,56 @@
+"""The claims ledger: one module per paper, verdicts computed by running checks.
+
+``all_claims()`` imports the per-paper modules (which register their claims) and returns
+them in a stable order; ``run_ledger`` runs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ._ledger import (
+    ERROR,
+    FAILS,
+    HOLDS,
+    HOLDS_LOOSELY,
+    NOT_CHECKABLE,
+    PAPERS,
+    STATUSES,
+    Claim,
+    Result,
+    Verdict,
+    _REGISTRY,
+    claim,
+    run_claim,
+)
+
+#: per-paper modules, in ledger order
+PAPER_MODULES = ("paik_choi", "mehmeti_gopel_wand", "tvlars", "bjorck")
+
+
+def all_claims() -> list[Claim]:
+    for name in PAPER_MODULES:
+        importlib.import_module(f"{__name__}.{name}")
+    return list(_REGISTRY.values())
+
+
+def run_ledger(fast: bool = True, ids=None, progress=None) -> list[Result]:
+    """Run the checks (all, or those whose id is in ``ids``) and return their results."""
+    claims = all_claims()
+    if ids is not None:
+        unknown = set(ids) - {c.id for c in claims}
+        if unknown:
+            raise ValueError(f"unknown claim ids: {sorted(unknown)}")
+        claims = [c for c in claims if c.id in set(ids)]
+    results = []
+    for c in claims:
+        results.append(run_claim(c, fast))
+        if progress is not None:
+            progress(results[-1])
+    return results
+
+
+__all__ = [
+    "ERROR", "FAILS", "HOLDS", "HOLDS_LOOSELY", "NOT_CHECKABLE", "PAPERS", "STATUSES",
+    "Claim", "Result", "Verdict", "claim", "run_claim", "all_claims", "run_ledger",
+]

@@ -1,0 +1,1 @@
+"""Monte-Carlo simulators (numba kernels, compiled lazily with cache=True)."""

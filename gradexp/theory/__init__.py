@@ -1,0 +1,1 @@
+"""Closed forms and deterministic models: pure, vectorised numpy/scipy."""
