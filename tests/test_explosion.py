@@ -1,0 +1,138 @@
+"""C(R), activation factors and the correlated factor against independent references."""
+
+import math
+
+import mpmath as mp
+import numpy as np
+import pytest
+import sympy as sp
+
+import gradexp
+from gradexp import (
+    activation_factor,
+    correlated_explosion_factor,
+    explosion_factor,
+    explosion_factor_asymptotic,
+)
+from gradexp.claims.paik_choi import mp_explosion_factor
+from gradexp.theory.explosion import _ASYMPTOTIC_R
+
+
+def _rel(v, ref):
+    return float(abs((mp.mpf(v) - ref) / ref))
+
+
+SEAMS = [0.0, -1e-300, 1e-300, -1 / math.sqrt(2), -1 / math.sqrt(2) * (1 + 1e-12), -1 / math.sqrt(2) * (1 - 1e-12),
+         _ASYMPTOTIC_R, _ASYMPTOTIC_R * (1 + 1e-12), _ASYMPTOTIC_R * (1 - 1e-12)]
+
+
+@pytest.mark.parametrize("R", SEAMS + [-1e4, -300.0, -27.0, -3.0, 0.5, 2.0, 6.0, 1e4])
+def test_C_vs_mpmath(R):
+    assert _rel(explosion_factor(R), mp_explosion_factor(R, dps=80)) < 1e-13
+
+
+@pytest.mark.slow
+def test_C_dense_grid():
+    Rs = np.concatenate([-np.logspace(-4, 4, 600), np.logspace(-4, 4, 600)])
+    worst = max(_rel(c, mp_explosion_factor(R)) for R, c in zip(Rs, explosion_factor(Rs)))
+    assert worst < 1e-13
+
+
+def test_limits():
+    assert explosion_factor(-np.inf) == np.inf
+    assert explosion_factor(np.inf) == 1.0
+    assert abs(explosion_factor(0.0) - math.pi / (math.pi - 1)) < 1e-15
+    assert abs(gradexp.YANG_RATE**2 - explosion_factor(0.0)) < 1e-15
+
+
+def test_asymptotic_series_with_sympy():
+    # C = I0/I2 + exponentially small; I0, I2 from the asymptotic series of the Mills ratio
+    t, r = sp.symbols("t r", positive=True)
+    i0 = sum((-1) ** k * sp.factorial2(2 * k - 1) / t ** (2 * k + 1) for k in range(7))
+    i2 = sp.expand(i0 - t * (1 - t * i0))
+    ser = sp.series((i0 / i2).subs(t, sp.sqrt(2) * r), r, sp.oo, 4).removeO()
+    assert sp.simplify(ser - (r**2 + sp.Rational(5, 2) - 3 / r**2)) == 0
+    R = -200.0
+    assert abs(explosion_factor_asymptotic(R) / explosion_factor(R) - 1) < 1e-9
+
+
+def test_nan_raises():
+    with pytest.raises(ValueError, match="R"):
+        explosion_factor(float("nan"))
+
+
+# --------------------------------------------------------------------------- activations
+@pytest.mark.parametrize("mu,sigma", [(0.0, 1.0), (-1.3, 0.7), (2.0, 3.0)])
+def test_relu_and_leaky_closed_forms_vs_quadrature(mu, sigma):
+    from gradexp.gaussian import gaussian_expectation
+
+    for slope in (0.0, 0.1, 0.5, -0.2):
+        act = gradexp.get_activation("leaky_relu", slope=slope)
+        f0 = float(act.value(mu))
+        d2 = gaussian_expectation(lambda x: float(act.deriv(x)) ** 2, mu, sigma, breakpoints=(0.0,))
+        e1 = gaussian_expectation(lambda x: float(act.value(x)) - f0, mu, sigma, breakpoints=(0.0,))
+        e2 = gaussian_expectation(lambda x: (float(act.value(x)) - f0) ** 2, mu, sigma, breakpoints=(0.0,))
+        quad = sigma**2 * d2 / (e2 - e1 * e1)
+        assert abs(activation_factor("leaky_relu", mu, sigma, slope=slope) / quad - 1) < 1e-10
+    assert activation_factor("leaky_relu", mu, sigma, slope=0.0) == pytest.approx(
+        activation_factor("relu", mu, sigma), rel=1e-14)
+    assert activation_factor("leaky_relu", mu, sigma, slope=1.0) == pytest.approx(1.0, rel=1e-14)
+
+
+def test_gelu_factor_vs_mpmath():
+    # independent route: mpmath quadrature of the definition at 30 digits
+    mu, s = 0.4, 1.2
+    with mp.workdps(30):
+        pdf = lambda x: mp.npdf(x, mu, s)  # noqa: E731
+        gelu = lambda x: x * mp.ncdf(x)  # noqa: E731
+        dgelu = lambda x: mp.ncdf(x) + x * mp.npdf(x)  # noqa: E731
+        m1 = mp.quad(lambda x: gelu(x) * pdf(x), [-mp.inf, mu, mp.inf])
+        m2 = mp.quad(lambda x: gelu(x) ** 2 * pdf(x), [-mp.inf, mu, mp.inf])
+        d2 = mp.quad(lambda x: dgelu(x) ** 2 * pdf(x), [-mp.inf, mu, mp.inf])
+        ref = s**2 * d2 / (m2 - m1**2)
+    assert _rel(activation_factor("gelu", mu, s), ref) < 1e-10
+
+
+def test_identity_and_dropout_give_one_at_zero_mean():
+    assert activation_factor("identity", 0.3, 2.0) == 1.0
+    assert activation_factor("dropout", 0.0, 1.0, keep_prob=0.3) == 1.0
+    assert activation_factor("dropout", 1.0, 1.0, keep_prob=0.5) == pytest.approx(1 / 1.5, rel=1e-15)
+
+
+def test_activation_factor_broadcasts():
+    out = activation_factor("tanh", np.array([0.0, 0.5]), 1.0)
+    assert out.shape == (2,) and np.all(out > 1)
+
+
+# --------------------------------------------------------------------------- correlation
+def _mp_correlated(rho):
+    with mp.workdps(40):
+        rho = mp.mpf(rho)
+        kappa = (mp.sqrt(1 - rho**2) + (mp.pi - mp.acos(rho)) * rho) / (2 * mp.pi)
+        v = mp.mpf(1) / 2 - 1 / (2 * mp.pi)
+        c = kappa - 1 / (2 * mp.pi)
+        a = v - c
+        return mp.quad(lambda z: mp.npdf(z) / (a + c * z * z), [-mp.inf, 0, mp.inf]) / 2
+
+
+@pytest.mark.parametrize("rho", [0.0, 1e-8, 0.01, 0.3, 0.7, 0.9, 0.99, 0.999999])
+def test_correlated_factor_vs_mpmath(rho):
+    assert _rel(correlated_explosion_factor(rho), _mp_correlated(rho)) < 1e-12
+
+
+def test_correlated_factor_ends_and_domain():
+    assert correlated_explosion_factor(0.0) == pytest.approx(math.pi / (math.pi - 1), rel=1e-15)
+    assert correlated_explosion_factor(1.0) == np.inf
+    for bad in (-0.1, 1.1, float("nan")):
+        with pytest.raises(ValueError, match="rho"):
+            correlated_explosion_factor(bad)
+
+
+def test_theorem_2_4_helpers():
+    assert gradexp.theorem_2_4_probability(100, 100, 0.3) == pytest.approx(
+        1 - 100 * math.exp(-50 * (0.3 - 1 - math.log(0.3))), rel=1e-15)
+    assert gradexp.theorem_2_4_upper_factor(100, 0.3) == pytest.approx(1 + 2 / (1e6 * 0.027), rel=1e-14)
+    with pytest.raises(ValueError, match="delta"):
+        gradexp.theorem_2_4_probability(10, 10, 1.0)
+    with pytest.raises(ValueError, match="d_in"):
+        gradexp.theorem_2_4_upper_factor(0, 0.5)
