@@ -822,8 +822,8 @@ class Optimizer:
             return w
         w = np.asarray(w, float)
         norms = _norms(w, param_ndim)
-        m = norms.max(axis=-(param_ndim + 1), keepdims=True)
-        return w / np.where(m > 0, m, 1.0)
+        m = norms.max(axis=-1, keepdims=True)
+        return w / _expand(np.where(m > 0, m, 1.0), param_ndim)
 
     # ------------------------------------------------------------------ the step
     def step(self, w, g, state: OptimizerState, *, lr, param_ndim: int = 1,

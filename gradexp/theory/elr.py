@@ -396,9 +396,7 @@ def simulate(c, lr, steps, *, w0_sq=1.0, momentum=0.0, rule: LayerRule | None = 
         weight_sq[..., k, :] = s
         if k == steps:
             break
-        gcol = 1 if engine == "rotating" and D == 3 else k + 1
-        if engine == "rotating":
-            gcol = 2
+        gcol = 2 if engine == "rotating" else k + 1
         g = np.zeros_like(w)
         g[..., gcol] = c / np.sqrt(s)
         w, state, info = optimizer.step(w, g, state, lr=lrs[..., k][..., None], gw_dot=0.0)
