@@ -208,8 +208,8 @@ def stability_bound(c, w_sq):
 def stability_bound_at_init(depth, *, rate=YANG_RATE, w0_sq=2.0):
     r"""Eq. 26: :math:`\lambda \ll 2\sqrt2\,\alpha^{-L}` for σ²(0) = 2 and c = α^L.
 
-    >>> round(stability_bound_at_init(50) / 1e-4, 3)
-    1.953
+    >>> round(stability_bound_at_init(50) / 1e-4, 3)   # the paper quotes 3e-5
+    1.955
     """
     L = as_float_array(depth, "depth", allow_inf=False)
     if (L < 1).any():
