@@ -264,8 +264,7 @@ def relu_kernel(rho):
     """
     rho = check_interval(rho, "rho", -1.0, 1.0)
     s = np.sqrt((1.0 - rho) * (1.0 + rho))
-    # pi - arccos(rho) = arctan2(s, -rho)... measured from the other side: angle = arccos(rho)
-    angle = np.arctan2(s, rho)  # = arccos(rho), accurate near +-1
+    angle = np.arctan2(s, rho)  # arccos(rho), without arccos's loss of accuracy near ±1
     return _out((s + (np.pi - angle) * rho) / (2.0 * np.pi))
 
 

@@ -29,7 +29,7 @@ import math
 import numpy as np
 from scipy import special
 
-from ..activations import DROPOUT, ELU, IDENTITY, LEAKY_RELU, RELU, get_activation
+from ..activations import DROPOUT, IDENTITY, LEAKY_RELU, RELU, get_activation
 from ..gaussian import (
     SQRT2,
     _out,
