@@ -17,6 +17,10 @@ Two levels of realism:
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import glob
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +32,7 @@ from ._estimate import Estimate, estimate
 __all__ = [
     "simulate_vectors", "VectorRun", "ToyNet", "ToyNetRun", "init_toynet", "toynet_loss_and_grads",
     "make_synthetic_data", "train_toynet", "fit_discrete_model", "compare_with_model",
-    "gradient_growth_rate",
+    "gradient_growth_rate", "minibatch_noise_floor", "single_thread_blas", "toynet_forward",
 ]
 
 
@@ -88,3 +92,342 @@ def simulate_vectors(c, lr, steps, *, dim, w0_sq=1.0, momentum=0.0, rule=None, o
         g *= (c / np.sqrt(s))[..., None] / np.linalg.norm(g, axis=-1, keepdims=True)
         w, state, _ = optimizer.step(w, g, state, lr=lrs[k])
     return VectorRun(weight_sq=ws, grad_sq=c[None, None, :] ** 2 / ws)
+
+
+def _seed_sequence(seed) -> np.random.SeedSequence:
+    """A SeedSequence from None, an int, a SeedSequence or a Generator (one draw from it)."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, np.random.Generator):
+        return np.random.SeedSequence(int(seed.integers(2 ** 63)))
+    return np.random.SeedSequence(seed)
+
+
+# ======================================================================== BLAS threads
+_BLAS = None
+
+
+def _openblas():
+    """numpy's bundled OpenBLAS (set/get thread-count functions), or None if not found."""
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = False
+        libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+        for path in glob.glob(os.path.join(libdir, "*openblas*")):
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError:  # pragma: no cover - platform specific
+                continue
+            for prefix in ("scipy_openblas", "openblas"):
+                for suffix in ("64_", ""):
+                    setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+                    getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+                    if setter is not None and getter is not None:
+                        _BLAS = (setter, getter)
+                        return _BLAS
+    return _BLAS or None
+
+
+@contextlib.contextmanager
+def single_thread_blas():
+    """Run numpy's OpenBLAS single-threaded inside the block (restored afterwards).
+
+    The ToyNet's matrices are small (batch × width², width ≲ 256): on a loaded machine
+    OpenBLAS's worker threads spin and make such products 10–40× slower than one thread.
+    A no-op when numpy does not bundle OpenBLAS.
+    """
+    blas = _openblas()
+    if not blas:
+        yield
+        return
+    setter, getter = blas
+    old = int(getter())
+    setter(1)
+    try:
+        yield
+    finally:
+        setter(old)
+
+
+# ================================================================================ ToyNet
+@dataclass(frozen=True)
+class ToyNet:
+    r"""A BatchNorm + ReLU MLP of constant width (Mehmeti-Göpel & Wand's ToyNet idea).
+
+    .. math:: x_0 = \text{input},\quad h_\ell = x_{\ell-1}W_\ell^\top,\quad
+              x_\ell = \mathrm{ReLU}(\mathrm{BN}(h_\ell)),\ \ell = 1..L,\quad
+              \text{logits} = x_L H^\top,
+
+    BN with batch statistics and no learnable parameters (the paper's choice), variance
+    ``bn_eps`` added inside the square root (default 0, so every hidden layer is exactly
+    scale invariant and ⟨∇W_ℓ, W_ℓ⟩ = 0). ``weights`` has shape ``(L, n, n)``, ``head``
+    ``(classes, n)``; He initialization.
+    """
+
+    weights: np.ndarray
+    head: np.ndarray
+    bn_eps: float = 0.0
+
+    @property
+    def depth(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.weights.shape[1]
+
+    def with_weights(self, weights, head=None) -> "ToyNet":
+        return ToyNet(np.asarray(weights, float), self.head if head is None else head, self.bn_eps)
+
+
+def init_toynet(depth, width, *, classes=10, bn_eps=0.0, seed=None) -> ToyNet:
+    """He-initialised ToyNet: W_ℓ ~ N(0, 2/n), head ~ N(0, 1/n)."""
+    depth, width = int(depth), int(width)
+    if depth < 1 or width < 2:
+        raise ValueError("depth must be >= 1 and width >= 2")
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((depth, width, width)) * np.sqrt(2.0 / width)
+    H = rng.standard_normal((int(classes), width)) / np.sqrt(width)
+    return ToyNet(W, H, float(bn_eps))
+
+
+def _bn(h, eps):
+    mu = h.mean(axis=0)
+    c = h - mu
+    sig = np.sqrt((c * c).mean(axis=0) + eps)
+    return c / sig, sig
+
+
+def toynet_forward(net: ToyNet, x) -> np.ndarray:
+    """Logits of a batch ``x`` (B × n), batch statistics."""
+    a = np.asarray(x, float)
+    for W in net.weights:
+        z, _ = _bn(a @ W.T, net.bn_eps)
+        a = np.maximum(z, 0.0)
+    return a @ net.head.T
+
+
+def toynet_loss_and_grads(net: ToyNet, x, y, *, per_sample=False):
+    r"""Mean softmax cross-entropy and its exact gradients.
+
+    The BatchNorm backward differentiates through the batch statistics:
+    :math:`\partial L/\partial h = \hat\sigma^{-1}\bigl(g - \bar g - z\,\overline{g z}\bigr)`
+    (exact also with ``bn_eps > 0``). Returns ``(loss, dW, dH, info)`` with ``dW`` of shape
+    ``(L, n, n)``; ``info["per_sample_norm"]`` (if ``per_sample``) is the mean over the batch
+    of the norms of the per-sample terms :math:`\delta_b x_b^\top` whose sum is dW_ℓ (CLARS).
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y)
+    B = x.shape[0]
+    acts, zs, sigs = [x], [], []
+    a = x
+    for W in net.weights:
+        z, sig = _bn(a @ W.T, net.bn_eps)
+        zs.append(z)
+        sigs.append(sig)
+        a = np.maximum(z, 0.0)
+        acts.append(a)
+    logits = a @ net.head.T
+    m = logits.max(axis=1, keepdims=True)
+    ex = np.exp(logits - m)
+    lse = np.log(ex.sum(axis=1, keepdims=True)) + m
+    loss = float(np.mean(lse[:, 0] - logits[np.arange(B), y]))
+    p = ex / ex.sum(axis=1, keepdims=True)
+    dlog = p
+    dlog[np.arange(B), y] -= 1.0
+    dlog /= B
+    dH = dlog.T @ a
+    da = dlog @ net.head
+    dW = np.empty_like(net.weights)
+    psn = np.empty(net.depth) if per_sample else None
+    for ell in range(net.depth - 1, -1, -1):
+        z = zs[ell]
+        g = da * (z > 0)
+        dh = (g - g.mean(axis=0) - z * (g * z).mean(axis=0)) / sigs[ell]
+        dW[ell] = dh.T @ acts[ell]
+        if per_sample:
+            psn[ell] = float(np.mean(np.linalg.norm(dh, axis=1) * np.linalg.norm(acts[ell], axis=1)))
+        if ell:
+            da = dh @ net.weights[ell]
+    info = {"per_sample_norm": psn}
+    return loss, dW, dH, info
+
+
+def make_synthetic_data(n, width, *, classes=10, seed=None):
+    """Gaussian inputs N(0, I) with labels of a random linear teacher (argmax of x T)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((int(n), int(width)))
+    T = rng.standard_normal((int(width), int(classes)))
+    return x, np.argmax(x @ T, axis=1)
+
+
+@dataclass(frozen=True)
+class ToyNetRun:
+    """Per-step, per-layer measurements of :func:`train_toynet` (arrays ``(steps + 1, L)``).
+
+    ``weight_sq[k]``/``grad_sq[k]``: ‖W_ℓ‖² and ‖∇W_ℓ‖² at the weights used at step k (after
+    the optional max-norm rescaling); ``update_sq[k]`` (k < steps) ‖ΔW_ℓ‖²; ``loss[k]``;
+    ``cos_gw[k]``: ⟨∇W, W⟩/(‖∇W‖‖W‖) (0 for scale-invariant layers); ``lr`` the rates used.
+    """
+
+    weight_sq: np.ndarray
+    grad_sq: np.ndarray
+    update_sq: np.ndarray
+    loss: np.ndarray
+    cos_gw: np.ndarray
+    lr: np.ndarray
+
+    @property
+    def elr(self) -> np.ndarray:
+        return np.sqrt(self.grad_sq / self.weight_sq)
+
+
+def train_toynet(depth, width, lr, steps, *, batch=128, classes=10, n_data=None, optimizer=None,
+                 train_head=True, bn_eps=0.0, seed=None) -> ToyNetRun:
+    """Train a He-initialised :class:`ToyNet` on synthetic data for ``steps`` minibatch steps.
+
+    The hidden layers are updated by ``optimizer`` (default plain SGD; any
+    :class:`gradexp.optim.Optimizer`, unit-wise rules act on the rows of each W_ℓ); the head,
+    which is not scale invariant, by plain SGD at the same rate (or not at all with
+    ``train_head=False``). Minibatches of ``batch`` samples are drawn without replacement
+    from ``n_data`` (default ``batch * steps``, i.e. fresh samples every step) synthetic points.
+    """
+    with single_thread_blas():
+        return _train_toynet(depth, width, lr, steps, batch=batch, classes=classes,
+                             n_data=n_data, optimizer=optimizer, train_head=train_head,
+                             bn_eps=bn_eps, seed=seed)
+
+
+def _train_toynet(depth, width, lr, steps, *, batch, classes, n_data, optimizer, train_head,
+                  bn_eps, seed) -> ToyNetRun:
+    
+    steps = int(steps)
+    if steps < 0:
+        raise ValueError("steps must be >= 0")
+    ss = _seed_sequence(seed)
+    s_net, s_data, s_batch = ss.spawn(3)
+    net = init_toynet(depth, width, classes=classes, bn_eps=bn_eps, seed=s_net)
+    n_data = int(n_data or batch * max(steps + 1, 1))
+    X, Y = make_synthetic_data(n_data, width, classes=classes, seed=s_data)
+    rng = np.random.default_rng(s_batch)
+    order = rng.permutation(n_data)
+    optimizer = optimizer or Optimizer()
+    lrs = np.asarray(schedule_values(lr, steps), float)
+    L = net.depth
+    ws = np.empty((steps + 1, L))
+    gs = np.empty_like(ws)
+    cos = np.empty_like(ws)
+    us = np.empty((steps, L))
+    loss = np.empty(steps + 1)
+    state = optimizer.init_state(net.weights)
+    W, H = net.weights, net.head
+    for k in range(steps + 1):
+        W = optimizer.prepare(W, param_ndim=2)
+        idx = order[(np.arange(batch) + k * batch) % n_data]
+        cur = net.with_weights(W, H)
+        need_ps = type(optimizer.rule).__name__ == "CLARS"
+        loss[k], dW, dH, info = toynet_loss_and_grads(cur, X[idx], Y[idx], per_sample=need_ps)
+        wn = np.sqrt((W ** 2).sum(axis=(1, 2)))
+        gn = np.sqrt((dW ** 2).sum(axis=(1, 2)))
+        ws[k], gs[k] = wn ** 2, gn ** 2
+        cos[k] = (dW * W).sum(axis=(1, 2)) / np.maximum(wn * gn, 1e-300)
+        if k == steps:
+            break
+        W, state, step_info = optimizer.step(W, dW, state, lr=lrs[k], param_ndim=2,
+                                             per_sample_norm=info["per_sample_norm"])
+        us[k] = np.asarray(step_info["update_norm"]) ** 2
+        if train_head:
+            H = H - lrs[k] * dH
+    return ToyNetRun(weight_sq=ws, grad_sq=gs, update_sq=us, loss=loss, cos_gw=cos, lr=lrs)
+
+
+def fit_discrete_model(run: ToyNetRun, *, layers=None, optimizer=None):
+    """The ELR model fitted to a run's step-0 norms: c_ℓ = ‖∇W_ℓ(0)‖‖W_ℓ(0)‖, ‖W_ℓ(0)‖², same
+    rates (and optimizer) as the run. ``layers`` selects layers (default: all but the first,
+    whose input is not normalised, as the paper excludes it). Returns an ELRTrajectory."""
+    from ..theory.elr import simulate
+
+    sel = slice(1, None) if layers is None else layers
+    c = np.sqrt(run.grad_sq[0, sel] * run.weight_sq[0, sel])
+    return simulate(c, run.lr, run.lr.size, w0_sq=run.weight_sq[0, sel], optimizer=optimizer)
+
+
+def compare_with_model(runs, *, layers=None, optimizer=None) -> dict:
+    """Score the discrete model against trained ToyNets, one fit per run.
+
+    Returns per-step arrays (mean over runs, with standard errors):
+    ``log_err``: mean over layers of |log(E_model/E_measured)|; ``weight_log_err``: the same for
+    ‖W‖²; ``flip_measured``/``flip_model``: Spearman correlation of E at step 0 and step 1
+    (negative = the layers' order flipped); and the per-run arrays themselves.
+    """
+    from scipy.stats import spearmanr
+
+    runs = [runs] if isinstance(runs, ToyNetRun) else list(runs)
+    sel = slice(1, None) if layers is None else layers
+    le, we, fm, fp = [], [], [], []
+    for r in runs:
+        m = fit_discrete_model(r, layers=sel, optimizer=optimizer)
+        E_meas = r.elr[:, sel]
+        le.append(np.mean(np.abs(np.log(m.elr / E_meas)), axis=-1))
+        we.append(np.mean(np.abs(np.log(m.weight_sq / r.weight_sq[:, sel])), axis=-1))
+        fm.append(spearmanr(E_meas[0], E_meas[1])[0])
+        fp.append(spearmanr(m.elr[0], m.elr[1])[0])
+    le, we = np.array(le), np.array(we)
+    n = len(runs)
+    se = (lambda a: a.std(axis=0, ddof=1) / np.sqrt(n)) if n > 1 else (lambda a: np.zeros(a.shape[1:]))
+    return {"log_err": le.mean(axis=0), "log_err_se": se(le), "weight_log_err": we.mean(axis=0),
+            "weight_log_err_se": se(we), "flip_measured": float(np.mean(fm)),
+            "flip_model": float(np.mean(fp)), "per_run_log_err": le, "n_runs": n}
+
+
+def gradient_growth_rate(depth, width, batch, *, n_nets=8, skip=(2, 3), classes=10,
+                         seed=None) -> dict:
+    r"""Per-layer growth of ‖∇W_ℓ‖ at initialization, towards the input, in the ToyNet.
+
+    For each of ``n_nets`` independent networks (fresh data) the slope of
+    log‖∇W_ℓ‖ against ℓ is fitted by least squares over the layers ℓ = skip[0]+1 .. L−skip[1]
+    (away from the raw input and the loss); ``rate = exp(−slope)`` per net. Returns Estimates
+    of the rate of the norm and of the squared norm (rate²) over nets, to compare with
+    √(π/(π−1)) = 1.211 (norm) and π/(π−1) = 1.467 (squared norm).
+    """
+    ss = _seed_sequence(seed)
+    lo, hi = int(skip[0]), int(depth) - int(skip[1])
+    if hi - lo < 3:
+        raise ValueError("depth too small for the requested skip")
+    ell = np.arange(lo, hi)
+    with single_thread_blas():
+        rates = _growth_rates(ss, int(n_nets), depth, width, batch, classes, lo, hi, ell)
+    rates = np.array(rates)
+    return {"norm": estimate(rates), "squared": estimate(rates ** 2), "rates": rates}
+
+
+def _growth_rates(ss, n_nets, depth, width, batch, classes, lo, hi, ell):
+    rates = []
+    for s in ss.spawn(n_nets):
+        a, b = s.spawn(2)
+        net = init_toynet(depth, width, classes=classes, seed=a)
+        x, y = make_synthetic_data(batch, width, classes=classes, seed=b)
+        _, dW, _, _ = toynet_loss_and_grads(net, x, y)
+        lg = np.log(np.sqrt((dW ** 2).sum(axis=(1, 2))))
+        slope = np.polyfit(ell, lg[lo:hi], 1)[0]
+        rates.append(np.exp(-slope))
+    return rates
+
+
+def minibatch_noise_floor(depth, width, batch, *, n_pairs=4, classes=10, seed=None) -> Estimate:
+    """Mean over layers (all but the first) of |log(‖∇W_ℓ‖_a/‖∇W_ℓ‖_b)| for two independent
+    minibatches at the same initial weights: the part of the model's ELR error that no
+    deterministic model of the norms can remove (one estimate per network)."""
+    ss = _seed_sequence(seed)
+    vals = []
+    with single_thread_blas():
+        for s in ss.spawn(int(n_pairs)):
+            a, b, c = s.spawn(3)
+            net = init_toynet(depth, width, classes=classes, seed=a)
+            lg = []
+            for sd in (b, c):
+                x, y = make_synthetic_data(batch, width, classes=classes, seed=sd)
+                dW = toynet_loss_and_grads(net, x, y)[1]
+                lg.append(0.5 * np.log((dW ** 2).sum(axis=(1, 2))))
+            vals.append(float(np.mean(np.abs(lg[0] - lg[1])[1:])))
+    return estimate(vals)
