@@ -150,3 +150,48 @@ register_figure("pc-correlated-factor", paper="000",
                 description="correlated_explosion_factor(ρ) against Thm 2.8's π/(π+1)",
                 compute=_corr_compute, plot=_corr_plot)
 
+
+
+# --------------------------------------------------------------------------- Table 1
+_TABLE1 = {  # rule name -> constructor kwargs (Paik & Choi Table 2 coefficients at batch 4096)
+    "sgd": {}, "lars": {"eta": 1e-3}, "lamb": {}, "lambc": {"clip": 1.0}, "clars": {"eta": 1e-3},
+    "agc": {"clipping": 1e-2}, "lalc": {"eta": 1e3, "eps": 1.0},
+}
+
+
+def _table1_compute(fast: bool, seed: int) -> dict:
+    from .. import optim
+
+    ratio = np.logspace(-4, 2, 61 if fast else 241)  # ||g|| / ||w|| with ||w|| = 1
+    lr = 0.1
+    out = {"ratio": ratio, "lr": lr, "names": np.array(list(_TABLE1))}
+    for name, kw in _TABLE1.items():
+        rule = optim.RULES[name](**kw)
+        out[f"eta_{name}"] = np.asarray(rule.step_size(lr, np.ones_like(ratio), ratio, g_norm=ratio))
+    return out
+
+
+def _table1_plot(d: dict):
+    fig, axes = new_figure(1, 2, width=4.6, height=3.6)
+    r = d["ratio"]
+    for i, name in enumerate(d["names"]):
+        eta = d[f"eta_{name}"]
+        c = PALETTE[i % len(PALETTE)]
+        ls = "--" if name == "clars" else "-"  # CLARS coincides with LARS when m = g
+        theory_line(axes[0][0], r, eta, label=str(name).upper(), color=c, style=ls)
+        theory_line(axes[0][1], r, eta * r, label=str(name).upper(), color=c, style=ls)
+    axes[0][0].set_ylabel(r"local learning rate $\eta_\ell$")
+    axes[0][1].set_ylabel(r"relative update $\|\Delta w\| / \|w\|$")
+    for ax in axes[0]:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(r"$\|g\| / \|w\|$")
+    axes[0][0].set_title(f"Table 1 rules, γ = {float(d['lr'])}")
+    axes[0][1].set_title("LALC caps the step where the gradient explodes")
+    axes[0][0].legend(ncol=2)
+    return fig
+
+
+register_figure("pc-table1-local-lr", paper="000",
+                description="Table 1: local learning rates of the layer-wise rules against ||g||/||w||",
+                compute=_table1_compute, plot=_table1_plot)
