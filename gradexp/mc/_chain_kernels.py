@@ -1,0 +1,504 @@
+r"""Numba kernels of the chain simulator (private; see :mod:`gradexp.mc.chain`).
+
+Layout: activations are row-major ``(batch, width)`` arrays; the weight of layer n is stored
+``(d_in, d_out)`` so that :math:`z = h W` and ``W[i, j]`` is Paik & Choi's :math:`W_{ij}`.
+Every chain's arrays live in flat buffers; :func:`_chain_one` takes the per-layer 2-D views.
+
+One compiled entry point, :func:`_run_chains`, serves both engines: wide chains are run one
+at a time (the matmuls go to BLAS through ``np.dot(a, b, out)`` into preallocated buffers and
+use BLAS's threads; the elementwise passes are fused here), many small chains are spread over
+cores by calling it from several Python threads on disjoint buffers (kernels release the
+GIL), one chain per thread at a time. A single serial entry point keeps numba's compile time
+down: numba re-optimises every callee inside each top-level function it compiles, and a
+``parallel=True`` twin would double that.
+
+Kernels are pure: they fill the buffers they are given, never draw random numbers and never
+allocate in the layer loop. Every reduction runs in a fixed order (b = 0..B-1, j = 0..d-1)
+in float64, also for float32 chains, so results do not depend on the number of threads or
+on how chains are batched.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..activations import RELU, scalar_deriv, scalar_value
+from ._jit import kernel
+
+_phi = kernel(scalar_value)
+_dphi = kernel(scalar_deriv)
+
+NORM_BATCH, NORM_LAYER, NORM_NONE = 0, 1, 2
+LOSS_GAUSSIAN, LOSS_MSE, LOSS_CROSS_ENTROPY, LOSS_LOGISTIC = 0, 1, 2, 3
+
+# per-layer output fields (rows of OUT[chain]; columns are layers 0..N)
+F_GRAD_SQ = 0  # ||g^n||_F^2
+F_GRAD_VAR = 1  # mean_i Var_b(g^n_bi)
+F_VAR_PRODUCT = 2  # sum_i Var_b(x^n_bi) Var_b(g^n_bi)   (Paik & Choi Thm 2.2)
+F_ACT_GRAD_CORR = 3  # mean_i |corr_b(x_i, g_i)|          (Paik & Choi Fig 3)
+F_ACT_VAR = 4  # mean_i Var_b(x^n_bi)
+F_ACT_SKEW = 5  # mean_i skewness_b(x^n_i)
+F_ACT_KURT = 6  # mean_i excess kurtosis_b(x^n_i)
+F_MEAN_STD = 7  # mean_i |mean_b x_i| / std_b x_i         (Paik & Choi Fig 3)
+F_ACT_CORR = 8  # mean_{i<j<k} |corr_b(x_i, x_j)|       (Paik & Choi Fig 3)
+N_FIELDS = 9
+# per-weight outputs (rows of WOUT[chain]; columns are layers 0..N-1)
+W_GRAD_SQ, W_GRAD_DOT = 0, 1
+N_WFIELDS = 2
+# float64 scratch vectors (rows of VEC[chain])
+V_TMP, V_S1, V_S2, V_M3, V_M4, V_GS1, V_GS2, V_GXS = range(8)
+N_VEC = 8
+
+
+# ----------------------------------------------------------------------------- forward
+@kernel
+def _act_moments(x, code, a, mask, has_mask, h, has_h, mean, m2, m3, m4):
+    r"""h = φ(x) (· mask) when ``has_h``; per-column mean and central moments 2..4 of x.
+
+    Two passes over x (the mean first), accumulated in float64.
+    """
+    nb, d = x.shape
+    for j in range(d):
+        mean[j] = 0.0
+        m2[j] = 0.0
+        m3[j] = 0.0
+        m4[j] = 0.0
+    if not has_h:
+        for b in range(nb):
+            for j in range(d):
+                mean[j] += x[b, j]
+    elif code == RELU and not has_mask:  # the common case, kept branch-free so it vectorises
+        for b in range(nb):
+            for j in range(d):
+                v = x[b, j]
+                mean[j] += v
+                h[b, j] = v if v > 0.0 else 0.0
+    else:
+        for b in range(nb):
+            for j in range(d):
+                v = x[b, j]
+                mean[j] += v
+                hv = _phi(code, a, v)
+                if has_mask:
+                    hv *= mask[b, j]
+                h[b, j] = hv
+    for j in range(d):
+        mean[j] /= nb
+    for b in range(nb):
+        for j in range(d):
+            t = x[b, j] - mean[j]
+            t2 = t * t
+            m2[j] += t2
+            m3[j] += t2 * t
+            m4[j] += t2 * t2
+    for j in range(d):
+        m2[j] /= nb
+        m3[j] /= nb
+        m4[j] /= nb
+
+
+@kernel
+def _norm_forward(norm, z, bias, has_bias, frozen, mu, sig, tmp, eps, skip, has_skip, scale):
+    r"""Normalise the matmul output ``z`` in place; then x ← scale·(x + skip) if ``has_skip``.
+
+    z ← z + bias. ``norm`` 0 (batch): per column, :math:`\hat\mu_j` and
+    :math:`\hat\sigma_j = \sqrt{\mathrm{var}_b + \epsilon}` (biased), stored in ``mu``, ``sig``
+    unless ``frozen`` (then the given ones are used); 1 (layer): the same per row; 2: none.
+    """
+    nb, d = z.shape
+    if has_bias:
+        for b in range(nb):
+            for j in range(d):
+                z[b, j] += bias[j]
+    if norm == NORM_BATCH:
+        if not frozen:
+            for j in range(d):
+                mu[j] = 0.0
+                sig[j] = 0.0
+            for b in range(nb):
+                for j in range(d):
+                    mu[j] += z[b, j]
+            for j in range(d):
+                mu[j] /= nb
+            for b in range(nb):
+                for j in range(d):
+                    t = z[b, j] - mu[j]
+                    sig[j] += t * t
+            for j in range(d):
+                sig[j] = math.sqrt(sig[j] / nb + eps)
+        for j in range(d):
+            tmp[j] = 1.0 / sig[j]
+        for b in range(nb):
+            for j in range(d):
+                z[b, j] = (z[b, j] - mu[j]) * tmp[j]
+    elif norm == NORM_LAYER:
+        for b in range(nb):
+            if not frozen:
+                m = 0.0
+                for j in range(d):
+                    m += z[b, j]
+                m /= d
+                s = 0.0
+                for j in range(d):
+                    t = z[b, j] - m
+                    s += t * t
+                mu[b] = m
+                sig[b] = math.sqrt(s / d + eps)
+            m = mu[b]
+            inv = 1.0 / sig[b]
+            for j in range(d):
+                z[b, j] = (z[b, j] - m) * inv
+    if has_skip:
+        for b in range(nb):
+            for j in range(d):
+                z[b, j] = scale * (z[b, j] + skip[b, j])
+
+
+@kernel
+def _feature_corr(x, mean, m2, k, acc):
+    """mean over pairs i < j < k of |corr_b(x_i, x_j)| (first k features; ``acc`` is k×k)."""
+    nb = x.shape[0]
+    k = min(k, x.shape[1])
+    if k < 2:
+        return np.nan
+    for i in range(k):
+        for j in range(k):
+            acc[i, j] = 0.0
+    for b in range(nb):
+        for i in range(k):
+            di = x[b, i] - mean[i]
+            for j in range(i + 1, k):
+                acc[i, j] += di * (x[b, j] - mean[j])
+    tot = 0.0
+    cnt = 0
+    for i in range(k):
+        for j in range(i + 1, k):
+            den = math.sqrt(m2[i] * m2[j])
+            if den > 0.0:
+                tot += abs(acc[i, j] / nb) / den
+                cnt += 1
+    return tot / cnt if cnt > 0 else np.nan
+
+
+@kernel
+def _summarize_forward(mean, m2, m3, m4, d, out, col):
+    """Write act_var, skewness, excess kurtosis and |mean|/std (feature averages) into out[:, col]."""
+    var = 0.0
+    sk = 0.0
+    ku = 0.0
+    ms = 0.0
+    cnt = 0
+    for j in range(d):
+        var += m2[j]
+        if m2[j] > 0.0:
+            s = math.sqrt(m2[j])
+            sk += m3[j] / (m2[j] * s)
+            ku += m4[j] / (m2[j] * m2[j]) - 3.0
+            ms += abs(mean[j]) / s
+            cnt += 1
+    out[F_ACT_VAR, col] = var / d
+    out[F_ACT_SKEW, col] = sk / cnt if cnt > 0 else np.nan
+    out[F_ACT_KURT, col] = ku / cnt if cnt > 0 else np.nan
+    out[F_MEAN_STD, col] = ms / cnt if cnt > 0 else np.nan
+
+
+# ----------------------------------------------------------------------------- backward
+@kernel
+def _norm_backward(norm, gx, x, skip, has_skip, scale, sig, full, gz, sacc, s1, s2):
+    r"""Gradient through one normalisation (and the skip split): gx → gz.
+
+    With a skip, x = scale·(x̂ + skip): the gradient reaching x̂ is scale·gx, stored in
+    ``sacc`` for the skip's source too. BatchNorm, ``full``:
+    :math:`g_z = (g - \overline{g} - \hat x\,\overline{g\hat x})/\hat\sigma` (batch means; the
+    exact derivative through the batch statistics); otherwise :math:`g_z = g/\hat\sigma`
+    (statistics held constant, Paik & Choi App. A.2 eq. 16). LayerNorm: the same over the
+    feature axis; none: :math:`g_z = g`.
+    """
+    nb, d = gx.shape
+    g = gx
+    if has_skip:
+        for b in range(nb):
+            for j in range(d):
+                sacc[b, j] = scale * gx[b, j]
+        g = sacc
+    if norm == NORM_NONE:
+        for b in range(nb):
+            for j in range(d):
+                gz[b, j] = g[b, j]
+    elif norm == NORM_BATCH:
+        if full:
+            for j in range(d):
+                s1[j] = 0.0
+                s2[j] = 0.0
+            for b in range(nb):
+                for j in range(d):
+                    xh = x[b, j] / scale - skip[b, j] if has_skip else x[b, j]
+                    s1[j] += g[b, j]
+                    s2[j] += g[b, j] * xh
+            for j in range(d):
+                s1[j] /= nb
+                s2[j] /= nb
+            for b in range(nb):
+                for j in range(d):
+                    xh = x[b, j] / scale - skip[b, j] if has_skip else x[b, j]
+                    gz[b, j] = (g[b, j] - s1[j] - xh * s2[j]) / sig[j]
+        else:
+            for b in range(nb):
+                for j in range(d):
+                    gz[b, j] = g[b, j] / sig[j]
+    else:
+        for b in range(nb):
+            t1 = 0.0
+            t2 = 0.0
+            if full:
+                for j in range(d):
+                    xh = x[b, j] / scale - skip[b, j] if has_skip else x[b, j]
+                    t1 += g[b, j]
+                    t2 += g[b, j] * xh
+                t1 /= d
+                t2 /= d
+            inv = 1.0 / sig[b]
+            for j in range(d):
+                xh = x[b, j] / scale - skip[b, j] if has_skip else x[b, j]
+                gz[b, j] = (g[b, j] - t1 - xh * t2) * inv
+
+
+@kernel
+def _grad_finish(g, x, xmean, apply, code, a, mask, has_mask, add, has_add, gs1, gs2, gxs):
+    r"""If ``apply``: g ← g·φ'(x)(·mask) (+ add), in place. Always: per-column Σg, Σg²,
+    Σ(x − x̄)g for the gradient statistics."""
+    nb, d = g.shape
+    for j in range(d):
+        gs1[j] = 0.0
+        gs2[j] = 0.0
+        gxs[j] = 0.0
+    if apply:
+        if code == RELU and not has_mask and not has_add:
+            for b in range(nb):
+                for j in range(d):
+                    if not x[b, j] > 0.0:
+                        g[b, j] = 0.0
+        else:
+            for b in range(nb):
+                for j in range(d):
+                    v = g[b, j] * _dphi(code, a, x[b, j])
+                    if has_mask:
+                        v *= mask[b, j]
+                    if has_add:
+                        v += add[b, j]
+                    g[b, j] = v
+    for b in range(nb):
+        for j in range(d):
+            v = g[b, j]
+            gs1[j] += v
+            gs2[j] += v * v
+            gxs[j] += (x[b, j] - xmean[j]) * v
+
+
+@kernel
+def _summarize_backward(gs1, gs2, gxs, xm2, nb, d, out, col):
+    """Write ||g||², mean Var(g), Σ Var(x)Var(g) and mean |corr(x_i, g_i)| into out[:, col]."""
+    sq = 0.0
+    gv = 0.0
+    vp = 0.0
+    cr = 0.0
+    cnt = 0
+    for j in range(d):
+        sq += gs2[j]
+        m = gs1[j] / nb
+        v = max(gs2[j] / nb - m * m, 0.0)
+        gv += v
+        vp += xm2[j] * v
+        den = math.sqrt(xm2[j] * v)
+        if den > 0.0:
+            cr += abs(gxs[j] / nb) / den
+            cnt += 1
+    out[F_GRAD_SQ, col] = sq
+    out[F_GRAD_VAR, col] = gv / d
+    out[F_VAR_PRODUCT, col] = vp
+    out[F_ACT_GRAD_CORR, col] = cr / cnt if cnt > 0 else np.nan
+
+
+@kernel
+def _frob_dot(u, v):
+    """(Σ u², Σ u v) of two equally shaped 2-D arrays, in float64."""
+    sq = 0.0
+    dot = 0.0
+    for i in range(u.shape[0]):
+        for j in range(u.shape[1]):
+            t = float(u[i, j])
+            sq += t * t
+            dot += t * v[i, j]
+    return sq, dot
+
+
+@kernel
+def _loss_grad(kind, x, up, readout, labels, g, s):
+    r"""Loss at the network output ``x`` (B × d) and its gradient into ``g``.
+
+    kind 0 (gaussian): :math:`L = \sum G\odot x`, g = G (``up``: a fixed Gaussian gradient);
+    kind 1 (mse): :math:`L = \tfrac12\sum (x - Y)^2` (``up``: the random targets Y);
+    kind 2 (cross_entropy): logits = x · readout (d × k), L = Σ_b CE(logits_b, labels_b);
+    kind 3 (logistic): :math:`s_b = x_b\cdot r`, :math:`L = \sum_b\log(1 + e^{-t_b s_b})`,
+    :math:`t_b = 2\,\mathrm{label}_b - 1`. ``s`` is scratch of length ≥ k.
+    """
+    nb, d = x.shape
+    loss = 0.0
+    if kind == LOSS_GAUSSIAN:
+        for b in range(nb):
+            for j in range(d):
+                loss += up[b, j] * x[b, j]
+                g[b, j] = up[b, j]
+    elif kind == LOSS_MSE:
+        for b in range(nb):
+            for j in range(d):
+                r = x[b, j] - up[b, j]
+                loss += 0.5 * r * r
+                g[b, j] = r
+    elif kind == LOSS_CROSS_ENTROPY:
+        k = readout.shape[1]
+        for b in range(nb):
+            for c in range(k):
+                t = 0.0
+                for j in range(d):
+                    t += x[b, j] * readout[j, c]
+                s[c] = t
+            mx = s[0]
+            for c in range(1, k):
+                mx = max(mx, s[c])
+            tot = 0.0
+            for c in range(k):
+                tot += math.exp(s[c] - mx)
+            loss += mx + math.log(tot) - s[labels[b]]
+            for c in range(k):
+                s[c] = math.exp(s[c] - mx) / tot
+            s[labels[b]] -= 1.0
+            for j in range(d):
+                t = 0.0
+                for c in range(k):
+                    t += s[c] * readout[j, c]
+                g[b, j] = t
+    else:
+        for b in range(nb):
+            t = 0.0
+            for j in range(d):
+                t += x[b, j] * readout[j, 0]
+            sgn = 2.0 * labels[b] - 1.0
+            u = -sgn * t
+            loss += max(u, 0.0) + math.log1p(math.exp(-abs(u)))
+            sg = 1.0 / (1.0 + math.exp(-u)) if u >= 0.0 else math.exp(u) / (1.0 + math.exp(u))
+            dl = -sgn * sg  # d/ds log(1 + e^{-t s}) = -t σ(-t s)
+            for j in range(d):
+                g[b, j] = dl * readout[j, 0]
+    return loss
+
+
+# ----------------------------------------------------------------------------- whole chains
+@kernel
+def _chain_one(dims, nb, x_off, w_off, b_off, s_off, skip_src, has_add, norm, full, frozen, eps,
+               scale, code, a, has_bias, has_mask, kind, weight_grads, keep_dw, kcorr, start,
+               backward, X, H, W, Bv, M, MU, SIG, UP, RO, LAB, G1, G2, GZ, DW, SACC, VEC,
+               XMEAN, XM2, CORR, OUT, WOUT):
+    r"""Forward pass from :math:`x^{start}` and backward pass down to it, for one chain.
+
+    Forward, for n = start..N: h^n = φ(x^n)·m^n and the moments of x^n; z = h^n W^n (BLAS);
+    x^{n+1} = Norm(z + b^n) (+ skip). Loss and upstream gradient at x^N. Backward, for
+    n = N..start: g^n ← g^n·φ'(x^n)·m^n (+ skip gradient) and its statistics; then through
+    layer n−1: g_z = Norm'(g^n), ∇W^{n−1} = (h^{n−1})ᵀ g_z, g^{n−1} = g_z (W^{n−1})ᵀ (BLAS).
+    On return G1 holds g^{start}. Returns the loss.
+    """
+    depth = dims.shape[0] - 1
+    tmp = VEC[V_TMP]
+    s1 = VEC[V_S1]
+    s2 = VEC[V_S2]
+    m3 = VEC[V_M3]
+    m4 = VEC[V_M4]
+    gs1 = VEC[V_GS1]
+    gs2 = VEC[V_GS2]
+    gxs = VEC[V_GXS]
+    # ---------------------------------------------------------------- forward
+    for n in range(start, depth + 1):
+        d = dims[n]
+        x = X[x_off[n]:x_off[n] + nb * d].reshape((nb, d))
+        has_h = n < depth
+        h = H[x_off[n]:x_off[n] + nb * d].reshape((nb, d)) if has_h else x
+        use_mask = has_mask and has_h
+        m = M[x_off[n]:x_off[n] + nb * d].reshape((nb, d)) if use_mask else x
+        _act_moments(x, code, a, m, use_mask, h, has_h, XMEAN[n], XM2[n], m3, m4)
+        _summarize_forward(XMEAN[n], XM2[n], m3, m4, d, OUT, n)
+        OUT[F_ACT_CORR, n] = _feature_corr(x, XMEAN[n], XM2[n], kcorr, CORR) if kcorr > 1 else np.nan
+        if has_h:
+            dout = dims[n + 1]
+            w = W[w_off[n]:w_off[n] + d * dout].reshape((d, dout))
+            z = X[x_off[n + 1]:x_off[n + 1] + nb * dout].reshape((nb, dout))
+            np.dot(h, w, z)
+            src = skip_src[n]
+            skip = X[x_off[src]:x_off[src] + nb * dout].reshape((nb, dout)) if src >= 0 else z
+            bias = Bv[b_off[n]:b_off[n] + dout] if has_bias else Bv[0:1]
+            ns = max(nb, dout)
+            _norm_forward(norm, z, bias, has_bias, frozen, MU[s_off[n]:s_off[n] + ns],
+                          SIG[s_off[n]:s_off[n] + ns], tmp, eps, skip, src >= 0, scale)
+    # ---------------------------------------------------------------- loss
+    dN = dims[depth]
+    xN = X[x_off[depth]:x_off[depth] + nb * dN].reshape((nb, dN))
+    loss = _loss_grad(kind, xN, UP, RO, LAB, G1[:nb * dN].reshape((nb, dN)), tmp)
+    if not backward:
+        return loss
+    # ---------------------------------------------------------------- backward
+    flip = True  # g^n lives in G1 when flip, else in G2
+    for n in range(depth, start - 1, -1):
+        d = dims[n]
+        g = G1[:nb * d].reshape((nb, d)) if flip else G2[:nb * d].reshape((nb, d))
+        x = X[x_off[n]:x_off[n] + nb * d].reshape((nb, d))
+        apply = n < depth
+        use_mask = has_mask and apply
+        m = M[x_off[n]:x_off[n] + nb * d].reshape((nb, d)) if use_mask else x
+        add_skip = apply and has_add[min(n, depth - 1)]
+        _grad_finish(g, x, XMEAN[n], apply, code, a, m, use_mask, SACC[:nb * d].reshape((nb, d)),
+                     add_skip, gs1, gs2, gxs)
+        _summarize_backward(gs1, gs2, gxs, XM2[n], nb, d, OUT, n)
+        if n > start:
+            k = n - 1  # layer k maps x^k to x^n
+            din = dims[k]
+            src = skip_src[k]
+            skip = X[x_off[src]:x_off[src] + nb * d].reshape((nb, d)) if src >= 0 else x
+            ns = max(nb, d)
+            gz = GZ[:nb * d].reshape((nb, d))
+            _norm_backward(norm, g, x, skip, src >= 0, scale, SIG[s_off[k]:s_off[k] + ns],
+                           full and not frozen, gz, SACC[:nb * d].reshape((nb, d)), s1, s2)
+            w = W[w_off[k]:w_off[k] + din * d].reshape((din, d))
+            if weight_grads:
+                o = w_off[k] if keep_dw else 0
+                dw = DW[o:o + din * d].reshape((din, d))
+                hk = H[x_off[k]:x_off[k] + nb * din].reshape((nb, din))
+                np.dot(hk.T, gz, dw)
+                sq, dot = _frob_dot(dw, w)
+                WOUT[W_GRAD_SQ, k] = sq
+                WOUT[W_GRAD_DOT, k] = dot
+            gk = G2[:nb * din].reshape((nb, din)) if flip else G1[:nb * din].reshape((nb, din))
+            np.dot(gz, w.T, gk)
+            flip = not flip
+    if not flip:
+        for i in range(nb * dims[start]):
+            G1[i] = G2[i]
+    return loss
+
+
+@kernel
+def _run_chains(dims, nb, x_off, w_off, b_off, s_off, skip_src, has_add, norm, full, frozen, eps,
+                scale, code, a, has_bias, has_mask, kind, weight_grads, keep_dw, kcorr, start,
+                backward, X, H, W, Bv, M, MU, SIG, UP, RO, LAB, G1, G2, GZ, DW, SACC, VEC, XMEAN,
+                XM2, CORR, OUT, WOUT, LOSS):
+    """:func:`_chain_one` for every chain (leading axis of the buffers), in order.
+
+    The single compiled entry point. It releases the GIL (``nogil``), so the caller spreads
+    chains over cores by calling it from several threads on disjoint buffers.
+    """
+    for c in range(X.shape[0]):
+        LOSS[c] = _chain_one(dims, nb, x_off, w_off, b_off, s_off, skip_src, has_add, norm, full,
+                             frozen, eps, scale, code, a, has_bias, has_mask, kind, weight_grads,
+                             keep_dw, kcorr, start, backward, X[c], H[c], W[c], Bv[c], M[c],
+                             MU[c], SIG[c], UP[c], RO[c], LAB[c], G1[c], G2[c], GZ[c], DW[c],
+                             SACC[c], VEC[c], XMEAN[c], XM2[c], CORR[c], OUT[c], WOUT[c])
