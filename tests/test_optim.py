@@ -131,9 +131,9 @@ def test_tvlars_bound_as_printed_is_exceeded_by_gamma_min():
         o.tvlars_phi_bounds(lam=1e-3, d_e=10, alpha=-0.5)
     with pytest.raises(ValueError):
         o.tvlars_phi(float("nan"), lam=1e-3, d_e=0)
-    # negative alpha: a pole at t* = d_e + ln(-alpha)/lam
-    t_star = 10 + math.log(0.5) / 1e-3
-    assert abs(o.tvlars_phi(t_star + 1e-9, lam=1e-3, d_e=10, alpha=-0.5)) > 1e6
+    # alpha < -1: a pole at t* = d_e + ln(-alpha)/lam > 0
+    t_star = 10 + math.log(2.0) / 1e-3
+    assert abs(o.tvlars_phi(t_star + 1e-6, lam=1e-3, d_e=10, alpha=-2.0)) > 1e5
 
 
 # ---------------------------------------------------------------------- rules on norms

@@ -1,3 +1,292 @@
-"""Claims of paper tvlars (filled in by its issue)."""
+"""Claims about layer-wise optimizers: TVLARS (Do et al., ``003``) and LALC (Paik & Choi,
+``000``/``001``, Algorithm 1 and the PyTorch listings of Appendix B).
 
-from ._ledger import claim, Verdict, HOLDS, HOLDS_LOOSELY, FAILS, NOT_CHECKABLE  # noqa: F401
+The LALC claims sit here, with the other layer-wise rules, rather than with Paik & Choi's
+gradient-explosion claims; their ids carry the ``pc-`` prefix of their paper. Each check
+computes its evidence when run.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import sympy as sp
+
+from ..optim import (
+    LALC, LARS, TVLARS, Optimizer, WarmupCosine, tvlars_phi, tvlars_phi_bounds,
+    tvlars_phi_derivative,
+)
+from ..theory import elr
+from ._ledger import FAILS, HOLDS, Verdict, claim
+
+P = "003"
+
+
+def _sig(x, n=4):
+    x = float(x)
+    if x == 0 or not math.isfinite(x):
+        return x
+    return float(f"{x:.{n}g}")
+
+
+# ====================================================================== schedule eq. 4
+@claim("tvlars-eq4-cosine", paper=P, source="Sec. IV-B, eq. 4",
+       statement="The warm-up schedule of eq. 4 scales the rate linearly from 0 to gamma_scale over "
+                 "d_wa steps and then anneals it by (1/2)[1 + cos((t - d_wa)/(T - d_wa))].")
+def _eq4(fast: bool) -> Verdict:
+    T, w, peak = 1000, 100, 8.0
+    printed = WarmupCosine(peak, T, w, form="tvlars_printed")
+    goyal = WarmupCosine(peak, T, w)
+    end_printed, end_goyal = float(printed(T)), float(goyal(T))
+    jump = float(printed(w + 1) - printed(w))
+    mid = float(goyal((T + w) / 2))
+    ok = abs(end_printed) < 1e-12 and abs(jump) < 0.1 * peak
+    return Verdict(HOLDS if ok else FAILS, {
+        "printed_value_at_T": _sig(end_printed), "1/2(1+cos 1)": _sig(0.5 * (1 + math.cos(1.0))),
+        "printed_jump_at_d_wa_for_gamma_scale=8": _sig(jump),
+        "corrected_value_at_T": _sig(end_goyal), "corrected_midpoint/peak": _sig(mid / peak)},
+        "as printed the cosine lacks pi and the factor gamma_scale: the rate drops from gamma_scale to "
+        "1 at d_wa and ends at 0.770 instead of 0; intended (and used in Sec. VI with q = (1 + "
+        "cos(pi t/T))/2): gamma_scale (1/2)[1 + cos(pi (t - d_wa)/(T - d_wa))]")
+
+
+# ===================================================================== phi(t), eqs. 8-14
+@claim("tvlars-eq10-derivative", paper=P, source="Sec. V, eqs. 8, 10-11",
+       statement="d phi/dt = -lam e^{lam(t-d_e)}/(alpha + e^{lam(t-d_e)})^2 <= 0, so phi(t) is "
+                 "decreasing.")
+def _eq10(fast: bool) -> Verdict:
+    t, lam, de, a, g = sp.symbols("t lambda d_e alpha gamma_min", real=True)
+    phi = 1 / (a + sp.exp(lam * (t - de))) + g
+    printed = -lam * sp.exp(lam * t - lam * de) / (a + sp.exp(lam * t - lam * de)) ** 2
+    sym_ok = sp.simplify(sp.diff(phi, t) - printed) == 0
+    rng = np.random.default_rng(3)
+    n = 50 if fast else 500
+    lams, des, alphas = 10 ** rng.uniform(-5, -1, n), rng.uniform(0, 1000, n), 10 ** rng.uniform(-2, 1, n)
+    worst, mono = 0.0, True
+    for lm, d, al in zip(lams, des, alphas):
+        ts = np.linspace(0, d + 20 / lm, 200)
+        f = np.asarray(tvlars_phi(ts, lam=lm, d_e=d, alpha=al))
+        mono &= bool(np.all(np.diff(f) <= 1e-15))
+        h = 1e-3 / lm
+        fd = (np.asarray(tvlars_phi(ts + h, lam=lm, d_e=d, alpha=al))
+              - np.asarray(tvlars_phi(ts - h + 2 * h * (ts < h), lam=lm, d_e=d, alpha=al)))
+        fd = fd / np.where(ts < h, h, 2 * h)
+        an = np.asarray(tvlars_phi_derivative(ts, lam=lm, d_e=d, alpha=al))
+        scale = np.max(np.abs(an))
+        interior = ts >= h
+        worst = max(worst, float(np.max(np.abs(fd - an)[interior]) / scale))
+    ok = sym_ok and mono and worst < 1e-4
+    return Verdict(HOLDS if ok else FAILS, {
+        "sympy_diff_equals_eq10": bool(sym_ok), "monotone_on_random_params": bool(mono),
+        "max_rel_err_central_difference": _sig(worst, 3), "param_sets": n},
+        "holds for lam > 0 (for lam < 0 phi increases)")
+
+
+@claim("tvlars-eq9-bounds", paper=P, source="Sec. V, eqs. 9, 13-14",
+       statement="For any alpha, gamma_min in R: gamma_min <= phi(t) <= 1/(alpha + exp(-lam d_e)).")
+def _eq9(fast: bool) -> Verdict:
+    lam, de = 1e-3, 10.0
+    viol = []
+    for gmin in (0.0, 0.001, 0.032):
+        phi0 = float(tvlars_phi(0.0, lam=lam, d_e=de, gamma_min=gmin))
+        _, up_printed = tvlars_phi_bounds(lam=lam, d_e=de, gamma_min=gmin, as_printed=True)
+        viol.append(phi0 - float(up_printed))
+    # alpha < -1: a pole at t* = d_e + ln(-alpha)/lam > 0
+    a = -2.0
+    t_star = de + math.log(-a) / lam
+    near = [float(tvlars_phi(t_star + d, lam=lam, d_e=de, alpha=a)) for d in (-1e-6, 1e-6)]
+    ok = max(viol) <= 1e-15 and all(abs(x) < 1e3 for x in near)
+    return Verdict(HOLDS if ok else FAILS, {
+        "phi(0)_minus_printed_upper_for_gmin_0,0.001,0.032": [_sig(v, 3) for v in viol],
+        "alpha=-2_pole_at_t": _sig(t_star), "phi_just_before,after_pole": [_sig(x, 3) for x in near]},
+        "eq. 13 drops the gamma_min of eq. 8: for lam > 0 and alpha > 0 the bounds are gamma_min < "
+        "phi(t) <= 1/(alpha + e^{-lam d_e}) + gamma_min; for alpha < 0 phi has a pole at "
+        "t = d_e + ln(-alpha)/lam (at t > 0 when alpha < -1) and is unbounded")
+
+
+@claim("tvlars-eq12-infimum", paper=P, source="Sec. V, eq. 12",
+       statement="The minimum of phi is gamma_min, reached as t -> infinity.")
+def _eq12(fast: bool) -> Verdict:
+    gmin = 0.01
+    ts = np.array([1e3, 1e4, 1e5])
+    gaps = np.asarray(tvlars_phi(ts, lam=1e-3, d_e=10.0, gamma_min=gmin)) - gmin
+    ok = bool(np.all(gaps >= 0) and np.all(np.diff(gaps) <= 0) and gaps[-1] < 1e-30)
+    return Verdict(HOLDS if ok else FAILS, {"phi-gamma_min_at_t=1e3,1e4,1e5": [_sig(g, 3) for g in gaps]},
+                   "an infimum (phi > gamma_min at every finite t for alpha > 0)")
+
+
+@claim("tvlars-alpha1-initial", paper=P, source="Sec. V end of proof; Sec. I ('high initial LR')",
+       statement="With alpha = 1 there is no increment in the initial learning rate: TVLARS starts "
+                 "from the target learning rate.")
+def _alpha1(fast: bool) -> Verdict:
+    vals = {}
+    for lam in (1e-5, 1e-4):  # Table I: classification 1e-4, Barlow Twins 1e-5
+        for de in (10, 30, 490):  # d_e = 10 epochs, in epochs or in steps (B = 16K, 1K on CIFAR10)
+            vals[(lam, de)] = float(tvlars_phi(0.0, lam=lam, d_e=de, alpha=1.0))
+    lo, hi = min(vals.values()), max(vals.values())
+    big = float(tvlars_phi(0.0, lam=1e-2, d_e=490, alpha=1.0))
+    ok = lo > 0.95
+    return Verdict(HOLDS if ok else FAILS, {
+        "phi(0)_min_over_settings": _sig(lo), "phi(0)_max_over_settings": _sig(hi),
+        "settings": "Table I: lam in {1e-5, 1e-4}, d_e in {10, 30, 490}, gamma_min = 0",
+        "phi(0)_lam=1e-2_d_e=490": _sig(big)},
+        "phi(0) = 1/(1 + e^{-lam d_e}) + gamma_min, about 1/2 + gamma_min for Table I's lam d_e << 1: "
+        "with alpha = 1 the rate starts at about half the target (it never exceeds it); it starts at "
+        "the target only when lam d_e >> 1 (e.g. lam = 1e-2 with d_e = 490 steps)")
+
+
+@claim("tvlars-alg1-momentum", paper=P, source="Algorithm 1, lines 7-8",
+       statement="TVLARS applies momentum mu: m_{t+1} = w_t - gamma g_t, w_{t+1} = m_{t+1} + "
+                 "mu (m_{t+1} - w_t).")
+def _alg1(fast: bool) -> Verdict:
+    rng = np.random.default_rng(5)
+    rule = TVLARS(eta=0.1, lam=1e-2, d_e=3.0)
+    w0 = rng.standard_normal((3, 20))
+    gs = rng.standard_normal((12, 3, 20))
+    res = {}
+    for form in ("tvlars_printed", "tvlars_nesterov"):
+        opt = Optimizer(rule=rule, momentum=0.9, form=form)
+        w, s = w0, opt.init_state(w0)
+        for g in gs:
+            w, s, _ = opt.step(w, g, s, lr=1.0)
+        res[form] = w
+    # memoryless check: the printed update uses only the current gradient, as SGD with (1 + mu) gamma
+    opt = Optimizer(rule=rule, momentum=0.9, form="tvlars_printed")
+    w, s = w0, opt.init_state(w0)
+    err = 0.0
+    for g in gs:
+        wn = np.linalg.norm(w, axis=-1, keepdims=True)
+        gn = np.linalg.norm(g, axis=-1, keepdims=True)
+        eta = rule.step_size(1.0, wn, gn, g_norm=gn, t=s.step)
+        ref = w - 1.9 * eta * g
+        w, s, _ = opt.step(w, g, s, lr=1.0)
+        err = max(err, float(np.max(np.abs(w - ref))))
+    diff = float(np.max(np.abs(res["tvlars_printed"] - res["tvlars_nesterov"])))
+    ok = err > 1e-8  # the printed lines would have to carry memory
+    return Verdict(HOLDS if ok else FAILS, {
+        "max_abs_dev_printed_vs_SGD_with_(1+mu)gamma": _sig(err, 3),
+        "printed_vs_nesterov_form_after_12_steps": _sig(diff, 3)},
+        "as printed, m_{t+1} - w_t = -gamma g_t, so w_{t+1} = w_t - (1 + mu) gamma g_t: no momentum "
+        "memory, only a (1 + mu) larger step; with m_t in place of w_t in line 8 (Nesterov's form) "
+        "the update carries momentum")
+
+
+@claim("tvlars-eq3-percentage", paper=P, source="Sec. IV-A, eqs. 2-3",
+       statement="LARS makes each layer's update a fixed percentage of its weight norm: the update is "
+                 "||w|| g/||g|| scaled by the learning rate.")
+def _eq3(fast: bool) -> Verdict:
+    c = elr.plain_profile(56)
+    tr = elr.simulate(c, 0.5, 40, rule=LARS(eta=0.02))
+    dev = float(np.max(np.abs(tr.relative_update / (0.5 * 0.02) - 1)))
+    cv = tr.spread / tr.mean
+    cv_change = float(np.max(np.abs(cv / cv[0] - 1)))
+    sgd = elr.simulate(c, 0.5, 40)
+    cv_sgd = float(sgd.spread[-1] / sgd.mean[-1])
+    ok = dev < 1e-12
+    return Verdict(HOLDS if ok else FAILS, {
+        "max_rel_dev_of_update/||w||_from_lr*eta": _sig(dev, 3),
+        "LARS_max_rel_change_of_Std(E)/Mean(E)_over_40_steps": _sig(cv_change, 3),
+        "SGD_Std(E)/Mean(E)_after_40_steps": _sig(cv_sgd, 3), "initial_Std(E)/Mean(E)": _sig(cv[0], 3)},
+        "in the ELR model LARS gives every layer the same relative step, so all weight norms grow "
+        "alike and the relative ELR spread stays at its initial value, while plain SGD's auto "
+        "rate-tuning reduces it")
+
+
+# ============================================================ LALC: Algorithm 1 vs listings
+def _lalc_listing(p0, grads, *, lr, momentum, dampening=0.0, weight_decay=0.0, nesterov=False,
+                  eta=1e3, eps=1.0, version="001"):
+    """The PyTorch listing of Appendix B transcribed to numpy, one tensor (``version`` selects
+    the indentation of the momentum line as printed in 000 (Figure 8) or 001 (Figure 7))."""
+    p = np.array(p0, dtype=float)
+    buf = None
+    for g in grads:
+        d_p = g + weight_decay * p if weight_decay != 0 else np.array(g, dtype=float)
+        if momentum != 0:
+            if buf is None:
+                buf = d_p.copy()
+                if version == "000":  # the dedented buf.mul_(momentum).add_(...) runs here too
+                    buf = buf * momentum + (1 - dampening) * d_p
+            else:
+                buf = buf * momentum + (1 - dampening) * d_p
+            d_p = d_p + momentum * buf if nesterov else buf
+        w_norm = np.mean(p ** 2)
+        g_norm = np.mean(d_p ** 2)
+        if w_norm * g_norm > 0:
+            lr_t = min(1 / (g_norm / w_norm * eta + eps), lr)
+        else:
+            lr_t = lr
+        p = p - lr_t * d_p
+    return p
+
+
+def _lalc_algorithm1(p0, grads, *, lr, momentum, weight_decay=0.0, eta=1e3, eps=1.0,
+                     zero_norm="formula"):
+    opt = Optimizer(rule=LALC(eta=eta, eps=eps, zero_norm=zero_norm), momentum=momentum,
+                    weight_decay=weight_decay)
+    p = np.asarray(p0, float).reshape(1, -1)
+    s = opt.init_state(p)
+    with np.errstate(all="ignore"):
+        for g in grads:
+            p, s, _ = opt.step(p, np.asarray(g, float).reshape(1, -1), s, lr=lr)
+    return p.reshape(np.shape(p0))
+
+
+@claim("pc-lalc-listing", paper="001", source="Algorithm 1 vs Appendix B listing (Figure 7); Table 1",
+       statement="The PyTorch implementation of Appendix B implements LALC as stated in Algorithm 1 "
+                 "(and Table 1): step min(gamma_t, 1/(eta ||m||^2/||w||^2 + eps)).")
+def _lalc_listing_claim(fast: bool) -> Verdict:
+    rng = np.random.default_rng(9)
+    kw = dict(lr=0.4, momentum=0.9, weight_decay=5e-4, eta=1e3, eps=1.0)
+    worst = 0.0
+    for shape in ((64, 3, 3, 3), (10, 20), (7,)):
+        p0 = rng.standard_normal(shape) * 0.1
+        gs = rng.standard_normal((15,) + shape)
+        a = _lalc_listing(p0, gs, version="001", **kw)
+        b = _lalc_algorithm1(p0, gs, **kw)
+        worst = max(worst, float(np.max(np.abs(a - b)) / np.max(np.abs(b))))
+    # zero-initialised tensor (a BN shift or bias), no weight decay
+    z0 = np.zeros(16)
+    gz = rng.standard_normal((5, 16))
+    zl = _lalc_listing(z0, gz, version="001", lr=0.4, momentum=0.9)
+    za = _lalc_algorithm1(z0, gz, lr=0.4, momentum=0.9)
+    zero_listing_moves = bool(np.linalg.norm(zl) > 0)
+    zero_alg_stays = bool(np.linalg.norm(za) == 0)
+    # a zero gradient with zero weights: Algorithm 1 divides 0/0
+    nan_case = _lalc_algorithm1(np.zeros(4), np.zeros((1, 4)), lr=0.4, momentum=0.0)
+    # the cap 1/eps: both forms bound the step by min(gamma, 1/eps)
+    cap = float(LALC().step_size(10.0, 1.0, 1e-9))
+    ok = worst < 1e-12 and not (zero_listing_moves and zero_alg_stays)
+    return Verdict(HOLDS if ok else FAILS, {
+        "nonzero_tensors_max_rel_diff_listing_vs_alg1": _sig(worst, 3),
+        "zero_init_tensor_norm_after_5_steps_listing": _sig(np.linalg.norm(zl), 3),
+        "zero_init_tensor_norm_after_5_steps_alg1": _sig(np.linalg.norm(za), 3),
+        "alg1_zero_weight_zero_grad_gives_nan": bool(np.isnan(nan_case).any()),
+        "step_cap_for_lr=10_eps=1": _sig(cap, 3)},
+        "they agree (to rounding) on tensors with nonzero weights and update: the listing's mean "
+        "squares give the same ratio as the norms, and eps enters the same denominator (step <= "
+        "1/eps). They differ on zero tensors: the listing falls back to gamma_t when "
+        "w_norm*g_norm == 0, while Algorithm 1 gives step 0 for ||w|| = 0 (a zero-initialised "
+        "bias or BN shift never moves) and NaN for 0/0")
+
+
+@claim("pc-lalc-listing-000", paper="000", source="Appendix B, Figure 8 vs 001 Figure 7",
+       statement="The LALC listing of the later version (Figure 8) is the same optimizer as the "
+                 "earlier version's (Figure 7).")
+def _lalc_000(fast: bool) -> Verdict:
+    rng = np.random.default_rng(10)
+    p0 = rng.standard_normal((32, 16)) * 0.1
+    gs = rng.standard_normal((10, 32, 16))
+    kw = dict(lr=0.1, momentum=0.9, weight_decay=0.0, eta=1e-6, eps=1e-8)  # LALC inactive
+    first = [_lalc_listing(p0, gs[:1], version=v, **kw) for v in ("000", "001")]
+    step_ratio = float(np.linalg.norm(first[0] - p0) / np.linalg.norm(first[1] - p0))
+    later = [_lalc_listing(p0, gs, version=v, **kw) for v in ("000", "001")]
+    diff = float(np.linalg.norm(later[0] - later[1]) / np.linalg.norm(later[1] - p0))
+    ok = abs(step_ratio - 1) < 1e-12
+    return Verdict(HOLDS if ok else FAILS, {
+        "first_update_ratio_000/001": _sig(step_ratio, 6), "1+mu": 1.9,
+        "rel_diff_after_10_steps": _sig(diff, 3)},
+        "as printed, the later listing's momentum line (buf.mul_(momentum).add_(1 - dampening, d_p)) "
+        "is dedented out of the else branch, so the first step uses buf = (1 + mu - dampening) g; the "
+        "earlier listing (and torch.optim.SGD) uses buf = g. This may be a typesetting artefact; the "
+        "LALC part is identical in both")
