@@ -67,9 +67,11 @@ _NORMS = {"batch": K.NORM_BATCH, "layer": K.NORM_LAYER, "none": K.NORM_NONE}
 _UPSTREAMS = {"gaussian": K.LOSS_GAUSSIAN, "mse": K.LOSS_MSE,
               "cross_entropy": K.LOSS_CROSS_ENTROPY, "logistic": K.LOSS_LOGISTIC}
 _INITS = {"he": math.sqrt(2.0), "lecun": 1.0}
-#: chains with batch·max(width)² up to this many multiply-adds per layer run on the
-#: compiled engine (one chain per thread) when ``engine="auto"``
-COMPILED_MAX_WORK = 2 ** 21
+#: chains with batch·max(width)² up to this many multiply-adds per matmul run on the
+#: threaded engine (one chain per thread) when ``engine="auto"``. It is OpenBLAS's own
+#: threshold (64³) below which a gemm stays single-threaded: above it BLAS starts threads of
+#: its own, and one chain at a time with BLAS threads is faster than oversubscribed cores.
+COMPILED_MAX_WORK = 64 ** 3
 
 
 # ============================================================================ seeds
@@ -332,14 +334,14 @@ def _draw(rng: np.random.Generator, spec: _Spec, lay: _Layout, buf: _Buffers, i:
         buf.LAB[i] = rng.integers(0, k, lay.lab_len)
 
 
-def _population_stats(spec: _Spec, lay: _Layout, buf: _Buffers, i: int) -> None:
+def _population_stats(spec: _Spec, lay: _Layout, buf: _Buffers, i: int, moments) -> None:
     """Exact first-layer BatchNorm statistics for i.i.d. N(μ, σ²) inputs (depth-1 chains).
 
     μ_j = E[h] Σ_i W_ij + b_j and σ_j² = Var(h) Σ_i W_ij² + eps with h = φ(x)(·m): the
     statistics of an infinite batch ("ignoring the sampling error of batch normalization",
     Paik & Choi Thm 2.2).
     """
-    eh, vh = _activation_moments(spec.act, spec.input_mean, spec.input_std)
+    eh, vh = moments
     d0, d1 = int(lay.d[0]), int(lay.d[1])
     w = buf.W[i, :d0 * d1].reshape(d0, d1).astype(np.float64)
     mu = eh * w.sum(axis=0)
@@ -417,6 +419,7 @@ def _simulate(spec: _Spec, reps: int, seed, *, engine="auto", threads=None, popu
     WSQ = np.empty((reps, lay.N))
     LOSS = np.empty(reps)
     local = threading.local()
+    moments = _activation_moments(spec.act, spec.input_mean, spec.input_std) if population else None
 
     def one(r):
         buf = getattr(local, "buf", None)
@@ -424,7 +427,7 @@ def _simulate(spec: _Spec, reps: int, seed, *, engine="auto", threads=None, popu
             buf = local.buf = _Buffers(spec, lay, 1)
         _draw(np.random.default_rng(seqs[r]), spec, lay, buf, 0)
         if population:
-            _population_stats(spec, lay, buf, 0)
+            _population_stats(spec, lay, buf, 0, moments)
         _run(spec, lay, buf, 1, frozen=population)
         OUT[r], WOUT[r], LOSS[r] = buf.OUT[0], buf.WOUT[0], buf.LOSS[0]
         WSQ[r] = _weight_norms_sq(lay, buf.W[:1])[0]
@@ -729,6 +732,19 @@ class SampledChain:
         """View of :math:`x^n` (batch × d_n), valid after :meth:`run` for n ≥ 1."""
         lay = self._lay
         return self._buf.X[0, lay.x_off[n]:lay.x_off[n + 1]].reshape(lay.B, int(lay.d[n]))
+
+    @property
+    def masks(self) -> list[np.ndarray] | None:
+        """Dropout masks m^n (batch × d_n, 0/1) of layers 0..N-1, or None."""
+        if not self._spec.has_mask:
+            return None
+        lay = self._lay
+        return _views(self._buf.M[0], lay.x_off, [(lay.B, int(lay.d[n])) for n in range(lay.N)])
+
+    @property
+    def upstream(self) -> np.ndarray:
+        """The Gaussian upstream gradient G (``"gaussian"``) or the targets Y (``"mse"``)."""
+        return self._buf.UP[0]
 
     @property
     def output_weights(self) -> np.ndarray:
