@@ -139,12 +139,21 @@ def test_he_weight_sq():
 def test_simulate_is_eq4_for_plain_sgd():
     c = elr.plain_profile(12)
     lrs = np.linspace(0.01, 0.3, 25)
-    tr = elr.simulate(c, lrs, 25, w0_sq=1.5)
+    tr = elr.simulate(c, lrs, 25, w0_sq=1.5, engine="rotating")
     ref = elr.discrete_weight_sq(c, lrs, 25, w0_sq=1.5)
     np.testing.assert_allclose(tr.weight_sq, ref, rtol=1e-13)
     np.testing.assert_allclose(tr.elr, c / ref, rtol=1e-13)
     np.testing.assert_allclose(tr.relative_update, lrs[:, None] * tr.elr[:-1], rtol=1e-12)
     np.testing.assert_allclose(tr.spread, np.std(c / ref, axis=-1), rtol=1e-12)
+
+
+def test_auto_engine_equals_rotating_for_plain_sgd():
+    c = np.tile(elr.plain_profile(9), (3, 1))
+    lrs = np.array([1e-3, 0.1, 2.0])[:, None] * np.linspace(0.5, 1.0, 12)
+    a = elr.simulate(c, lrs, 12, w0_sq=2.0)
+    b = elr.simulate(c, lrs, 12, w0_sq=2.0, engine="rotating")
+    for f in ("weight_sq", "grad_sq", "direction_sq", "update_sq", "step_size", "lr"):
+        np.testing.assert_allclose(getattr(a, f), getattr(b, f), rtol=1e-12, err_msg=f)
 
 
 @pytest.mark.parametrize("mu", [0.5, 0.9, 0.99])

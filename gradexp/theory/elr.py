@@ -323,7 +323,7 @@ class ELRTrajectory:
 
 
 def simulate(c, lr, steps, *, w0_sq=1.0, momentum=0.0, rule: LayerRule | None = None,
-             optimizer: Optimizer | None = None, engine: str = "rotating") -> ELRTrajectory:
+             optimizer: Optimizer | None = None, engine: str = "auto") -> ELRTrajectory:
     r"""Run the ELR model (Mehmeti-Göpel & Wand eq. 4; momentum: Appendix A.2) for any
     profile, schedule and layer-wise optimizer.
 
@@ -352,8 +352,9 @@ def simulate(c, lr, steps, *, w0_sq=1.0, momentum=0.0, rule: LayerRule | None = 
         Layer-wise rule (shortcut for ``Optimizer(rule=rule, momentum=momentum)``).
     optimizer : Optimizer, optional
         Full specification; excludes ``rule`` and ``momentum``.
-    engine : ``"rotating"`` (default, O(1) per step) or ``"full"`` (keeps one coordinate per
-        gradient, O(steps) per step; the tests' independent route).
+    engine : ``"auto"`` (default): eq. 4 directly for plain SGD (no momentum, weight decay or
+        rescaling), else ``"rotating"`` (O(1) per step); ``"full"`` keeps one coordinate per
+        gradient (O(steps) per step; the tests' independent route).
 
     Returns
     -------
@@ -376,11 +377,18 @@ def simulate(c, lr, steps, *, w0_sq=1.0, momentum=0.0, rule: LayerRule | None = 
         optimizer = Optimizer(rule=SGD() if rule is None else rule, momentum=momentum)
     elif rule is not None or (not callable(momentum) and float(momentum) != 0.0):
         raise ValueError("pass either optimizer or rule/momentum, not both")
-    if engine not in ("rotating", "full"):
-        raise ValueError(f"engine must be 'rotating' or 'full', got {engine!r}")
+    if engine not in ("auto", "rotating", "full"):
+        raise ValueError(f"engine must be 'auto', 'rotating' or 'full', got {engine!r}")
     batch = c.shape[:-1]
     L = c.shape[-1]
     lrs = np.array(schedule_values(lr, steps, batch), dtype=float)
+    if engine == "auto":
+        plain = (type(optimizer.rule) is SGD and not optimizer.has_memory
+                 and float(optimizer.weight_decay) == 0.0 and not optimizer.rescale_max_norm
+                 and optimizer.form == "heavy_ball")
+        if plain:
+            return _simulate_eq4(c, lrs, steps, w0)
+        engine = "rotating"
 
     D = 3 if engine == "rotating" else steps + 1
     w = np.zeros(batch + (L, D))
@@ -408,6 +416,20 @@ def simulate(c, lr, steps, *, w0_sq=1.0, momentum=0.0, rule: LayerRule | None = 
     grad_sq = c[..., None, :] ** 2 / weight_sq
     return ELRTrajectory(weight_sq=weight_sq, grad_sq=grad_sq, direction_sq=direction_sq,
                          update_sq=update_sq, step_size=step_size, lr=lrs)
+
+
+def _simulate_eq4(c, lrs, steps, w0) -> ELRTrajectory:
+    """Plain SGD: eq. 4 itself, vectorised over configurations and layers."""
+    batch, L = c.shape[:-1], c.shape[-1]
+    s = np.empty(batch + (steps + 1, L))
+    s[..., 0, :] = w0
+    c2 = c * c
+    for k in range(steps):
+        s[..., k + 1, :] = s[..., k, :] + lrs[..., k, None] ** 2 * c2 / s[..., k, :]
+    grad_sq = c2[..., None, :] / s
+    lr_b = np.broadcast_to(lrs[..., :, None], batch + (steps, L))
+    return ELRTrajectory(weight_sq=s, grad_sq=grad_sq, direction_sq=grad_sq[..., :-1, :].copy(),
+                         update_sq=lr_b ** 2 * grad_sq[..., :-1, :], step_size=lr_b.copy(), lr=lrs)
 
 
 def _rotate(w, state):
