@@ -577,7 +577,8 @@ class LARS(LayerRule):
     r"""LARS (You et al. 2017): η = γ_t · η_LARS ‖w‖/(‖g‖ + β‖w‖ + ε), applied to the
     weight-decayed gradient before the momentum buffer (``apply_to="gradient"``, You et al.'s
     Algorithm 1). ``ratio_on="update"`` computes the ratio from the direction instead of the raw
-    gradient; β is the optimizer's weight decay."""
+    gradient; β is the optimizer's weight decay; ``clip`` caps the ratio (timm's ``trust_clip``
+    uses 1; You et al. do not clip)."""
 
     apply_to: str = "gradient"
     eta: float = 1e-3
@@ -585,12 +586,16 @@ class LARS(LayerRule):
     decay_form: str = "sum"
     ratio_on: str = "gradient"
     zero_norm: str = "fallback"
+    clip: Any = None
 
     def step_size(self, lr, w_norm, m_norm, *, g_norm=None, weight_decay=0.0, gw_dot=0.0, **_):
         g = m_norm if (self.ratio_on == "update" or g_norm is None) else g_norm
-        return np.asarray(lr, float) * np.asarray(lars_ratio(
+        r = np.asarray(lars_ratio(
             w_norm, g, eta=self.eta, weight_decay=weight_decay, eps=self.eps,
             decay_form=self.decay_form, gw_dot=gw_dot, zero_norm=self.zero_norm), float)
+        if self.clip is not None:
+            r = np.minimum(r, self.clip)
+        return np.asarray(lr, float) * r
 
 
 @dataclass(frozen=True)
@@ -658,7 +663,15 @@ class AGC(LayerRule):
 
 @dataclass(frozen=True)
 class LALC(LayerRule):
-    """LALC (Paik & Choi, Algorithm 1): η = min(γ_t, 1/(η_L ‖m‖²/‖w‖² + ε)) on the update m."""
+    """LALC (Paik & Choi, Algorithm 1): η = min(γ_t, 1/(η_L ‖m‖²/‖w‖² + ε)) on the update m.
+
+    The base optimizer f of Algorithm 1 is the :class:`Optimizer`'s momentum SGD with coupled
+    weight decay (as in the Appendix B listings). The two listings differ in the first momentum
+    step: the earlier one (001, Figure 7) copies the gradient into the buffer (PyTorch,
+    ``first_step="copy"``), the later one (000, Figure 8) as printed also applies the momentum
+    update to the copy (``first_step="listing_000"``: buf₀ = (1 + μ − dampening) g₀). See
+    :func:`lalc_step_size` for norms vs mean squares, ε and zero-norm tensors.
+    """
 
     eta: float = 1e3
     eps: float = 1.0
@@ -768,6 +781,11 @@ class Optimizer:
     ``rescale_max_norm``: Mehmeti-Göpel & Wand's companion of eq. 14, dividing every layer's
     weights by max_ℓ ‖W_ℓ‖ before each step (:meth:`prepare`). Scale invariance makes this
     leave the network function unchanged.
+
+    Which parameters a rule adapts (implementations commonly exclude biases and normalization
+    parameters from LARS/LAMB) is decided by what the caller passes in: the optimizer acts on
+    the arrays it is given, e.g. the ToyNet applies it to the scale-invariant hidden layers and
+    trains its read-out with plain SGD.
     """
 
     rule: LayerRule = field(default_factory=SGD)

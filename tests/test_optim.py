@@ -150,6 +150,12 @@ def test_lars_forms():
         o.lars_ratio(1.0, 1.0, decay_form="bogus")
 
 
+def test_lars_trust_clip():
+    r = o.LARS(eta=1.0, clip=1.0)
+    assert r.step_size(0.5, 4.0, 1.0, g_norm=1.0) == pytest.approx(0.5)
+    assert r.step_size(0.5, 0.5, 1.0, g_norm=1.0) == pytest.approx(0.25)
+
+
 def test_lars_joint_norm_on_arrays_is_exact():
     rng = np.random.default_rng(0)
     w, g = rng.standard_normal(50), rng.standard_normal(50)
