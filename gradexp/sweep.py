@@ -216,9 +216,23 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "N
 
 def _init_worker(threads: int) -> None:
     """Worker initializer: at most ``threads`` BLAS/OpenMP/numba threads per worker process
-    (unless the environment already says otherwise), so that workers × threads ≤ cores."""
+    (unless the environment already says otherwise), so that workers × threads ≤ cores.
+
+    Oversubscription is not a detail: OpenBLAS threads spin while they wait, and on a busy
+    machine a BN-chain cell whose matmuls use 2 BLAS threads in each of 2 workers ran 100×
+    slower than with 1 (13 s instead of 0.1 s). numba reads ``NUMBA_NUM_THREADS`` when it is
+    first imported (after this runs); BLAS is already loaded (numpy is imported before the
+    initializer runs), so its pool is resized with ``threadpoolctl`` when that is installed.
+    """
     for var in _THREAD_VARS:
         os.environ.setdefault(var, str(threads))
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        pass
+    else:
+        blas = os.environ.get("OPENBLAS_NUM_THREADS", os.environ.get("OMP_NUM_THREADS"))
+        threadpool_limits(limits=int(blas) if blas and blas.isdigit() else threads)
     numba = sys.modules.get("numba")
     if numba is not None:  # already imported (fork): lower its thread count at run time
         try:

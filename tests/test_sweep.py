@@ -555,3 +555,18 @@ def test_cli_sigterm_saves_and_rerun_resumes(tmp_path):
     r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert same(load_sweep(path), fresh(toy_cell, {"x": list(range(20)), "delay": 0.2}, 0))
+
+
+def thread_settings(seed=None):
+    import numba
+    from threadpoolctl import threadpool_info
+
+    return numba.get_num_threads(), max(p["num_threads"] for p in threadpool_info()) if threadpool_info() else 1
+
+
+def test_local_workers_do_not_oversubscribe(monkeypatch):
+    pytest.importorskip("threadpoolctl")
+    for var in sw._THREAD_VARS:
+        monkeypatch.delenv(var, raising=False)
+    with sw.local_executor(2, threads_per_worker=1) as ex:
+        assert ex.submit(thread_settings).result() == (1, 1)
