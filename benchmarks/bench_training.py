@@ -30,8 +30,9 @@ def main(n=5):
     print("ELR model, 100 configs x 56 layers, momentum 0.9")
     for steps in (100, 400):
         lrs = lr * np.ones(steps)
-        rot = best(lambda: elr.simulate(C, lrs, steps, momentum=0.9), n)
-        full = best(lambda: elr.simulate(C, lrs, steps, momentum=0.9, engine="full"), max(1, n // 2))
+        rot = best(lambda lrs=lrs, steps=steps: elr.simulate(C, lrs, steps, momentum=0.9), n)
+        full = best(lambda lrs=lrs, steps=steps: elr.simulate(C, lrs, steps, momentum=0.9,
+                                                              engine="full"), max(1, n // 2))
         print(f"  {steps:4d} steps: rotating {rot:.3f} s, full coordinates {full:.3f} s, "
               f"ratio full/rotating = {full / rot:.1f}")
     steps = 100
@@ -46,7 +47,7 @@ def main(n=5):
     one = best(lambda: T.train_toynet(50, 64, 0.01, 10, batch=128, seed=0), n)
     blas = T._openblas()
     if blas:
-        setter, getter = blas
+        _, getter = blas
 
         def default_threads():
             T._train_toynet(50, 64, 0.01, 10, batch=128, classes=10, n_data=None, optimizer=None,

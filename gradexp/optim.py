@@ -51,9 +51,8 @@ implementations do; ``zero_norm="formula"`` evaluates the printed formula litera
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -800,7 +799,7 @@ class Optimizer:
 
     def __post_init__(self):
         if not isinstance(self.rule, LayerRule):
-            raise ValueError(f"rule must be a LayerRule, got {self.rule!r}")
+            raise TypeError(f"rule must be a LayerRule, got {self.rule!r}")
         if self.first_step not in ("copy", "zero", "listing_000"):
             raise ValueError(f"first_step must be 'copy', 'zero' or 'listing_000', "
                              f"got {self.first_step!r}")

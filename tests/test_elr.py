@@ -88,7 +88,7 @@ def test_discrete_converges_to_continuous_like_lambda_squared():
     c, tau = 2.0, 5.0
     errs = []
     for lam in [0.08, 0.04, 0.02, 0.01]:
-        k = int(round(tau / lam ** 2))
+        k = round(tau / lam ** 2)
         s = elr.discrete_weight_sq(c, lam, k)[-1]
         errs.append(abs(s / elr.continuous_weight_sq(c, lam, k * lam) - 1))
     ratios = np.array(errs[:-1]) / np.array(errs[1:])

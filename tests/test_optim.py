@@ -125,7 +125,7 @@ def test_tvlars_phi_decreasing_and_within_corrected_bounds(lam, d_e, alpha, gmin
 
 
 def test_tvlars_bound_as_printed_is_exceeded_by_gamma_min():
-    lo, hi = o.tvlars_phi_bounds(lam=1e-3, d_e=10, gamma_min=0.05, as_printed=True)
+    _, hi = o.tvlars_phi_bounds(lam=1e-3, d_e=10, gamma_min=0.05, as_printed=True)
     assert o.tvlars_phi(0.0, lam=1e-3, d_e=10, gamma_min=0.05) == pytest.approx(hi + 0.05)
     with pytest.raises(ValueError):
         o.tvlars_phi_bounds(lam=1e-3, d_e=10, alpha=-0.5)
@@ -355,7 +355,7 @@ def test_optimizer_validation():
         o.LALC(apply_to="gradient")
     with pytest.raises(ValueError):
         o.SGD(apply_to="bogus")
-    with pytest.raises(ValueError):
+    with pytest.raises(TypeError):
         o.Optimizer(rule="sgd")
 
 

@@ -15,7 +15,13 @@ from scipy.integrate import solve_ivp
 from scipy.stats import spearmanr
 
 from ..optim import (
-    Constant, ELRConstraint, OneCycle, Optimizer, PolynomialDecay, StepDecay, WarmupCosine,
+    Constant,
+    ELRConstraint,
+    OneCycle,
+    Optimizer,
+    PolynomialDecay,
+    StepDecay,
+    WarmupCosine,
 )
 from ..theory import elr
 from ..theory.explosion import YANG_RATE
@@ -128,13 +134,13 @@ def _gradient_flow(fast: bool) -> Verdict:
     # eq. 4 is the Euler step (step lam^2) of d sigma^2/d tau = c^2/sigma^2, tau = lam t
     tau, errs = 5.0, []
     for lm in (0.08, 0.04, 0.02):
-        k = int(round(tau / lm ** 2))
+        k = round(tau / lm ** 2)
         s = elr.discrete_weight_sq(2.0, lm, k)[-1]
         errs.append(float(abs(s / elr.continuous_weight_sq(2.0, lm, k * lm) - 1)))
     order = float(np.log2(errs[0] / errs[1]) / 2 + np.log2(errs[1] / errs[2]) / 2)
     # at fixed t the change of ||W||^2 vanishes as lam -> 0 (the true gradient flow keeps ||W||)
     t = 5.0
-    change = [float(elr.discrete_weight_sq(2.0, lm, int(round(t / lm)))[-1] - 1.0)
+    change = [float(elr.discrete_weight_sq(2.0, lm, round(t / lm))[-1] - 1.0)
               for lm in (0.02, 0.01)]
     ok = ode_err < 1e-9 and 1.7 < order < 2.3
     return Verdict(HOLDS_LOOSELY if ok else FAILS, {
@@ -560,7 +566,12 @@ def _eq8_rate(fast: bool) -> Verdict:
                  "scales as 1/gamma when the weights are scaled by gamma, and the other layers' "
                  "gradients do not change.")
 def _eq2(fast: bool) -> Verdict:
-    from ..mc.training import init_toynet, make_synthetic_data, single_thread_blas, toynet_loss_and_grads
+    from ..mc.training import (
+        init_toynet,
+        make_synthetic_data,
+        single_thread_blas,
+        toynet_loss_and_grads,
+    )
 
     with single_thread_blas():
         net = init_toynet(12, 32, seed=11)

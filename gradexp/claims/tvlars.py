@@ -14,7 +14,13 @@ import numpy as np
 import sympy as sp
 
 from ..optim import (
-    LALC, LARS, TVLARS, Optimizer, WarmupCosine, tvlars_phi, tvlars_phi_bounds,
+    LALC,
+    LARS,
+    TVLARS,
+    Optimizer,
+    WarmupCosine,
+    tvlars_phi,
+    tvlars_phi_bounds,
     tvlars_phi_derivative,
 )
 from ..theory import elr

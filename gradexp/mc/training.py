@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..gaussian import as_float_array, check_positive
+from ..gaussian import check_positive
 from ..optim import SGD, Optimizer, schedule_values
 from ._estimate import Estimate, estimate
 
@@ -176,7 +176,7 @@ class ToyNet:
     def width(self) -> int:
         return self.weights.shape[1]
 
-    def with_weights(self, weights, head=None) -> "ToyNet":
+    def with_weights(self, weights, head=None) -> ToyNet:
         return ToyNet(np.asarray(weights, float), self.head if head is None else head, self.bn_eps)
 
 

@@ -229,7 +229,12 @@ register_figure("mgw-fig6-schedulers", paper="002",
 
 # ================================================================== Figure 10
 def _fig10_compute(fast: bool, seed: int) -> dict:
-    from ..mc.training import compare_with_model, fit_discrete_model, minibatch_noise_floor, train_toynet
+    from ..mc.training import (
+        compare_with_model,
+        fit_discrete_model,
+        minibatch_noise_floor,
+        train_toynet,
+    )
 
     depth, width, batch, runs = (50, 32, 64, 2) if fast else (50, 64, 128, 20)
     steps = 30
