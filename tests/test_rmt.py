@@ -20,6 +20,7 @@ from gradexp import (
     fuss_catalan_moment,
     fuss_catalan_pdf,
     fuss_catalan_phi,
+    fuss_catalan_ppf,
     fuss_catalan_sf,
     fuss_catalan_singular_pdf,
     fuss_catalan_x,
@@ -54,7 +55,7 @@ def _points(M):
 
 
 def test_public_api():
-    for name in ("fuss_catalan_pdf", "fuss_catalan_cdf", "fuss_catalan_sf", "fuss_catalan_edge",
+    for name in ("fuss_catalan_pdf", "fuss_catalan_cdf", "fuss_catalan_ppf", "fuss_catalan_sf", "fuss_catalan_edge",
                  "fuss_catalan_moment", "fuss_catalan_x", "fuss_catalan_phi", "fuss_catalan_singular_pdf",
                  "ginibre_lyapunov_exponents"):
         assert name in gradexp.theory.rmt.__all__ and hasattr(gradexp, name)
@@ -98,6 +99,27 @@ def test_frozen_values():
     for x, M, ref in frozen:
         assert abs(fuss_catalan_pdf(x, M) / ref - 1) < TOL
         assert abs(float(mp_fc_pdf(x, M)) / ref - 1) < 1e-15  # the recipe reproduces the frozen value
+
+
+@pytest.mark.parametrize("M", [1, 3, 20])
+def test_ppf_against_mpmath_and_round_trip(M):
+    e = fuss_catalan_edge(M)
+    for x0 in (1e-200, 1e-10, 0.01, 0.5 * e, _seam(M)):
+        q = mp_fc_cdf(x0, M)  # quadrature oracle
+        assert abs(fuss_catalan_ppf(float(q), M) / x0 - 1) < TOL * (M + 1)  # dlog x/dlog F -> M + 1
+    for x0 in (0.9 * e, e * (1 - 1e-6)):  # near the edge: through 1 - q, within the map's conditioning
+        s = float(mp_fc_sf(x0, M))
+        # q = 1 - s rounds s by up to 1.1e-16 absolute; dx/x = (2/3)(e - x)/x ds/s since s ~ (e - x)^{3/2}
+        assert abs(fuss_catalan_ppf(1 - s, M) / x0 - 1) < TOL + (e - x0) / x0 * 1.2e-16 / s
+    q = np.linspace(0, 1, 1001)
+    x = fuss_catalan_ppf(q, M)
+    assert x[0] == 0 and x[-1] == e and np.all(np.diff(x) > 0)
+    np.testing.assert_allclose(fuss_catalan_cdf(x[1:-1], M), q[1:-1], rtol=1e-14, atol=0)
+    assert fuss_catalan_ppf(0.5, M, scale=3.0) == pytest.approx(3 * fuss_catalan_ppf(0.5, M), rel=1e-15)
+    with pytest.raises(ValueError, match="q must lie in"):
+        fuss_catalan_ppf(1.5, M)
+    with pytest.raises(ValueError, match="q must not be NaN"):
+        fuss_catalan_ppf(np.nan, M)
 
 
 def test_marchenko_pastur_and_quarter_circle():

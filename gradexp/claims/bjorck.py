@@ -22,6 +22,7 @@ from ..theory.rmt import (
     fuss_catalan_edge,
     fuss_catalan_moment,
     fuss_catalan_pdf,
+    fuss_catalan_ppf,
     fuss_catalan_x,
     ginibre_lyapunov_exponents,
 )
@@ -322,7 +323,7 @@ def _thm1_small_x(fast: bool) -> Verdict:
     N = _ladder(fast)[-1][0]
     alpha_hat, alpha_th, z = [], [], []
     for M in MS:
-        t1 = _fc_quantile(0.02, M)
+        t1 = fuss_catalan_ppf(0.02, M)
         t2 = t1 * 10.0 ** (M + 1)
         th = math.log10(fuss_catalan_cdf(t2, M) / fuss_catalan_cdf(t1, M)) / (M + 1)
         pooled = samples[(M, N)].ravel()
@@ -347,18 +348,6 @@ def _thm1_small_x(fast: bool) -> Verdict:
                   "cdf_exponent_asymptotic": [round(1 / (M + 1), 4) for M in MS], "z": z},
         note="rho(x) ~ sin(pi/(M+1)) x^{-M/(M+1)} / pi, i.e. F(x) ~ (M+1) sin(pi/(M+1)) x^{1/(M+1)} / pi; "
              "samples reproduce the CDF exponent between the 2% quantile and 10^{M+1} times it.")
-
-
-def _fc_quantile(q: float, M: int) -> float:
-    """x with F(x) = q, by bisection in log x (claims only)."""
-    lo, hi = -700.0, math.log(fuss_catalan_edge(M))
-    for _ in range(60):  # 700 / 2^60 ~ 6e-16 in log x
-        mid = 0.5 * (lo + hi)
-        if fuss_catalan_cdf(math.exp(mid), M) < q:
-            lo = mid
-        else:
-            hi = mid
-    return math.exp(0.5 * (lo + hi))
 
 
 @claim("bjorck-thm1-edge", paper=PAPER, source="Sec. 4, after eq. 5",

@@ -59,6 +59,7 @@ __all__ = [
     "fuss_catalan_moment",
     "fuss_catalan_pdf",
     "fuss_catalan_phi",
+    "fuss_catalan_ppf",
     "fuss_catalan_sf",
     "fuss_catalan_singular_pdf",
     "fuss_catalan_x",
@@ -183,6 +184,15 @@ def _logx_eps(eps: np.ndarray, M: int, y=None) -> tuple[np.ndarray, np.ndarray]:
     return lx, eps * deriv
 
 
+def _x_eps(eps: np.ndarray, M: int) -> np.ndarray:
+    """x at phi = pi/(M+1) - eps as (s1/s3)^(M+1) (s3/s2): about 2(M+1) ulp (the map's own condition
+    number is M+1), where exp(log x) would lose |log x| ulp for tiny x; underflows to 0 quietly."""
+    a = _PI / (M + 1)
+    s1, s2, s3 = np.sin((M + 1) * eps), np.sin(a - eps), np.sin(a + M * eps)
+    with np.errstate(under="ignore"):
+        return np.power(s1 / s3, M + 1) * (s3 / s2)
+
+
 def _root(x: np.ndarray, M: int) -> np.ndarray:
     """x^(1/(M+1)) to a few ulp for any positive double (subnormals included).
 
@@ -274,6 +284,25 @@ def _h_parts(edge, phi, eps, M):
     return out
 
 
+def _F_small(eps: np.ndarray, M: int) -> np.ndarray:
+    r"""CDF at :math:`\varphi = \pi/(M+1) - \varepsilon`:
+    :math:`\pi F = (M+1)\varepsilon + M\sin((M+1)\varepsilon)\sin(a-\varepsilon)/\sin(a+M\varepsilon)`
+    (positive terms)."""
+    a = _PI / (M + 1)
+    return ((M + 1) * eps + M * np.sin((M + 1) * eps) * np.sin(a - eps) / np.sin(a + M * eps)) / _PI
+
+
+def _S_edge(phi: np.ndarray, M: int) -> np.ndarray:
+    r"""Survival function at :math:`\varphi \le \pi/(2(M+1))`, as a sum of non-negative terms:
+    :math:`\pi S = M(\varphi - \sin\varphi\cos\varphi) + (\varphi^2-\sin^2\varphi)/\varphi
+    + (\sin^2\varphi/\varphi)(1 - M\varphi\cot M\varphi)`."""
+    sp_ = np.sin(phi)
+    t1 = M * 0.5 * _u_minus_sin(2.0 * phi)
+    t2 = _u_minus_sin(phi) * (phi + sp_) / phi
+    t3 = sp_ * sp_ / phi * _one_minus_ycoty(M * phi)
+    return (t1 + t2 + t3) / _PI
+
+
 def _support(x, M, scale):
     m = _check_M(M)
     x = as_float_array(x, "x")
@@ -340,7 +369,7 @@ def fuss_catalan_x(phi, M):
         pos = e > 0
         vals = np.zeros_like(e)
         if pos.any():
-            vals[pos] = np.exp(_logx_eps(e[pos], m)[0])
+            vals[pos] = _x_eps(e[pos], m)
         out[far] = vals
     return _out(out.reshape(np.shape(phi)))
 
@@ -426,21 +455,11 @@ def _cdf_sf(x, M, scale):
     inside = (xa > 0) & ((hi - xa) + lo > 0) & np.isfinite(xa)
     if inside.any():
         edge, phi, eps = _solve(xa[inside], m)
-        h = _h_parts(edge, phi, eps, m)  # pi * h
         c = np.empty_like(phi)
         q = np.empty_like(phi)
-        # small-x side: pi F = (M+1) eps + M pi h  (positive terms)
-        ee = eps[~edge]
-        c[~edge] = ((m + 1) * ee + m * h[~edge]) / _PI
+        c[~edge] = _F_small(eps[~edge], m)
         q[~edge] = 1.0 - c[~edge]
-        # edge side: pi S = M(phi - sin phi cos phi) + (phi^2 - sin^2 phi)/phi
-        #                   + (sin^2 phi / phi)(1 - M phi cot(M phi))  (positive terms)
-        p = phi[edge]
-        sp_ = np.sin(p)
-        t1 = m * 0.5 * _u_minus_sin(2.0 * p)
-        t2 = _u_minus_sin(p) * (p + sp_) / p
-        t3 = sp_ * sp_ / p * _one_minus_ycoty(m * p)
-        q[edge] = (t1 + t2 + t3) / _PI
+        q[edge] = _S_edge(phi[edge], m)
         c[edge] = 1.0 - q[edge]
         cdf[inside] = c
         sf[inside] = q
@@ -471,6 +490,64 @@ def fuss_catalan_sf(x, M, *, scale=1.0):
     + (\sin^2\varphi/\varphi)(1 - M\varphi\cot M\varphi)`, a sum of non-negative terms.
     """
     return _out(_cdf_sf(x, M, scale)[1])
+
+
+def fuss_catalan_ppf(q, M, *, scale=1.0):
+    r"""Quantile function: the :math:`x` with :math:`F(x) = q`, for :math:`0 \le q \le 1`.
+
+    Solves the closed-form CDF (see :func:`fuss_catalan_cdf`) for :math:`\varphi` by
+    safeguarded Newton steps, in :math:`\varepsilon = \pi/(M+1)-\varphi` for small ``q``
+    (:math:`F \approx (M+1)^2\varepsilon/\pi`) and in :math:`\varphi` against the survival
+    function for ``q`` near 1 (:math:`1-F \approx (M+1)^2\varphi^3/(3\pi)`), then maps to
+    :math:`x(\varphi)` (Bjorck et al., eq. 9). ``fuss_catalan_ppf(U, M)`` with uniform ``U``
+    samples the law exactly (squared singular values divided by ``scale``).
+
+    Raises
+    ------
+    ValueError
+        If ``q`` is NaN or outside [0, 1].
+    """
+    m = _check_M(M)
+    qa = as_float_array(q, "q")
+    sc = float(check_positive(scale, "scale"))
+    bad = (qa < 0) | (qa > 1)
+    if bad.any():
+        raise ValueError(f"q must lie in [0, 1], got {qa[bad].ravel()[0]!r}")
+    shape = np.shape(qa)
+    qa = np.atleast_1d(qa)
+    hi = _edge_dd(m)[0]
+    a = _PI / (m + 1)
+    star = a / 2
+    out = np.where(qa >= 1, hi, 0.0)
+    inner = (qa > 0) & (qa < 1)
+    q_star = float(_F_small(np.array([star]), m)[0])
+    small = inner & (qa <= q_star)
+    if small.any():
+        qs = qa[small]
+        guess = _PI * qs / (m + 1) ** 2
+
+        def fun(e, t):
+            F = _F_small(e, m)
+            _, eps_dl = _logx_eps(e, m)
+            h = np.sin((m + 1) * e) * np.sin(a - e) / np.sin(a + m * e) / _PI
+            return np.log(F / t), h * eps_dl / F  # d F / d log eps = eps * g = h * eps dL/deps
+
+        e = _newton_log(fun, (qs,), 1e-310, star, guess)
+        out[small] = _x_eps(e, m)
+    big = inner & ~small
+    if big.any():
+        sv = 1.0 - qa[big]  # exact for q >= 1/2 (Sterbenz); q_star > 1/2 for every M
+        guess = np.cbrt(3 * _PI * sv) / (m + 1) ** (2 / 3)
+
+        def fun(p, t):
+            S = _S_edge(p, m)
+            d, dd = _D(p, m)
+            h = np.sin((m + 1) * p) * np.sin(p) / np.sin(m * p) / _PI
+            return np.log(S / t), h * dd / S  # d S / d log phi = phi * g = h * phi D'(phi)
+
+        p = _newton_log(fun, (sv,), 1e-100, star, guess)
+        out[big] = hi * np.exp(-_D(p, m)[0])
+    return _out((out * sc).reshape(shape))
 
 
 def fuss_catalan_singular_pdf(s, M, *, scale=1.0):

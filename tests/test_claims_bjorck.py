@@ -1,0 +1,103 @@
+"""Bjorck, Gomes & Selman claims: verdicts, evidence, speed, and the helpers behind them."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from gradexp import fuss_catalan_ppf
+from gradexp.claims import _ledger, all_claims
+from gradexp.claims._ledger import ERROR, run_claim
+from gradexp.claims.bjorck import _exact_m2, _ks, _sgd_noise_mc, _spectral_errors
+
+# The verdicts gradexp derives (reasons in each check's note).
+EXPECTED = {
+    "bjorck-eq2-sgd-noise": "holds",
+    "bjorck-appD-parametrisation": "holds",
+    "bjorck-thm1-density": "holds",
+    "bjorck-thm1-singular-vs-squared": "fails",
+    "bjorck-thm1-sigma-scaling": "fails",
+    "bjorck-thm1-small-x": "holds",
+    "bjorck-thm1-edge": "holds",
+    "bjorck-thm1-moments": "holds",
+    "bjorck-sec4-linear-growth": "fails",
+    "bjorck-fig12-caption": "holds",
+    "bjorck-appE-condition": "holds",
+    "bjorck-appC-gd-rate": "holds",
+    "bjorck-appC-prop1": "holds",
+    "bjorck-appC-single-layer-rate": "holds-loosely",
+}
+# full mode of these is cheap enough for the default run; the others are checked in full by hand
+CHEAP_FULL = ("bjorck-appD-parametrisation", "bjorck-appE-condition", "bjorck-appC-gd-rate",
+              "bjorck-appC-prop1", "bjorck-appC-single-layer-rate")
+
+
+def _claim(cid):
+    all_claims()
+    return _ledger._REGISTRY[cid]
+
+
+def test_all_bjorck_claims_listed():
+    ids = {c.id for c in all_claims() if c.paper == "004"}
+    assert ids == set(EXPECTED)
+
+
+@pytest.mark.parametrize("cid", sorted(EXPECTED))
+def test_verdicts_fast(cid):
+    r = run_claim(_claim(cid), fast=True)
+    assert r.status != ERROR, r.note
+    assert r.status == EXPECTED[cid], r.evidence
+    json.dumps(r.evidence)
+    assert r.note
+    assert r.seconds < 2.0 * 4  # budget 2 s on an idle machine; headroom for a loaded CI box
+
+
+@pytest.mark.parametrize("cid", CHEAP_FULL)
+def test_verdicts_full_equal_fast(cid):
+    r = run_claim(_claim(cid), fast=False)
+    assert r.status == EXPECTED[cid], r.evidence
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cid", ["bjorck-thm1-small-x", "bjorck-thm1-edge", "bjorck-thm1-singular-vs-squared"])
+def test_verdicts_full_sample_claims(cid):
+    r = run_claim(_claim(cid), fast=False)
+    assert r.status == EXPECTED[cid], r.evidence
+
+
+def test_exact_second_moment_recursion_small_n():
+    """E N^-1 tr (P^T P)^2 for N = 1: E prod g_k^4 = 3^M."""
+    for M in (1, 2, 5):
+        assert _exact_m2(M, 1) == pytest.approx(3.0**M, rel=1e-14)
+    # large N limit: the Fuss-Catalan number M + 1
+    assert _exact_m2(4, 10**7) == pytest.approx(5.0, rel=1e-5)
+
+
+def test_ks_helper_detects_a_wrong_law():
+    x = fuss_catalan_ppf(np.random.default_rng(0).random(2000), 2)  # exact samples by inversion
+    assert _ks(x, 2) < 1.63 / math.sqrt(x.size)  # 99% quantile of the KS distance
+    assert _ks(x, 3) > 0.05
+    assert _ks(np.sqrt(x), 2) > 0.1
+
+
+def test_sgd_noise_estimator_both_samplings():
+    rng = np.random.default_rng(1)
+    G = rng.standard_normal((10, 3))
+    M = float(np.mean(np.sum((G - G.mean(0)) ** 2, axis=1)))
+    e = _sgd_noise_mc(G, 4, 40_000, rng, replace=True)
+    assert abs(e.z_score(M / 4)) < 5
+    e = _sgd_noise_mc(G, 4, 40_000, rng, replace=False)
+    assert abs(e.z_score(M / 4 * (10 - 4) / (10 - 1))) < 5
+    assert abs(e.z_score(M / 4)) > 5  # eq. 2 is for sampling with replacement
+    e = _sgd_noise_mc(G, 10, 100, rng, replace=False)  # the whole data set: no noise
+    assert e.mean < 1e-25
+
+
+def test_spectral_error_curve():
+    lam = np.array([1.0, 0.25])
+    c = np.array([3.0, 4.0])
+    got = _spectral_errors(lam, c, 0.5, 3)
+    np.testing.assert_allclose(got, [math.hypot(3 * 0.5**k, 4 * 0.875**k) for k in (1, 2, 3)], rtol=1e-15)
