@@ -70,16 +70,16 @@ def main(argv=None):
             dstart = time.perf_counter() - t
             execs["dask 2x1"] = client
         # first sweep on each fresh executor: worker start, imports, numba cache loads
-        first = {k: timed(lambda: run_sweep(chain_rate_cell, grid[:4], root_seed=0, executor=ex))[0]
+        first = {k: timed(lambda ex=ex: run_sweep(chain_rate_cell, grid[:4], root_seed=0, executor=ex))[0]
                  for k, ex in execs.items()}
         chain = {k: [] for k in execs}
         empt = {k: [] for k in [*execs, "serial"] + (["dask chunk16"] if client else [])}
         results = {}
         for _ in range(args.repeat):  # interleaved, so that changing load hits every executor alike
             for k, ex in execs.items():
-                t, results[k] = timed(lambda: run_sweep(chain_rate_cell, grid, root_seed=0, executor=ex))
+                t, results[k] = timed(lambda ex=ex: run_sweep(chain_rate_cell, grid, root_seed=0, executor=ex))
                 chain[k].append(t)
-                empt[k].append(timed(lambda: run_sweep(empty_cell, empty, root_seed=0, executor=ex))[0])
+                empt[k].append(timed(lambda ex=ex: run_sweep(empty_cell, empty, root_seed=0, executor=ex))[0])
             empt["serial"].append(timed(lambda: run_sweep(empty_cell, empty, root_seed=0, executor="serial"))[0])
             if client:
                 empt["dask chunk16"].append(

@@ -31,7 +31,11 @@ Executors
     (``workers`` processes, forkserver start method where available) created and shut down
     by the call. ``"serial"`` runs in this process; an ``int`` is a local pool of that many
     workers; any :class:`concurrent.futures.Executor` is used as is (and not shut down); a
-    ``dask.distributed.Client`` is used through ``client.get_executor(pure=False)``.
+    ``dask.distributed.Client`` is used through ``client.get_executor(pure=False)``. Local
+    workers get ``max(1, cpus // workers)`` BLAS/OpenMP/numba threads each (see
+    :func:`local_executor`); dask workers get the thread settings of their cluster (dask's
+    nanny sets the BLAS/OpenMP variables to 1 by default; set ``NUMBA_NUM_THREADS`` in the
+    workers' environment as well).
 
 Result files
     With ``path``, results go to one ``.npz`` per sweep (loadable with ``numpy.load``,
@@ -54,6 +58,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import contextvars
 import dataclasses
 import datetime as _dt
 import functools
@@ -65,9 +70,9 @@ import os
 import pickle
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -267,29 +272,33 @@ def local_executor(workers: int | None = None, threads_per_worker: int | None = 
                                   initializer=_init_worker, initargs=(threads,))
 
 
-_DEFAULT_EXECUTOR: list = []
+_DEFAULT_EXECUTOR: contextvars.ContextVar = contextvars.ContextVar("gradexp_sweep_executor", default=None)
 
 
 @contextlib.contextmanager
 def use_executor(executor):
-    """Within the ``with`` block, sweeps called with ``executor=None`` use ``executor``.
+    """Within the ``with`` block, sweeps called without ``executor`` or ``workers`` use ``executor``.
 
     Lets a caller choose where every sweep inside a larger computation runs (for example all
     Monte-Carlo panels of ``gradexp figures``) without threading an argument through::
 
         with local_executor(4) as pool, use_executor(pool):
             render_figures(...)
+
+    ``executor`` takes the same values as in :func:`run_sweep` (``"serial"``, an int, an
+    Executor, a dask Client); None restores the default (a local pool per sweep). The
+    setting is a :class:`contextvars.ContextVar`: per thread and per asyncio task.
     """
-    _DEFAULT_EXECUTOR.append(executor)
+    token = _DEFAULT_EXECUTOR.set(executor)
     try:
         yield executor
     finally:
-        _DEFAULT_EXECUTOR.pop()
+        _DEFAULT_EXECUTOR.reset(token)
 
 
 def default_executor():
     """The executor set by the innermost :func:`use_executor` block, or None."""
-    return _DEFAULT_EXECUTOR[-1] if _DEFAULT_EXECUTOR else None
+    return _DEFAULT_EXECUTOR.get()
 
 
 def _is_dask_client(obj) -> bool:
@@ -298,15 +307,14 @@ def _is_dask_client(obj) -> bool:
 
 def _resolve_executor(executor, workers, n_tasks):
     """(executor, owned, window): ``owned`` executors are shut down by us."""
+    if executor is not None and workers is not None:
+        raise ValueError("pass either executor or workers, not both")
+    if executor is None and workers is not None:
+        executor = int(workers)
     if executor is None:
         executor = default_executor()
     if executor is None:
-        if n_tasks <= 1:
-            executor = "serial"
-        else:
-            executor = workers if workers is not None else min(_available_cpus(), n_tasks)
-    elif workers is not None:
-        raise ValueError("pass either executor or workers, not both")
+        executor = "serial" if n_tasks <= 1 else min(_available_cpus(), n_tasks)
     if isinstance(executor, str):
         if executor != "serial":
             raise ValueError(f"executor must be 'serial', an int, an Executor or a dask Client; got {executor!r}")
@@ -365,12 +373,18 @@ def _shippable(func, serial: bool):
     except ImportError:
         raise TypeError(f"{_func_id(func)} cannot be sent to worker processes: define the cell function "
                         f"at module level in an importable module (or install cloudpickle)") from err
-    return _ByValue(cloudpickle.dumps(func))
+    return _ByValue(func, cloudpickle.dumps(func))
 
 
 class _ByValue:
-    def __init__(self, payload: bytes):
-        self.payload = payload
+    """A function that travels by value (cloudpickle) to other processes; called in place
+    by in-process executors (threads)."""
+
+    def __init__(self, func, payload: bytes):
+        self.func, self.payload = func, payload
+
+    def __call__(self, *args, **kwargs):
+        return self.func(*args, **kwargs)
 
     def __reduce__(self):
         import cloudpickle
@@ -416,8 +430,12 @@ def _execute(func, cells, todo, root_seed, executor, workers, chunksize, progres
         raise ValueError(f"chunksize must be >= 1, got {chunksize}")
     chunks = [todo[k:k + chunksize] for k in range(0, len(todo), chunksize)]
     ex, owned, window = _resolve_executor(executor, workers, len(chunks))
-    serial = isinstance(ex, SerialExecutor)
-    task = _shippable(func, serial)
+    try:
+        task = _shippable(func, isinstance(ex, (SerialExecutor, cf.ThreadPoolExecutor)))
+    except BaseException:
+        if owned:
+            ex.shutdown(wait=False)
+        raise
     bar = _progress_bar(len(cells), len(cells) - len(todo), progress, desc)
     pending: dict[cf.Future, list] = {}
     it = iter(chunks)
@@ -720,7 +738,8 @@ def run_sweep(func: Callable, grid, *, root_seed, executor=None, workers: int | 
     executor : None, "serial", int, concurrent.futures.Executor or dask.distributed.Client
         Where cells run (see the module docstring). Executors passed in are not shut down.
     workers : int, optional
-        Size of the local process pool when ``executor`` is None (default: usable CPUs).
+        Run on a local pool of this many processes (instead of ``executor``; also overrides
+        :func:`use_executor`). Default: usable CPUs, capped at the number of tasks.
     path : str or Path, optional
         Result file (.npz). Without it nothing is written.
     resume : bool
@@ -889,10 +908,12 @@ def add_sweep_parser(subparsers):
                    help="result file (default: sweeps/GRID-seedN[-fast].npz)")
     p.add_argument("--fresh", action="store_true", help="start over even if the result file exists")
     p.add_argument("--fast", action="store_true", help="a small, quick version of the grid")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local worker processes, also of --dask local (default: all CPUs)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--workers", type=int, default=None, help="local worker processes (default: all CPUs)")
     g.add_argument("--dask", default=None, metavar="ADDRESS",
-                   help="run on a dask.distributed scheduler at ADDRESS, or 'local' for a LocalCluster")
+                   help="run on the dask.distributed scheduler at ADDRESS (e.g. tcp://host:8786), or "
+                        "'local' to start a LocalCluster of --workers processes with one thread each")
     g.add_argument("--serial", action="store_true", help="run in this process (debugging)")
     p.add_argument("--chunksize", type=int, default=1, help="cells per task (default 1)")
     p.set_defaults(func=_cmd_sweep)
@@ -946,6 +967,8 @@ def _cmd_sweep(args) -> int:
         expand_grid(grid)
         if args.workers is not None and args.workers < 1:
             raise ValueError(f"--workers must be >= 1, got {args.workers}")
+        if args.workers is not None and (args.serial or args.dask not in (None, "local")):
+            raise ValueError("--workers applies to the local pool and to --dask local only")
         if args.chunksize < 1:
             raise ValueError(f"--chunksize must be >= 1, got {args.chunksize}")
     except (ValueError, TypeError) as exc:
@@ -962,7 +985,8 @@ def _cmd_sweep(args) -> int:
             err("gradexp sweep: --dask needs dask.distributed (pip install 'gradexp[dask]')")
             return 2
         if args.dask == "local":
-            cluster = LocalCluster(threads_per_worker=1, dashboard_address=None)
+            cluster = LocalCluster(n_workers=args.workers or _available_cpus(), threads_per_worker=1,
+                                   dashboard_address=None)
             client = Client(cluster)
         else:
             client = Client(args.dask)

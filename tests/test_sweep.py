@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -140,9 +139,11 @@ def test_serial_matches_direct_calls(reference):
     assert len(set(reference["u"].tolist())) == 16
 
 
-@pytest.mark.parametrize("how", ["pool2", "pool1-chunk3", "threads", "reversed-completion"])
+@pytest.mark.parametrize("how", ["pool2", "pool1-chunk3", "threads", "serial-instance", "reversed-completion"])
 def test_executors_give_identical_numbers(reference, how):
-    if how == "pool2":
+    if how == "serial-instance":
+        res = run_sweep(toy_cell, GRID, root_seed=2024, executor=SerialExecutor(), chunksize=5)
+    elif how == "pool2":
         res = run_sweep(toy_cell, GRID, root_seed=2024, workers=2)
     elif how == "pool1-chunk3":
         res = run_sweep(toy_cell, GRID, root_seed=2024, executor=1, chunksize=3)
@@ -180,6 +181,7 @@ def test_sweep_map_order_and_default_executor(reference):
     with Counting(2) as ex, use_executor(ex):
         assert sw.default_executor() is ex
         out2 = sweep_map(toy_cell, GRID, 2024, chunksize=4)
+        sweep_map(toy_cell, {"x": [1, 2]}, 0, workers=1)  # explicit workers win over the context
     assert sw.default_executor() is None
     assert Counting.submitted == 4  # 16 cells in chunks of 4 went to the context's executor
     assert all(a["y"].tobytes() == b["y"].tobytes() for a, b in zip(out, out2))
@@ -207,6 +209,15 @@ def test_unpicklable_function_is_shipped_by_value_or_rejected():
                     workers=2)
     ref = [x + offset + np.random.default_rng(cell_seed(5, i)).random() for i, x in enumerate([1, 2])]
     assert out == ref
+    with cf.ThreadPoolExecutor(2) as ex:  # in-process executors call the function in place
+        assert sweep_map(lambda x, seed: x + offset, {"x": [1, 2]}, 5, ex) == [11.0, 12.0]
+
+
+def test_unpicklable_function_without_cloudpickle_is_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cloudpickle", None)  # import cloudpickle -> ImportError
+    with pytest.raises(TypeError, match="module level"):
+        sweep_map(lambda x, seed: x, {"x": [1, 2]}, 5, workers=2)
+    assert sweep_map(lambda x, seed: x, {"x": [1, 2]}, 5, "serial") == [1, 2]
 
 
 # ------------------------------------------------------------------ outputs
@@ -469,6 +480,14 @@ def test_dask_cell_error_propagates_with_cell(dask_client, tmp_path):
     with pytest.raises(RuntimeError, match="on purpose") as info:
         sweep_map(failing_cell, {"x": list(range(6)), "flag": str(flag)}, 3, dask_client)
     assert "in sweep cell 3" in " ".join(getattr(info.value, "__notes__", []))
+
+
+def test_cli_on_a_dask_scheduler(dask_client, tmp_path, monkeypatch, capsys, reference):
+    monkeypatch.setitem(sw.GRIDS, "toy", sw.SweepGrid("toy", "toy cells", toy_cell, GRID, GRID))
+    out = tmp_path / "toy.npz"
+    assert _cli(["sweep", "toy", "--dask", dask_client.scheduler.address, "--seed", "2024", "--out", str(out)]) == 0
+    assert same(load_sweep(out), reference) and str(out) in capsys.readouterr().out
+    assert _cli(["sweep", "toy", "--dask", dask_client.scheduler.address, "--workers", "2"]) == 2
 
 
 # ------------------------------------------------------------------ the chain cell and the CLI
