@@ -541,7 +541,7 @@ def fuss_catalan_ppf(q, M, *, scale=1.0):
 
         def fun(p, t):
             S = _S_edge(p, m)
-            d, dd = _D(p, m)
+            _, dd = _D(p, m)
             h = np.sin((m + 1) * p) * np.sin(p) / np.sin(m * p) / _PI
             return np.log(S / t), h * dd / S  # d S / d log phi = phi * g = h * phi D'(phi)
 
