@@ -233,7 +233,8 @@ def _fig12_plot(d):
     ax.set_xlabel("number of factors M")
     ax.set_ylabel("largest singular value σ_max")
     ax.set_ylim(0, 1.15 * float(np.max(d["sqrt_edge"])) + 1)
-    ax.legend(loc="lower right", title=f"N = {int(d['N'])}, mean ± s.d. of {int(d['runs'])} runs")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+              title=f"N = {int(d['N'])}, mean ± s.d. of {int(d['runs'])} runs")
     ax.set_title("Fig. 12: largest singular value against the number of factors\n"
                  "(grows like √M; the edge e(M+1) is for squared singular values)", fontsize=10)
     return fig
