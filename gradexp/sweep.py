@@ -305,8 +305,85 @@ def _is_dask_client(obj) -> bool:
     return type(obj).__module__.split(".")[0] == "distributed" and hasattr(obj, "get_executor")
 
 
-def _resolve_executor(executor, workers, n_tasks):
-    """(executor, owned, window): ``owned`` executors are shut down by us."""
+class _Futures:
+    """Submit chunks to a :class:`concurrent.futures.Executor` and wait for them."""
+
+    in_process = False
+
+    def __init__(self, ex, owned: bool, window: int):
+        self.ex, self.owned, self.window = ex, owned, window
+        self.in_process = isinstance(ex, (SerialExecutor, cf.ThreadPoolExecutor))
+
+    def submit(self, task, batches) -> list:
+        return [self.ex.submit(_run_chunk, task, items) for items in batches]
+
+    def wait(self, pending) -> list:
+        done, _ = cf.wait(list(pending), timeout=1.0, return_when=cf.FIRST_COMPLETED)
+        return list(done)
+
+    def result(self, fut):
+        return fut.result()
+
+    @staticmethod
+    def succeeded(fut) -> bool:
+        return fut.done() and not fut.cancelled() and fut.exception() is None
+
+    def cancel(self, futures) -> None:
+        for fut in futures:
+            fut.cancel()
+
+    def close(self, clean: bool) -> None:
+        if self.owned:
+            if clean:
+                self.ex.shutdown(wait=True)
+            else:
+                _terminate_pool(self.ex)
+
+
+class _DaskFutures(_Futures):
+    """Submit chunks to a dask.distributed Client natively: ``client.map`` per batch of
+    chunks, results collected by ``as_completed(with_results=True)`` (a ``future.result()``
+    per task is a round trip through the client's event loop; ``client.get_executor()``
+    costs about twice as much per task)."""
+
+    def __init__(self, client, window: int):
+        from distributed import as_completed
+
+        self.client, self.owned, self.window = client, False, window
+        self.ac = as_completed(with_results=True)
+        self.results: dict = {}
+
+    def submit(self, task, batches) -> list:
+        futures = self.client.map(functools.partial(_run_chunk, task), batches, pure=False)
+        self.ac.update(futures)
+        return futures
+
+    def wait(self, pending) -> list:
+        done = []
+        for fut, res in self.ac.next_batch(block=True):  # raises the first cell error
+            self.results[fut] = res
+            done.append(fut)
+        return done
+
+    def result(self, fut):
+        try:
+            return self.results.pop(fut)
+        except KeyError:
+            return fut.result()
+
+    @staticmethod
+    def succeeded(fut) -> bool:
+        return fut.status == "finished"
+
+    def cancel(self, futures) -> None:
+        if futures:
+            self.client.cancel(list(futures))
+
+    def close(self, clean: bool) -> None:
+        self.ac.clear()
+
+
+def _resolve_executor(executor, workers, n_tasks) -> _Futures:
     if executor is not None and workers is not None:
         raise ValueError("pass either executor or workers, not both")
     if executor is None and workers is not None:
@@ -318,20 +395,19 @@ def _resolve_executor(executor, workers, n_tasks):
     if isinstance(executor, str):
         if executor != "serial":
             raise ValueError(f"executor must be 'serial', an int, an Executor or a dask Client; got {executor!r}")
-        return SerialExecutor(), True, 1
+        return _Futures(SerialExecutor(), True, 1)
     if isinstance(executor, (int, np.integer)) and not isinstance(executor, bool):
-        ex = local_executor(int(executor))
-        return ex, True, 4 * int(executor)
+        return _Futures(local_executor(int(executor)), True, 4 * int(executor))
     if _is_dask_client(executor):
         try:
             nthreads = sum(executor.nthreads().values())
         except Exception:  # pragma: no cover - scheduler unreachable: let submit raise
             nthreads = 8
-        return executor.get_executor(pure=False), False, 4 * max(nthreads, 1)
+        return _DaskFutures(executor, max(1024, 16 * nthreads))
     if isinstance(executor, SerialExecutor):
-        return executor, False, 1
+        return _Futures(executor, False, 1)
     if isinstance(executor, cf.Executor):
-        return executor, False, 4 * max(int(getattr(executor, "_max_workers", 16) or 16), 1)
+        return _Futures(executor, False, 4 * max(int(getattr(executor, "_max_workers", 16) or 16), 1))
     raise TypeError(f"executor must be 'serial', an int, a concurrent.futures.Executor or a "
                     f"dask.distributed.Client; got {type(executor).__name__}")
 
@@ -429,47 +505,43 @@ def _execute(func, cells, todo, root_seed, executor, workers, chunksize, progres
     if chunksize < 1:
         raise ValueError(f"chunksize must be >= 1, got {chunksize}")
     chunks = [todo[k:k + chunksize] for k in range(0, len(todo), chunksize)]
-    ex, owned, window = _resolve_executor(executor, workers, len(chunks))
+    backend = _resolve_executor(executor, workers, len(chunks))
     try:
-        task = _shippable(func, isinstance(ex, (SerialExecutor, cf.ThreadPoolExecutor)))
+        task = _shippable(func, backend.in_process)
     except BaseException:
-        if owned:
-            ex.shutdown(wait=False)
+        backend.close(clean=False)
         raise
     bar = _progress_bar(len(cells), len(cells) - len(todo), progress, desc)
-    pending: dict[cf.Future, list] = {}
+    pending: dict = {}  # future -> chunk (cell indices)
     it = iter(chunks)
 
     def harvest(futures):
-        for fut in futures:
+        for fut in sorted(futures, key=lambda f: pending[f][0]):
             chunk = pending.pop(fut)
-            res = fut.result()
-            on_results(res)
+            on_results(backend.result(fut))
             bar.update(len(chunk))
 
     clean = False
     try:
         while True:
-            for chunk in itertools.islice(it, max(0, window - len(pending))):
-                items = [(i, cells[i], cell_seed(root_seed, i)) for i in chunk]
-                pending[ex.submit(_run_chunk, task, items)] = chunk
+            # refill when half the window is free: fewer, larger submissions
+            free = backend.window - len(pending)
+            new = list(itertools.islice(it, free)) if free >= max(1, backend.window // 2) else []
+            if new:
+                batches = [[(i, cells[i], cell_seed(root_seed, i)) for i in chunk] for chunk in new]
+                pending.update(zip(backend.submit(task, batches), new))
             if not pending:
                 break
-            done, _ = cf.wait(list(pending), timeout=1.0, return_when=cf.FIRST_COMPLETED)
-            harvest(sorted(done, key=lambda f: pending[f][0]))
+            harvest(backend.wait(pending))
         clean = True
     finally:
         if not clean:
-            for fut in pending:
-                fut.cancel()
+            backend.cancel(list(pending))
             # keep what finished meanwhile (successful chunks only)
-            for fut in [f for f in pending if f.done() and not f.cancelled() and f.exception() is None]:
+            for fut in [f for f in pending if backend.succeeded(f)]:
                 with contextlib.suppress(Exception):
                     harvest([fut])
-            if owned:
-                _terminate_pool(ex)
-        elif owned:
-            ex.shutdown(wait=True)
+        backend.close(clean)
         bar.close()
 
 
