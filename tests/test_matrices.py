@@ -223,3 +223,18 @@ def test_bad_arguments_other_functions():
         singular_values_of_product([np.full((2, 2), np.nan)])
     with pytest.raises(ValueError, match="at least one"):
         singular_values_of_product([])
+
+
+def test_small_products_run_single_threaded_blas_and_restore_it():
+    from gradexp.mc.matrices import SMALL_N, _blas_for, _blas_threads
+
+    fns = _blas_threads()
+    if fns is None:  # pragma: no cover - not scipy's OpenBLAS
+        pytest.skip("BLAS thread control unavailable")
+    get, set_ = fns
+    before = get()
+    with _blas_for(SMALL_N - 1):
+        assert get() == 1
+    assert get() == before
+    with _blas_for(SMALL_N):
+        assert get() == before

@@ -27,6 +27,9 @@ exactly the law of those of :math:`P`, at about the cost of the direct product.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import functools
 import math
 import numbers
 from dataclasses import dataclass
@@ -227,6 +230,51 @@ def _chain(N: int, depths: np.ndarray, sig: np.ndarray, rng, method: str, factor
     return out
 
 
+#: below this size the BLAS runs single-threaded: threads gain nothing on small matrices and,
+#: on a loaded machine, OpenBLAS's spinning threads make a 100 x 100 SVD ~50x slower
+SMALL_N = 256
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_threads():
+    """(get, set) of OpenBLAS's thread count in scipy's BLAS, looked up by name, or None.
+
+    (The same lookup as :mod:`gradexp.mc.chain`; a shared helper would serve both.)
+    """
+    try:
+        from scipy.linalg import cython_blas
+
+        lib = ctypes.CDLL(cython_blas.__file__)
+    except (ImportError, OSError):  # pragma: no cover
+        return None
+    for prefix, suffix in (("scipy_openblas", ""), ("openblas", ""), ("scipy_openblas", "64_")):
+        try:
+            get = getattr(lib, f"{prefix}_get_num_threads{suffix}")
+            set_ = getattr(lib, f"{prefix}_set_num_threads{suffix}")
+        except AttributeError:
+            continue
+        get.restype = ctypes.c_int
+        set_.argtypes = [ctypes.c_int]
+        return get, set_
+    return None  # pragma: no cover
+
+
+@contextlib.contextmanager
+def _blas_for(N: int):
+    """Single-threaded BLAS inside when N < SMALL_N; untouched otherwise."""
+    fns = _blas_threads() if N < SMALL_N else None
+    if fns is None:
+        yield
+        return
+    get, set_ = fns
+    old = get()
+    set_(1)
+    try:
+        yield
+    finally:
+        set_(old)
+
+
 def _streams(seed, reps: int):
     return np.random.default_rng(seed).spawn(reps)
 
@@ -266,7 +314,8 @@ def product_singular_values(M, N, *, seed=None, method="qr", sigma=1.0, reps=Non
     sig = _factor_sigmas(sigma, M)
     n = 1 if reps is None else _check_int(reps, "reps", 1)
     depths = np.array([M])
-    res = np.stack([_chain(N, depths, sig, g, method)[0] for g in _streams(seed, n)])
+    with _blas_for(N):
+        res = np.stack([_chain(N, depths, sig, g, method)[0] for g in _streams(seed, n)])
     if not log:
         with np.errstate(under="ignore"):
             res = np.exp(res)
@@ -290,7 +339,8 @@ def singular_values_of_product(factors, *, method="qr", log=False):
         if not np.isfinite(W).all():
             raise ValueError(f"factors must be finite, factor {i} is not")
     m = "direct" if method == "direct" else "qr-dense"
-    out = _chain(N, np.array([len(fs)]), np.ones(len(fs)), None, m, factors=fs)[0]
+    with _blas_for(N):
+        out = _chain(N, np.array([len(fs)]), np.ones(len(fs)), None, m, factors=fs)[0]
     if not log:
         with np.errstate(under="ignore"):
             out = np.exp(out)
@@ -349,5 +399,6 @@ def depth_scan(depths, N, *, reps=5, seed=None, method="qr", sigma=1.0) -> Depth
         raise ValueError(f"depths must be a non-empty 1-d sequence of integers >= 1, got {depths!r}")
     d = np.unique(d)
     sig = _factor_sigmas(sigma, int(d[-1]))
-    log_sv = np.stack([_chain(N, d, sig, g, method) for g in _streams(seed, reps)])
+    with _blas_for(N):
+        log_sv = np.stack([_chain(N, d, sig, g, method) for g in _streams(seed, reps)])
     return DepthScan(N=N, method=method, depths=d, log_sv=log_sv)
