@@ -489,15 +489,15 @@ def _run_chunk(func, items):
     return out
 
 
-def _progress_bar(total, initial, progress, desc):
+def _progress_bar(total, initial, progress, desc, leave):
     from tqdm import tqdm
 
     disable = (not sys.stderr.isatty()) if progress is None else not progress
     return tqdm(total=total, initial=initial, desc=desc, unit="cell", disable=disable, file=sys.stderr,
-                dynamic_ncols=True, leave=progress is not None)
+                dynamic_ncols=True, leave=leave)
 
 
-def _execute(func, cells, todo, root_seed, executor, workers, chunksize, progress, desc, on_results):
+def _execute(func, cells, todo, root_seed, executor, workers, chunksize, progress, desc, on_results, leave=True):
     """Run cells ``todo`` (indices); call ``on_results([(i, result), ...])`` as chunks finish
     (in the calling thread). On any exception or interrupt: cancel what is pending, keep
     the results of chunks already finished, re-raise."""
@@ -511,7 +511,7 @@ def _execute(func, cells, todo, root_seed, executor, workers, chunksize, progres
     except BaseException:
         backend.close(clean=False)
         raise
-    bar = _progress_bar(len(cells), len(cells) - len(todo), progress, desc)
+    bar = _progress_bar(len(cells), len(cells) - len(todo), progress, desc, leave)
     pending: dict = {}  # future -> chunk (cell indices)
     it = iter(chunks)
 
@@ -911,7 +911,7 @@ def sweep_map(func: Callable, cells, root_seed, executor=None, *, workers: int |
             out[i] = r
 
     _execute(func, cells, list(range(len(cells))), root_seed, executor, workers, chunksize, progress,
-             _func_id(func).split(":")[-1], on_results)
+             _func_id(func).split(":")[-1], on_results, leave=False)  # nested in figure/claim bars
     return out
 
 
