@@ -40,6 +40,9 @@ References: Paik & Choi (000, 001), Thm 2.2, eq. 4, Figures 1, 3, 4; Mehmeti-Gö
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import functools
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -67,11 +70,9 @@ _NORMS = {"batch": K.NORM_BATCH, "layer": K.NORM_LAYER, "none": K.NORM_NONE}
 _UPSTREAMS = {"gaussian": K.LOSS_GAUSSIAN, "mse": K.LOSS_MSE,
               "cross_entropy": K.LOSS_CROSS_ENTROPY, "logistic": K.LOSS_LOGISTIC}
 _INITS = {"he": math.sqrt(2.0), "lecun": 1.0}
-#: chains with batch·max(width)² up to this many multiply-adds per matmul run on the
-#: threaded engine (one chain per thread) when ``engine="auto"``. It is OpenBLAS's own
-#: threshold (64³) below which a gemm stays single-threaded: above it BLAS starts threads of
-#: its own, and one chain at a time with BLAS threads is faster than oversubscribed cores.
-COMPILED_MAX_WORK = 64 ** 3
+#: with ``engine="auto"``, repetitions run on the threaded engine (one chain per thread, BLAS
+#: single-threaded) unless the buffers of one chain per thread would exceed this many bytes
+MAX_THREADED_BYTES = 1 << 30
 
 
 # ============================================================================ seeds
@@ -292,16 +293,21 @@ class _Buffers:
 
 
 # ============================================================================ drawing
-def _draw(rng: np.random.Generator, spec: _Spec, lay: _Layout, buf: _Buffers, i: int) -> None:
+def _draw(rng: np.random.Generator, spec: _Spec, lay: _Layout, buf: _Buffers, i: int, *,
+          data_only: bool = False) -> None:
     """Draw chain ``i`` of ``buf`` from ``rng``: input, weights, biases, masks, upstream.
 
     The order of the draws is fixed (both engines call this), so a seed gives the same
-    network on either engine.
+    network on either engine. ``data_only`` redraws only what belongs to the batch (inputs,
+    dropout masks, upstream gradient or labels) and keeps the network's parameters.
     """
     dt = spec.dtype
     B, d0 = lay.B, int(lay.d[0])
     x0 = buf.X[i, :B * d0].reshape(B, d0)
     if spec.input_corr == "bt":  # Paik & Choi Thm 2.8: x = b t, b ~ N(0,1) per sample, t fixed
+        if data_only:
+            raise ValueError("fresh batches for the same network are not available with "
+                             "input_corr='bt' (t belongs to the network)")
         b = rng.standard_normal(B, dtype=dt)
         t = rng.standard_normal(d0, dtype=dt)
         np.multiply(b[:, None], t[None, :], out=x0)
@@ -314,22 +320,24 @@ def _draw(rng: np.random.Generator, spec: _Spec, lay: _Layout, buf: _Buffers, i:
             x0 += dt.type(math.sqrt(rho)) * c[:, None]
     x0 *= dt.type(spec.input_std)
     x0 += dt.type(spec.input_mean)
-    w = buf.W[i]
-    rng.standard_normal(out=w, dtype=dt)
-    if spec.weight_mean != 0.0:
-        w += dt.type(spec.weight_mean)
-    for n in range(lay.N):
-        w[lay.w_off[n]:lay.w_off[n + 1]] *= dt.type(spec.gains[n])
-    if spec.has_bias:
-        rng.standard_normal(out=buf.Bv[i], dtype=dt)
-        buf.Bv[i] *= dt.type(spec.bias_std)
+    if not data_only:
+        w = buf.W[i]
+        rng.standard_normal(out=w, dtype=dt)
+        if spec.weight_mean != 0.0:
+            w += dt.type(spec.weight_mean)
+        for n in range(lay.N):
+            w[lay.w_off[n]:lay.w_off[n + 1]] *= dt.type(spec.gains[n])
+        if spec.has_bias:
+            rng.standard_normal(out=buf.Bv[i], dtype=dt)
+            buf.Bv[i] *= dt.type(spec.bias_std)
     if spec.has_mask:
         buf.M[i] = rng.random(lay.n_m, dtype=dt) < spec.act.param
     if spec.loss in (K.LOSS_GAUSSIAN, K.LOSS_MSE):
         rng.standard_normal(out=buf.UP[i], dtype=dt)
     else:
-        rng.standard_normal(out=buf.RO[i], dtype=dt)
-        buf.RO[i] *= dt.type(1.0 / math.sqrt(lay.d[-1]))
+        if not data_only:
+            rng.standard_normal(out=buf.RO[i], dtype=dt)
+            buf.RO[i] *= dt.type(1.0 / math.sqrt(lay.d[-1]))
         k = spec.n_classes if spec.loss == K.LOSS_CROSS_ENTROPY else 2
         buf.LAB[i] = rng.integers(0, k, lay.lab_len)
 
@@ -388,25 +396,72 @@ def _weight_norms_sq(lay: _Layout, W: np.ndarray) -> np.ndarray:
     return np.add.reduceat(w * w, lay.w_off[:-1], axis=1)
 
 
+@functools.lru_cache(maxsize=1)
+def _blas_thread_functions():
+    """(get, set) of the thread count of the BLAS that numba's ``np.dot`` calls, or None.
+
+    numba calls scipy's BLAS (``scipy.linalg.cython_blas``), an OpenBLAS in scipy's wheels;
+    its ``*_set_num_threads`` is looked up by name (as threadpoolctl does). Any other BLAS:
+    None, and the threaded engine simply runs with that BLAS's own threading.
+    """
+    try:
+        from scipy.linalg import cython_blas
+
+        lib = ctypes.CDLL(cython_blas.__file__)
+    except (ImportError, OSError):  # pragma: no cover - scipy is a dependency
+        return None
+    for prefix, suffix in (("scipy_openblas", ""), ("openblas", ""), ("scipy_openblas", "64_")):
+        try:
+            get = getattr(lib, f"{prefix}_get_num_threads{suffix}")
+            set_ = getattr(lib, f"{prefix}_set_num_threads{suffix}")
+        except AttributeError:
+            continue
+        get.restype = ctypes.c_int
+        set_.argtypes = [ctypes.c_int]
+        return get, set_
+    return None  # pragma: no cover
+
+
+@contextlib.contextmanager
+def _single_threaded_blas():
+    """Run BLAS single-threaded inside (the threaded engine already uses every core)."""
+    fns = _blas_thread_functions()
+    if fns is None:  # pragma: no cover
+        yield
+        return
+    get, set_ = fns
+    old = get()
+    set_(1)
+    try:
+        yield
+    finally:
+        set_(old)
+
+
 def _n_threads() -> int:
     import numba
 
     return max(1, int(numba.get_num_threads()))
 
 
-def _simulate(spec: _Spec, reps: int, seed, *, engine="auto", threads=None, population=False):
+def _simulate(spec: _Spec, reps: int, seed, *, engine="auto", threads=None, population=False,
+              batches=1):
     """Run ``reps`` independent chains; returns (OUT, WOUT, WSQ, LOSS, seed sequence).
 
     ``engine="wide"`` runs one chain at a time (BLAS uses its threads inside each matmul);
     ``"compiled"`` spreads the chains over ``threads`` threads (default: numba's thread
     count), each drawing its chain and running it in compiled code with the GIL released.
     Repetition r always uses the r-th child seed, so the numbers do not depend on either.
+    With ``batches > 1`` each network is run on that many independent batches (same
+    parameters, fresh data); OUT, WOUT and LOSS then have a second axis of length ``batches``.
     """
     lay = _Layout(spec)
     ss = resolve_seed(seed)
     seqs = _spawn(ss, reps)
     if engine == "auto":
-        engine = "compiled" if lay.B * lay.dmax ** 2 <= COMPILED_MAX_WORK else "wide"
+        per_chain = spec.dtype.itemsize * (lay.n_x + lay.n_h + lay.n_w + lay.n_m
+                                           + 5 * lay.B * lay.dmax)
+        engine = "compiled" if reps > 1 and per_chain * _n_threads() <= MAX_THREADED_BYTES else "wide"
     if engine not in ("wide", "compiled"):
         raise ValueError(f"engine must be 'auto', 'wide' or 'compiled', got {engine!r}")
     if engine == "wide":
@@ -414,10 +469,10 @@ def _simulate(spec: _Spec, reps: int, seed, *, engine="auto", threads=None, popu
     else:
         threads = _n_threads() if threads is None else _as_int(threads, "threads", 1)
     threads = min(threads, reps)
-    OUT = np.empty((reps, K.N_FIELDS, lay.N + 1))
-    WOUT = np.empty((reps, K.N_WFIELDS, lay.N))
+    OUT = np.empty((reps, batches, K.N_FIELDS, lay.N + 1))
+    WOUT = np.empty((reps, batches, K.N_WFIELDS, lay.N))
     WSQ = np.empty((reps, lay.N))
-    LOSS = np.empty(reps)
+    LOSS = np.empty((reps, batches))
     local = threading.local()
     moments = _activation_moments(spec.act, spec.input_mean, spec.input_std) if population else None
 
@@ -425,19 +480,23 @@ def _simulate(spec: _Spec, reps: int, seed, *, engine="auto", threads=None, popu
         buf = getattr(local, "buf", None)
         if buf is None:
             buf = local.buf = _Buffers(spec, lay, 1)
-        _draw(np.random.default_rng(seqs[r]), spec, lay, buf, 0)
-        if population:
-            _population_stats(spec, lay, buf, 0, moments)
-        _run(spec, lay, buf, 1, frozen=population)
-        OUT[r], WOUT[r], LOSS[r] = buf.OUT[0], buf.WOUT[0], buf.LOSS[0]
+        rng = np.random.default_rng(seqs[r])
+        for k in range(batches):
+            _draw(rng, spec, lay, buf, 0, data_only=k > 0)
+            if population and k == 0:
+                _population_stats(spec, lay, buf, 0, moments)
+            _run(spec, lay, buf, 1, frozen=population)
+            OUT[r, k], WOUT[r, k], LOSS[r, k] = buf.OUT[0], buf.WOUT[0], buf.LOSS[0]
         WSQ[r] = _weight_norms_sq(lay, buf.W[:1])[0]
 
     if threads == 1:
         for r in range(reps):
             one(r)
     else:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
+        with _single_threaded_blas(), ThreadPoolExecutor(max_workers=threads) as pool:
             list(pool.map(one, range(reps)))
+    if batches == 1:
+        OUT, WOUT, LOSS = OUT[:, 0], WOUT[:, 0], LOSS[:, 0]
     return OUT, WOUT, WSQ, LOSS, ss
 
 
@@ -591,9 +650,9 @@ def simulate_chain(depth, width, batch, *, activation="relu", activation_params=
     seed : None, int, :class:`~numpy.random.SeedSequence` or :class:`~numpy.random.Generator`.
         Repetition r uses the r-th child of the seed's sequence; same seed, same numbers.
     engine : ``"wide"`` (one chain at a time, BLAS threads inside each matmul),
-        ``"compiled"`` (chains spread over threads, one chain per thread) or ``"auto"``
-        (compiled when batch·width² ≤ :data:`COMPILED_MAX_WORK`). Both run the same compiled
-        chain code.
+        ``"compiled"`` (chains spread over threads, one chain per thread, BLAS single-threaded)
+        or ``"auto"`` (compiled when ``reps > 1`` and one chain per thread fits in
+        :data:`MAX_THREADED_BYTES`). Both run the same compiled chain code.
     threads : threads of the compiled engine (default ``numba.get_num_threads()``); the
         numbers do not depend on it.
 
@@ -631,12 +690,16 @@ class LayerRatio:
 
     ``ratio`` is the mean over networks with its standard error, ``samples`` the per-network
     ratios (for heavy-tailed cases such as x = b·t use ``median``), ``seed`` reproduces it.
+    With several batches per network, ``network_means``/``network_stderrs`` are the per-network
+    mean ratio over its batches and its standard error (``samples`` holds the means).
     """
 
     ratio: Estimate
     samples: np.ndarray
     seed: np.random.SeedSequence
     params: dict = field(default_factory=dict)
+    network_means: np.ndarray | None = None
+    network_stderrs: np.ndarray | None = None
 
     @property
     def median(self) -> float:
@@ -650,7 +713,7 @@ class LayerRatio:
 def single_layer_ratio(width, batch, *, width_out=None, activation="relu",
                        activation_params=None, input_mean=0.0, input_std=1.0, input_corr=0.0,
                        weight_mean=0.0, bn_backward="full", bn_stats="batch", eps=0.0, reps=64,
-                       dtype=np.float64, seed=None, engine="auto") -> LayerRatio:
+                       batches=1, dtype=np.float64, seed=None, engine="auto") -> LayerRatio:
     r"""Estimate Paik & Choi's Theorem 2.2 ratio for one BatchNorm layer.
 
     .. math::
@@ -672,6 +735,11 @@ def single_layer_ratio(width, batch, *, width_out=None, activation="relu",
     error of batch normalization"; needs ``bn_backward="simplified"`` and i.i.d. inputs).
     For ReLU and i.i.d. inputs the population ratio equals
     :math:`C(R)`, :math:`R = \mu/(\sqrt2\sigma)`, for every W.
+
+    With ``batches > 1`` every one of the ``reps`` networks is evaluated on ``batches``
+    independent batches: ``network_means`` and ``network_stderrs`` then estimate
+    :math:`\mathbb E_{x,g}[\rho \mid W]` network by network (Theorem 2.4 is a statement about
+    that conditional expectation); ``ratio`` and ``samples`` pool all networks.
     """
     if bn_stats not in ("batch", "population"):
         raise ValueError(f"bn_stats must be 'batch' or 'population', got {bn_stats!r}")
@@ -689,14 +757,21 @@ def single_layer_ratio(width, batch, *, width_out=None, activation="relu",
                       bias_std=0.0, upstream="gaussian", n_classes=10, dtype=dtype,
                       weight_grads=False, corr_features=0)
     reps = _as_int(reps, "reps", 2)
+    batches = _as_int(batches, "batches", 1)
     OUT, _, _, _, ss = _simulate(spec, reps, seed, engine=engine,
-                                 population=bn_stats == "population")
-    r = OUT[:, K.F_VAR_PRODUCT, 0] / OUT[:, K.F_VAR_PRODUCT, 1]
+                                 population=bn_stats == "population", batches=batches)
+    r = OUT[..., K.F_VAR_PRODUCT, 0] / OUT[..., K.F_VAR_PRODUCT, 1]
+    if batches > 1:
+        means = r.mean(axis=1)
+        ses = r.std(axis=1, ddof=1) / math.sqrt(batches)
+        r = means
+    else:
+        means = ses = None
     params = dict(width=width, width_out=width_out, batch=batch, activation=spec.act.name,
                   input_mean=input_mean, input_std=input_std, input_corr=input_corr,
                   weight_mean=weight_mean, bn_backward=bn_backward, bn_stats=bn_stats,
-                  eps=eps, reps=reps, dtype=spec.dtype.name)
-    return LayerRatio(estimate(r), r, ss, params)
+                  eps=eps, reps=reps, batches=batches, dtype=spec.dtype.name)
+    return LayerRatio(estimate(r), r, ss, params, means, ses)
 
 
 class SampledChain:

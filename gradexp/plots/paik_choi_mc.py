@@ -1,0 +1,235 @@
+"""Figures of Paik & Choi (000/001) drawn from sampled networks (:mod:`gradexp.mc.chain`).
+
+Each figure is a compute step (arrays only, from the public simulator and theory functions)
+and a plot step that only draws. Monte Carlo as markers with error bars (standard errors),
+theory as lines.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..theory.explosion import (
+    YANG_RATE,
+    activation_factor,
+    correlated_explosion_factor,
+    jensen_corrected_perfectly_correlated_bound,
+    perfectly_correlated_bound,
+)
+from ._registry import register_figure
+from .style import PALETTE, mc_points, new_figure, theory_line
+
+_FIG1_ACTS = (("relu", {}), ("leaky_relu", {"slope": 0.01}), ("elu", {}), ("gelu", {}),
+              ("silu", {}), ("softplus", {}), ("tanh", {}), ("dropout", {"keep_prob": 0.5}),
+              ("identity", {}))
+
+
+def _log_profile(res):
+    """Mean and standard error over repetitions of log(||g^n|| / ||g^N||), layers from the output."""
+    lg = np.log(res.grad_norms) - np.log(res.grad_norms[:, -1:])
+    m = lg.mean(axis=0)[::-1]
+    se = lg.std(axis=0, ddof=1)[::-1] / math.sqrt(lg.shape[0])
+    return m, se
+
+
+# --------------------------------------------------------------------------- Figure 1
+def _fig1_compute(fast: bool, seed: int) -> dict:
+    from ..mc.chain import simulate_chain
+    from ..theory.elr import residual_rate
+
+    depth, width, batch, reps = (24, 64, 64, 6) if fast else (50, 256, 256, 8)
+    seqs = np.random.SeedSequence(seed).spawn(4 + len(_FIG1_ACTS))
+    arch = {
+        "BN": dict(norm="batch"),
+        "BN + skip/2 (1/sqrt2 sum)": dict(norm="batch", residual=2),
+        "LayerNorm": dict(norm="layer"),
+        "no normalisation (He)": dict(norm="none"),
+    }
+    out = {"depth": depth, "width": width, "batch": batch, "reps": reps, "arch_names": list(arch),
+           "act_names": [a for a, _ in _FIG1_ACTS]}
+    arch_pred = [YANG_RATE, residual_rate(2), 1.0, 1.0]
+    for k, (name, kw) in enumerate(arch.items()):
+        res = simulate_chain(depth, width, batch, reps=reps, seed=seqs[k], weight_grads=False,
+                             corr_features=0, **kw)
+        out[f"arch{k}_m"], out[f"arch{k}_se"] = _log_profile(res)
+    out["arch_pred"] = np.array(arch_pred)
+    preds = []
+    for k, (name, params) in enumerate(_FIG1_ACTS):
+        res = simulate_chain(depth, width, batch, activation=name, activation_params=params or None,
+                             reps=reps, seed=seqs[4 + k], weight_grads=False, corr_features=0)
+        out[f"act{k}_m"], out[f"act{k}_se"] = _log_profile(res)
+        preds.append(math.sqrt(float(activation_factor(name, 0.0, 1.0, **params))))
+    out["act_pred"] = np.array(preds)
+    return out
+
+
+def _fig1_plot(d: dict):
+    fig, axes = new_figure(1, 2, width=4.6, height=3.6)
+    depth = int(d["depth"])
+    layers = np.arange(depth + 1)
+    for ax, key, names, preds, title in (
+            (axes[0][0], "arch", d["arch_names"], d["arch_pred"], "architectures (ReLU)"),
+            (axes[0][1], "act", d["act_names"], d["act_pred"], "activations (BatchNorm)")):
+        for k, (name, pred) in enumerate(zip(names, preds)):
+            c = PALETTE[k % len(PALETTE)] if k < len(PALETTE) else "0.5"
+            m, se = np.asarray(d[f"{key}{k}_m"]), np.asarray(d[f"{key}{k}_se"])
+            sl = slice(None, None, max(1, depth // 12))
+            mc_points(ax, layers[sl], np.exp(m[sl]), yerr=np.exp(m[sl]) * se[sl], color=c,
+                      marker="o", markersize=3, label=f"{name} ({float(pred):.3f})")
+            theory_line(ax, layers, float(pred) ** layers, color=c, style="-", linewidth=1.0)
+        ax.set_yscale("log")
+        ax.set_xlabel("layers from the output, N - n")
+        ax.set_title(title)
+        ax.legend(loc="upper left", fontsize=6.5, title="MC (predicted rate)", title_fontsize=7)
+    axes[0][0].set_ylabel(r"$\|g^n\| / \|g^N\|$")
+    fig.suptitle(f"Gradient growth at initialisation (width {int(d['width'])}, batch "
+                 f"{int(d['batch'])}); lines: predicted per-layer rates", fontsize=9)
+    return fig
+
+
+register_figure("pc-fig1-chain-growth", paper="000",
+                description="Fig. 1: gradient norm against depth in sampled chains: BN, BN with skips, "
+                            "LayerNorm, no normalisation (left) and BN with the Fig. 1 activations "
+                            "(right), with the predicted slopes",
+                compute=_fig1_compute, plot=_fig1_plot)
+
+
+# --------------------------------------------------------------------------- correlation
+def _corr_compute(fast: bool, seed: int) -> dict:
+    from ..mc.chain import single_layer_ratio
+
+    rhos = np.array([0.0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99])
+    width, batch, reps = (128, 512, 8) if fast else (512, 2048, 24)
+    widths = np.array([64, 128, 256] if fast else [64, 128, 256, 512, 1024])
+    seqs = np.random.SeedSequence(seed).spawn(len(rhos) + len(widths))
+    m, se = [], []
+    for k, rho in enumerate(rhos):
+        e = single_layer_ratio(width, batch, input_corr=float(rho), bn_backward="simplified",
+                               reps=reps, seed=seqs[k]).ratio
+        m.append(e.mean)
+        se.append(e.stderr)
+    med, q25, q75 = [], [], []
+    for k, w in enumerate(widths):
+        r = single_layer_ratio(int(w), 256, input_corr="bt", bn_backward="simplified",
+                               reps=2 * reps, seed=seqs[len(rhos) + k])
+        med.append(r.median)
+        q25.append(np.quantile(r.samples, 0.25))
+        q75.append(np.quantile(r.samples, 0.75))
+    rho_line = np.linspace(0, 0.995, 200)
+    return {"rho": rhos, "ratio": np.array(m), "ratio_se": np.array(se), "width": width,
+            "batch": batch, "rho_line": rho_line, "factor_line": correlated_explosion_factor(rho_line),
+            "widths": widths, "bt_median": np.array(med), "bt_q25": np.array(q25),
+            "bt_q75": np.array(q75), "pc_bound": perfectly_correlated_bound(),
+            "jensen_bound": jensen_corrected_perfectly_correlated_bound()}
+
+
+def _corr_plot(d: dict):
+    fig, axes = new_figure(1, 2, width=4.4, height=3.4)
+    ax = axes[0][0]
+    theory_line(ax, d["rho_line"], d["factor_line"], label="correlated_explosion_factor (d, B = inf)",
+                color=PALETTE[0])
+    mc_points(ax, d["rho"], d["ratio"], yerr=d["ratio_se"], color=PALETTE[1],
+              label=f"sampled layers (d = {int(d['width'])}, B = {int(d['batch'])})")
+    ax.axhline(float(d["pc_bound"]), color=PALETTE[2], ls="--", lw=1, label="pi/(pi+1) (Thm 2.8)")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"input correlation $\rho$")
+    ax.set_ylabel("per-layer ratio (Thm 2.2)")
+    ax.set_title("equicorrelated inputs")
+    ax.legend(fontsize=7)
+    ax = axes[0][1]
+    med = np.asarray(d["bt_median"])
+    yerr = np.vstack([med - np.asarray(d["bt_q25"]), np.asarray(d["bt_q75"]) - med])
+    mc_points(ax, d["widths"], med, yerr=yerr, color=PALETTE[1], label="sampled layers: median, IQR")
+    ax.axhline(float(d["pc_bound"]), color=PALETTE[2], ls="--", lw=1, label="pi/(pi+1) (Thm 2.8 as stated)")
+    ax.axhline(float(d["jensen_bound"]), color=PALETTE[0], ls=":", lw=1,
+               label="pi/(pi-1) (Jensen bound, corrected)")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("width d")
+    ax.set_title("perfectly correlated x = b t (B = 256)")
+    ax.legend(fontsize=7)
+    return fig
+
+
+register_figure("pc-correlation-ratio", paper="000",
+                description="Measured single-layer ratio against input correlation rho with "
+                            "correlated_explosion_factor, and for x = b t against width with pi/(pi+1)",
+                compute=_corr_compute, plot=_corr_plot)
+
+
+# --------------------------------------------------------------------------- Figure 4
+def _fig4_compute(fast: bool, seed: int) -> dict:
+    from ..mc.chain import sample_chain
+
+    depth, width = (5, 16) if fast else (8, 32)
+    per_layer = 8 if fast else 25
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    out = {"labels": []}
+    for k, (label, act, freeze) in enumerate((("ReLU, BN statistics fixed", "relu", True),
+                                              ("ReLU, batch statistics", "relu", False),
+                                              ("GELU, BN statistics fixed", "gelu", True))):
+        net = sample_chain(depth, width, 32, seed=np.random.SeedSequence([seed, k]), activation=act,
+                           upstream="logistic", bn_backward="simplified" if freeze else "full",
+                           corr_features=0)
+        net.run()
+        s = net.activations(depth) @ net.output_weights[:, 0]
+        t = 2.0 * net.labels - 1.0
+        sg = 1.0 / (1.0 + np.exp(t * s))
+        curv = sg * (1 - sg) / sg ** 2  # l''/l'^2 of the logistic loss, per sample
+        g2, hh, pred, layer = [], [], [], []
+        h = 1e-5
+        for n in range(depth):
+            net.run(start=n, freeze=freeze)
+            x = net.activations(n)
+            for _ in range(per_layer):
+                b, i = int(rng.integers(x.shape[0])), int(rng.integers(x.shape[1]))
+                g0 = float(net.grad[b, i])
+                old = x[b, i]
+                x[b, i] = old + h
+                net.run(start=n, freeze=freeze)
+                gp = float(net.grad[b, i])
+                x[b, i] = old - h
+                net.run(start=n, freeze=freeze)
+                gm = float(net.grad[b, i])
+                x[b, i] = old
+                g2.append(g0 * g0)
+                hh.append(abs(gp - gm) / (2 * h))
+                pred.append(g0 * g0 * curv[b])
+                layer.append(n)
+            net.run(start=n, freeze=freeze)
+        out["labels"].append(label)
+        out[f"g2_{k}"], out[f"h_{k}"] = np.array(g2), np.array(hh)
+        out[f"pred_{k}"], out[f"layer_{k}"] = np.array(pred), np.array(layer)
+    out["depth"] = depth
+    return out
+
+
+def _fig4_plot(d: dict):
+    fig, axes = new_figure(1, 3, width=3.3, height=3.1, sharey=True)
+    for k, ax in enumerate(axes[0]):
+        g2, hh, pred = (np.asarray(d[f"{n}_{k}"]) for n in ("g2", "h", "pred"))
+        live = (g2 > 0) & (hh > 0)
+        sc = ax.scatter(g2[live], hh[live], c=np.asarray(d[f"layer_{k}"])[live], s=9, cmap="viridis",
+                        label="sampled activations")
+        ax.scatter(g2[live], pred[live], s=6, marker="x", color=PALETTE[1], lw=0.6,
+                   label=r"$(g/l')^2 l''$ (Lemma 2.9)")
+        lo, hi = g2[live].min(), g2[live].max()
+        xs = np.geomspace(lo, hi, 10)
+        theory_line(ax, xs, xs * np.median(pred[live] / g2[live]), color="0.3", style="--",
+                    label=r"slope 1")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(r"$g^2 = (\partial L/\partial x^n_i)^2$")
+        ax.set_title(d["labels"][k], fontsize=9)
+    axes[0][0].set_ylabel(r"$|\partial^2 L/\partial (x^n_i)^2|$ (finite differences)")
+    axes[0][0].legend(fontsize=6.5, loc="upper left")
+    fig.colorbar(sc, ax=axes[0][-1], label="layer n")
+    return fig
+
+
+register_figure("pc-fig4-second-derivatives", paper="000",
+                description="Fig. 4 / Lemma 2.9: diagonal second derivatives against squared gradients "
+                            "in a one-output network with a logistic loss",
+                compute=_fig4_compute, plot=_fig4_plot)
