@@ -2,6 +2,7 @@
 
     gradexp verify [--fast] [--json] [--markdown] [--id ID ...]
     gradexp figures [NAME ...] [--list] [--out DIR] [--format png,pdf,svg] [--fast] [--seed N]
+    gradexp sweep GRID [--list] [--set NAME=V1,V2] [--seed N] [--out FILE] [--workers N | --dask ADDR | --serial]
 """
 
 from __future__ import annotations
@@ -74,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--fast", action="store_true", help="fewer samples (all figures in about two minutes)")
     f.add_argument("--seed", type=int, default=0, help="root seed (same seed, same figure)")
     f.set_defaults(func=_cmd_figures)
+    from .sweep import add_sweep_parser
+
+    add_sweep_parser(sub)
     return p
 
 

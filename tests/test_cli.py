@@ -40,7 +40,7 @@ def test_figures_list_and_unknown(capsys):
 
 
 def test_help_on_every_command():
-    for args in (["--help"], ["verify", "--help"], ["figures", "--help"]):
+    for args in (["--help"], ["verify", "--help"], ["figures", "--help"], ["sweep", "--help"]):
         with pytest.raises(SystemExit) as e:
             main(args)
         assert e.value.code == 0
