@@ -25,7 +25,7 @@ from ._ledger import (
 )
 
 #: per-paper modules, in ledger order
-PAPER_MODULES = ("paik_choi", "mehmeti_gopel_wand", "tvlars", "bjorck")
+PAPER_MODULES = ("paik_choi", "paik_choi_mc", "mehmeti_gopel_wand", "tvlars", "bjorck")
 
 
 def all_claims() -> list[Claim]:
