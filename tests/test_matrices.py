@@ -231,7 +231,7 @@ def test_small_products_run_single_threaded_blas_and_restore_it():
     fns = _blas_threads()
     if fns is None:  # pragma: no cover - not scipy's OpenBLAS
         pytest.skip("BLAS thread control unavailable")
-    get, set_ = fns
+    get, _ = fns
     before = get()
     with _blas_for(SMALL_N - 1):
         assert get() == 1
