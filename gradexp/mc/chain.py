@@ -102,6 +102,15 @@ def _spawn(ss: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
     return resolve_seed(ss).spawn(n)
 
 
+def _stream(ss: np.random.SeedSequence) -> np.random.Generator:
+    """The generator of one repetition: SFC64 seeded by its child SeedSequence.
+
+    SFC64 is one of numpy's recommended bit generators; it draws Gaussian variates ~25%
+    faster than PCG64, and drawing the networks is a large share of small-chain runs.
+    """
+    return np.random.Generator(np.random.SFC64(ss))
+
+
 # ============================================================================ specification
 @dataclass(frozen=True)
 class _Spec:
@@ -480,7 +489,7 @@ def _simulate(spec: _Spec, reps: int, seed, *, engine="auto", threads=None, popu
         buf = getattr(local, "buf", None)
         if buf is None:
             buf = local.buf = _Buffers(spec, lay, 1)
-        rng = np.random.default_rng(seqs[r])
+        rng = _stream(seqs[r])
         for k in range(batches):
             _draw(rng, spec, lay, buf, 0, data_only=k > 0)
             if population and k == 0:
@@ -648,7 +657,8 @@ def simulate_chain(depth, width, batch, *, activation="relu", activation_params=
     dtype : ``numpy.float64`` or ``numpy.float32``.
     reps : independent repetitions (fresh weights, inputs and upstream gradients each).
     seed : None, int, :class:`~numpy.random.SeedSequence` or :class:`~numpy.random.Generator`.
-        Repetition r uses the r-th child of the seed's sequence; same seed, same numbers.
+        Repetition r draws from an SFC64 generator seeded by the r-th child of the seed's
+        sequence (:func:`resolve_seed`); same seed, same numbers.
     engine : ``"wide"`` (one chain at a time, BLAS threads inside each matmul),
         ``"compiled"`` (chains spread over threads, one chain per thread, BLAS single-threaded)
         or ``"auto"`` (compiled when ``reps > 1`` and one chain per thread fits in
@@ -786,7 +796,7 @@ class SampledChain:
         self._lay = _Layout(spec)
         self.seed = resolve_seed(seed)
         self._buf = _Buffers(spec, self._lay, 1, keep_dw=True)
-        _draw(np.random.default_rng(self.seed), spec, self._lay, self._buf, 0)
+        _draw(_stream(self.seed), spec, self._lay, self._buf, 0)
         lay = self._lay
         self.weights = _views(self._buf.W[0], lay.w_off,
                               [(int(lay.d[n]), int(lay.d[n + 1])) for n in range(lay.N)])
@@ -842,22 +852,26 @@ class SampledChain:
             out.append([arr[lay.s_off[n]:lay.s_off[n] + n_s[n]][:size[n]] for n in range(lay.N)])
         return out[0], out[1]
 
-    def run(self, *, freeze: bool = False, start: int = 0, backward: bool = True) -> float:
+    def run(self, *, freeze: bool = False, start: int = 0, backward: bool = True,
+            keep_weight_grads: bool = True) -> float:
         """Forward from :math:`x^{start}` and (optionally) backward down to it; returns L.
 
         ``freeze=True`` reuses the normalisation statistics of the previous run (the forward
         pass whose derivative the simplified backward is). After a backward pass,
         ``grad`` is :math:`\\partial L/\\partial x^{start}` and ``weight_grads[n]`` is
-        :math:`\\partial L/\\partial W^n` for n ≥ start.
+        :math:`\\partial L/\\partial W^n` for n ≥ start (``keep_weight_grads=False`` skips
+        storing and copying them; their norms are still in :meth:`result`).
         """
         lay = self._lay
         if not 0 <= start < lay.N:
             raise ValueError(f"start must lie in [0, {lay.N - 1}], got {start}")
+        keep = backward and keep_weight_grads
         _run(self._spec, lay, self._buf, 1, frozen=freeze, start=start, backward=backward,
-             keep_dw=backward)
+             keep_dw=keep)
         if backward:
             ds = int(lay.d[start])
             self.grad = self._buf.G1[0, :lay.B * ds].reshape(lay.B, ds).copy()
+        if keep:
             dws = _views(self._buf.DW[0], lay.w_off,
                          [(int(lay.d[n]), int(lay.d[n + 1])) for n in range(lay.N)])
             self.weight_grads = {n: dws[n].copy() for n in range(start, lay.N)}
