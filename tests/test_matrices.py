@@ -226,15 +226,16 @@ def test_bad_arguments_other_functions():
 
 
 def test_small_products_run_single_threaded_blas_and_restore_it():
-    from gradexp.mc.matrices import SMALL_N, _blas_for, _blas_threads
+    from threadpoolctl import threadpool_info
 
-    fns = _blas_threads()
-    if fns is None:  # pragma: no cover - not scipy's OpenBLAS
-        pytest.skip("BLAS thread control unavailable")
-    get, _ = fns
-    before = get()
+    from gradexp.mc.matrices import SMALL_N, _blas_for
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
     with _blas_for(SMALL_N - 1):
-        assert get() == 1
-    assert get() == before
+        assert all(n == 1 for n in blas_threads())
+    assert blas_threads() == before
     with _blas_for(SMALL_N):
-        assert get() == before
+        assert blas_threads() == before

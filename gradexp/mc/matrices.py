@@ -28,8 +28,6 @@ exactly the law of those of :math:`P`, at about the cost of the direct product.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
 import math
 import numbers
 from dataclasses import dataclass
@@ -235,44 +233,16 @@ def _chain(N: int, depths: np.ndarray, sig: np.ndarray, rng, method: str, factor
 SMALL_N = 256
 
 
-@functools.lru_cache(maxsize=1)
-def _blas_threads():
-    """(get, set) of OpenBLAS's thread count in scipy's BLAS, looked up by name, or None.
-
-    (The same lookup as :mod:`gradexp.mc.chain`; a shared helper would serve both.)
-    """
-    try:
-        from scipy.linalg import cython_blas
-
-        lib = ctypes.CDLL(cython_blas.__file__)
-    except (ImportError, OSError):  # pragma: no cover
-        return None
-    for prefix, suffix in (("scipy_openblas", ""), ("openblas", ""), ("scipy_openblas", "64_")):
-        try:
-            get = getattr(lib, f"{prefix}_get_num_threads{suffix}")
-            set_ = getattr(lib, f"{prefix}_set_num_threads{suffix}")
-        except AttributeError:
-            continue
-        get.restype = ctypes.c_int
-        set_.argtypes = [ctypes.c_int]
-        return get, set_
-    return None  # pragma: no cover
-
-
 @contextlib.contextmanager
 def _blas_for(N: int):
-    """Single-threaded BLAS inside when N < SMALL_N; untouched otherwise."""
-    fns = _blas_threads() if N < SMALL_N else None
-    if fns is None:
+    """Single-threaded BLAS (numpy's and scipy's) inside when N < SMALL_N; untouched otherwise."""
+    if N >= SMALL_N:
         yield
         return
-    get, set_ = fns
-    old = get()
-    set_(1)
-    try:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
         yield
-    finally:
-        set_(old)
 
 
 def _streams(seed, reps: int):
