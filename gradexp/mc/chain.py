@@ -385,9 +385,25 @@ def _views(flat, offsets, shapes):
     return [flat[offsets[n]:offsets[n] + r * c].reshape(r, c) for n, (r, c) in enumerate(shapes)]
 
 
+#: below this many multiply-adds per matmul (batch·width²) one chain's BLAS calls run
+#: single-threaded: OpenBLAS's threads only pay off for large products, and on a busy machine
+#: their spin-waiting makes medium products (~128³) tens of times slower
+BLAS_THREADS_MIN_WORK = 1 << 24
+
+
 def _run(spec: _Spec, lay: _Layout, buf: _Buffers, n: int, *, frozen=False, start=0,
          backward=True, keep_dw=False) -> None:
-    """Run the first ``n`` chains of ``buf`` (compiled; chains spread over numba's threads)."""
+    """Run the first ``n`` chains of ``buf`` in order (compiled)."""
+    if lay.B * lay.dmax ** 2 < BLAS_THREADS_MIN_WORK:
+        with _single_threaded_blas():
+            _run_unchecked(spec, lay, buf, n, frozen=frozen, start=start, backward=backward,
+                           keep_dw=keep_dw)
+    else:
+        _run_unchecked(spec, lay, buf, n, frozen=frozen, start=start, backward=backward,
+                       keep_dw=keep_dw)
+
+
+def _run_unchecked(spec, lay, buf, n, *, frozen, start, backward, keep_dw) -> None:
     K._run_chains(lay.d, lay.B, lay.x_off, lay.w_off, lay.b_off, lay.s_off, lay.skip_src,
                   lay.has_add, spec.norm, spec.full, bool(frozen), spec.eps, spec.residual_scale,
                   int(spec.act.code), float(spec.act.param), spec.has_bias, spec.has_mask,
