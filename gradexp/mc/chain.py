@@ -416,9 +416,13 @@ def _run_unchecked(spec, lay, buf, n, *, frozen, start, backward, keep_dw) -> No
 
 
 def _weight_norms_sq(lay: _Layout, W: np.ndarray) -> np.ndarray:
-    """||W^n||_F^2 of every layer of every chain (rows of ``W``), in float64."""
-    w = W.astype(np.float64, copy=False)
-    return np.add.reduceat(w * w, lay.w_off[:-1], axis=1)
+    """||W^n||_F^2 of every layer of every chain (rows of ``W``), in float64, no temporaries."""
+    out = np.empty((W.shape[0], lay.N))
+    for c in range(W.shape[0]):
+        for n in range(lay.N):
+            seg = W[c, lay.w_off[n]:lay.w_off[n + 1]]
+            out[c, n] = float(np.dot(seg, seg))
+    return out
 
 
 @functools.lru_cache(maxsize=1)
