@@ -27,12 +27,13 @@ The backward pass is exact (tested against central finite differences and PyTorc
 ``"simplified"`` treats :math:`\hat\mu, \hat\sigma` as constants,
 :math:`\partial L/\partial z = g/\hat\sigma`, as Paik & Choi's proofs do (Appendix A.2, eq. 16).
 
-Engines: wide chains run layer by layer in Python with the matmuls in numpy's BLAS
-(``numpy.matmul(..., out=)`` into preallocated buffers) and the elementwise work
-(normalisation, activation, masks, reductions) fused in numba kernels; many small chains
-run whole in compiled code (:func:`gradexp.mc._chain_kernels._chain_one`), one chain per
-thread. Both engines draw the same random numbers from the same streams, so they agree to
-rounding.
+Engines: every chain runs whole in compiled code (:func:`gradexp.mc._chain_kernels._chain_one`):
+the matmuls go to BLAS (``np.dot(a, b, out)`` into preallocated buffers, no allocation in the
+layer loop), numba fuses the elementwise work (normalisation, activation, masks, reductions).
+``engine="wide"`` runs one chain at a time and lets BLAS use its threads; ``"compiled"``
+spreads independent chains over threads (one chain per thread, GIL released, BLAS
+single-threaded). Repetition r always draws from the r-th child of the seed, so engines and
+thread counts give identical numbers.
 
 References: Paik & Choi (000, 001), Thm 2.2, eq. 4, Figures 1, 3, 4; Mehmeti-Göpel & Wand
 (002), eqs. 1–2, 8–9.
