@@ -135,7 +135,7 @@ def _ladder(fast: bool) -> tuple[tuple[int, int], ...]:
     """(N, reps) rungs; fast: N <= 200, full: N up to 1000."""
     if fast:
         return ((50, 6), (100, 4), (200, 3))
-    return ((125, 6), (250, 4), (500, 3), (1000, 3))
+    return ((125, 6), (250, 4), (500, 3), (1000, 2))
 
 
 @lru_cache(maxsize=2)
