@@ -85,9 +85,7 @@ def bartlett_factor(N: int, rng: np.random.Generator, sigma: float = 1.0) -> np.
     Upper triangular, Fortran order: :math:`R_{ii} = \sigma\chi_{N-i+1}/\sqrt N` (positive),
     :math:`R_{ij}\sim\mathcal N(0, \sigma^2/N)` for :math:`i < j`, all independent.
     """
-    z = rng.standard_normal((N, N)).T  # Fortran-ordered view
-    r = np.triu(z)
-    r = np.asfortranarray(r)
+    r = np.tril(rng.standard_normal((N, N))).T  # upper triangular, Fortran order, no copy
     r[np.diag_indices(N)] = np.sqrt(rng.chisquare(np.arange(N, 0, -1, dtype=float)))
     r *= sigma / math.sqrt(N)
     return r
