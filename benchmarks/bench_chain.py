@@ -7,9 +7,10 @@ Run by hand: ``python benchmarks/bench_chain.py [repeats]`` (best of ``repeats``
    on the same shapes (the roofline), and the time against an equivalent PyTorch CPU loop and a
    plain-numpy loop, float64 and float32. Timed twice: the pass alone on a drawn network, and
    end to end including drawing the network (what ``simulate_chain`` costs).
-2. Many small chains (depth 50, width 64, batch 64, 256 independent chains, end to end including
-   the random draws): gradexp's compiled engine (one chain per thread) against a PyTorch loop
-   and a plain-numpy loop over chains.
+2. Many small chains (depth 50, width 64, batch 64, 256 independent chains): gradexp's compiled
+   engine (one chain per thread) against a PyTorch loop (default threads and one thread) and a
+   plain-numpy loop over chains, end to end (drawing the networks included: ~55M Gaussian
+   variates, which bound every implementation) and the pass alone on networks drawn beforehand.
 
 Every implementation computes the same quantities: the per-layer norms of the gradients with
 respect to the BatchNorm outputs and of the weight gradients, from a Gaussian upstream gradient.
@@ -141,12 +142,42 @@ def wide(torch, dtype, depth=50, d=1024, B=1024):
 
 
 # ----------------------------------------------------------------------------- many small chains
+class _Part:
+    """Chains a:b of a gradexp buffer set (views), for running halves on two threads."""
+
+    def __init__(self, buf, a, b):
+        for k, v in vars(buf).items():
+            setattr(self, k, v[a:b])
+
+
 def many(torch, dtype, depth=50, d=64, B=64, n=256):
-    print(f"\n== {n} small chains: depth {depth}, width {d}, batch {B}, {np.dtype(dtype).name}, "
-          "end to end (draws included)")
+    from concurrent.futures import ThreadPoolExecutor
+
+    print(f"\n== {n} small chains: depth {depth}, width {d}, batch {B}, {np.dtype(dtype).name}")
+    threads = C._n_threads()
     t_g = best(lambda: C.simulate_chain(depth, d, B, reps=n, seed=2, dtype=dtype, corr_features=0,
                                         engine="compiled"))
-    print(f"gradexp compiled:   {t_g:7.3f} s  ({C._n_threads()} threads)")
+    # the pass alone: networks drawn beforehand, chains split over the threads
+    spec = C._make_spec(depth, d, B, activation="relu", activation_params=None, norm="batch",
+                        bn_backward="full", eps=0.0, input_mean=0.0, input_std=1.0, input_corr=0.0,
+                        residual=None, residual_scale=1.0, init="he", weight_mean=0.0, bias_std=0.0,
+                        upstream="gaussian", n_classes=10, dtype=dtype, weight_grads=True,
+                        corr_features=0)
+    lay = C._Layout(spec)
+    buf = C._Buffers(spec, lay, n)
+    for i, s in enumerate(C.resolve_seed(2).spawn(n)):
+        C._draw(C._stream(s), spec, lay, buf, i)
+    parts = [_Part(buf, k * n // threads, (k + 1) * n // threads) for k in range(threads)]
+
+    def g_pass():
+        with C._single_threaded_blas(), ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda p: C._run(spec, lay, p, p.X.shape[0]), parts))
+
+    t_gp = best(g_pass)
+    print(f"gradexp, end to end (draws included): {t_g:7.3f} s   pass alone: {t_gp:7.3f} s "
+          f"({threads} threads)")
+    rng = np.random.default_rng(3)
+    nets = [draw_numpy(rng, depth, d, B, dtype) for _ in range(n)]
 
     def np_loop():
         rng = np.random.default_rng(3)
@@ -154,19 +185,38 @@ def many(torch, dtype, depth=50, d=64, B=64, n=256):
             numpy_chain(*draw_numpy(rng, depth, d, B, dtype))
 
     t_np = best(np_loop, repeats=max(1, REPEATS - 1))
-    print(f"numpy loop:         {t_np:7.3f} s  -> gradexp is {t_np / t_g:.1f}x faster")
-    res = {"speedup_vs_numpy": t_np / t_g}
+    t_npp = best(lambda: [numpy_chain(*net) for net in nets], repeats=max(1, REPEATS - 1))
+    print(f"numpy loop, end to end: {t_np:7.3f} s -> gradexp {t_np / t_g:.1f}x faster;  "
+          f"pass alone: {t_npp:7.3f} s -> gradexp {t_npp / t_gp:.1f}x faster")
+    res = {"speedup_vs_numpy_e2e": t_np / t_g, "speedup_vs_numpy_pass": t_npp / t_gp}
     if torch is not None:
         tdt = torch.float64 if dtype == np.float64 else torch.float32
+        old = torch.get_num_threads()
+        for nt in sorted({old, 1}, reverse=True):
+            torch.set_num_threads(nt)
 
-        def t_loop():
-            gen = torch.Generator().manual_seed(4)
-            for _ in range(n):
-                torch_chain(torch, *draw_torch(torch, gen, depth, d, B, tdt))
+            def t_loop():
+                gen = torch.Generator().manual_seed(4)
+                for _ in range(n):
+                    torch_chain(torch, *draw_torch(torch, gen, depth, d, B, tdt))
 
-        t_t = best(t_loop, repeats=max(1, REPEATS - 1))
-        print(f"torch loop:         {t_t:7.3f} s  -> gradexp is {t_t / t_g:.1f}x faster")
-        res["speedup_vs_torch"] = t_t / t_g
+            gen0 = torch.Generator().manual_seed(5)
+            tnets = [draw_torch(torch, gen0, depth, d, B, tdt) for _ in range(n)]
+
+            def t_pass():
+                for x, ws, G in tnets:
+                    for w in ws:
+                        w.grad = None
+                    torch_chain(torch, x.detach().clone(), ws, G)
+
+            t_t = best(t_loop, repeats=max(1, REPEATS - 1))
+            t_tp = best(t_pass, repeats=max(1, REPEATS - 1))
+            print(f"torch loop ({nt} thread{'s' if nt > 1 else ''}), end to end: {t_t:7.3f} s -> "
+                  f"gradexp {t_t / t_g:.1f}x faster;  pass alone: {t_tp:7.3f} s -> gradexp "
+                  f"{t_tp / t_gp:.1f}x faster")
+            res[f"speedup_vs_torch{nt}_e2e"] = t_t / t_g
+            res[f"speedup_vs_torch{nt}_pass"] = t_tp / t_gp
+        torch.set_num_threads(old)
     return res
 
 
