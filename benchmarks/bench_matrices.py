@@ -1,6 +1,7 @@
 """Products of random matrices: cost of the stable QR methods against direct multiplication.
 
-Run by hand (not by the tests):  python benchmarks/bench_matrices.py [--M 100] [--N 1000] [--repeat 3]
+Run by hand (not by the tests):
+    python benchmarks/bench_matrices.py [--M 100] [--N 1000] [--repeat 3] [--threads 1]
 
 Prints, from one run (each figure the best of ``--repeat`` timings, all with the same seed):
 
@@ -10,7 +11,9 @@ Prints, from one run (each figure the best of ``--repeat`` timings, all with the
   the row-graded triangular factor) and its ratio to the reference (target: at most ~2);
 * ``method="qr-dense"`` (Householder QR of W_k Q_{k-1} for explicit factors) on ``--dense-M``
   factors, and its ratio to direct at the same M (informative: it pays a QR per factor);
-* the number of BLAS threads (a loaded machine with several BLAS threads slows small SVDs a lot).
+* the number of BLAS threads, set with threadpoolctl (default 1: on a machine whose cores are
+  busy with other work, OpenBLAS's spinning threads made a 1000 x 1000 SVD 20x slower, 6.1 s
+  instead of 0.29 s, which swamps the comparison; ``--threads 0`` leaves the BLAS default).
 
 Ratios, not absolute times, are the result: the machine may be shared.
 """
@@ -39,9 +42,19 @@ def main(argv=None):
     ap.add_argument("--N", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--dense-M", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=1, help="BLAS threads (0: leave the default)")
     args = ap.parse_args(argv)
+    if args.threads > 0:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=args.threads, user_api="blas"):
+            return run(args)
+    return run(args)
+
+
+def run(args):
     M, N, r = args.M, args.N, args.repeat
-    threads = os.environ.get("OPENBLAS_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "default"))
+    threads = args.threads if args.threads > 0 else os.environ.get("OPENBLAS_NUM_THREADS", "default")
     print(f"M = {M}, N = {N}, best of {r}; BLAS threads: {threads}")
     product_singular_values(2, 8, seed=0)  # imports and first-call costs outside the timings
     t_direct = best(lambda: product_singular_values(M, N, seed=1, method="direct"), r)
