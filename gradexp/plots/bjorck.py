@@ -73,7 +73,7 @@ def _fig8_plot(d):
         ax.set_ylabel("density")
         if M > 1:
             ax.set_ylim(0, 1.3 * max(np.max(d[f"density_{M}"][:, 2:]), np.max(d[f"theory_{M}"][30:])))
-        ax.legend(loc="upper right")
+        ax.legend(loc="lower left" if M == 1 else "upper right")
     fig.suptitle(f"Fig. 8: singular values of products of M Gaussian {int(d['N'])}×{int(d['N'])} matrices "
                  f"(entries N(0, 1/N)), {int(d['runs'])} runs overlaid", fontsize=10)
     return fig
