@@ -214,7 +214,8 @@ def _fig11_plot(d):
     ax.axhline(-math.log10(np.finfo(float).eps), color="0.5", ls=":", lw=1.0, label="1/ε (double precision)")
     ax.set_xlabel("number of factors M")
     ax.set_ylabel("log₁₀ condition number κ")
-    ax.legend(loc="lower right", title=f"N = {int(d['N'])}, mean ± s.d. of {int(d['runs'])} runs")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+              title=f"N = {int(d['N'])}, mean ± s.d. of {int(d['runs'])} runs")
     ax.set_title("Fig. 11: condition number of products of Gaussian matrices\n"
                  "(exponential growth; direct multiplication saturates near 1e16–1e18)", fontsize=10)
     return fig
