@@ -210,12 +210,11 @@ def _fig11_plot(d):
     mc_points(ax, dep, d["direct_log10_condition_mean"], d["direct_log10_condition_std"], color=PALETTE[1],
               marker="s", label="direct multiplication (double)")
     theory_line(ax, d["theory_depths"], d["theory_log10_kappa"], color="k", style="--",
-                label=f"log N + 1.537 + (M−1)(λ₁−λ_N),  λ₁−λ_N = {float(d['lyapunov_gap']):.3f}")
+                label=f"log N + 1.537 + (M−1)(λ₁−λ_N), λ₁−λ_N = {float(d['lyapunov_gap']):.3f}")
     ax.axhline(-math.log10(np.finfo(float).eps), color="0.5", ls=":", lw=1.0, label="1/ε (double precision)")
     ax.set_xlabel("number of factors M")
     ax.set_ylabel("log₁₀ condition number κ")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
-              title=f"N = {int(d['N'])}, mean ± s.d. of {int(d['runs'])} runs")
+    ax.legend(loc="upper left", title=f"N = {int(d['N'])}, mean ± s.d. of {int(d['runs'])} runs")
     ax.set_title("Fig. 11: condition number of products of Gaussian matrices\n"
                  "(exponential growth; direct multiplication saturates near 1e16–1e18)", fontsize=10)
     return fig
@@ -236,8 +235,7 @@ def _fig12_plot(d):
     ax.set_xlabel("number of factors M")
     ax.set_ylabel("largest singular value σ_max")
     ax.set_ylim(0, 1.15 * float(np.max(d["sqrt_edge"])) + 1)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
-              title=f"N = {int(d['N'])}, mean ± s.d. of {int(d['runs'])} runs")
+    fig.legend(loc="outside lower center", ncol=1, title=f"N = {int(d['N'])}, mean ± s.d. of {int(d['runs'])} runs")
     ax.set_title("Fig. 12: largest singular value against the number of factors\n"
                  "(grows like √M; the edge e(M+1) is for squared singular values)", fontsize=10)
     return fig
