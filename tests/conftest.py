@@ -1,3 +1,7 @@
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Small matrices dominate the suite; multi-threaded OpenBLAS spin-waits on a loaded 2-core
+# machine and makes them 10-50x slower. Users' code is unaffected (the library limits BLAS
+# threads itself where it matters, via threadpoolctl).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
