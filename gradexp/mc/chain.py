@@ -335,8 +335,11 @@ def _draw(rng: np.random.Generator, spec: _Spec, lay: _Layout, buf: _Buffers, i:
         rng.standard_normal(out=w, dtype=dt)
         if spec.weight_mean != 0.0:
             w += dt.type(spec.weight_mean)
-        for n in range(lay.N):
-            w[lay.w_off[n]:lay.w_off[n + 1]] *= dt.type(spec.gains[n])
+        if len(set(spec.gains)) == 1:  # equal widths: one pass
+            w *= dt.type(spec.gains[0])
+        else:
+            for n in range(lay.N):
+                w[lay.w_off[n]:lay.w_off[n + 1]] *= dt.type(spec.gains[n])
         if spec.has_bias:
             rng.standard_normal(out=buf.Bv[i], dtype=dt)
             buf.Bv[i] *= dt.type(spec.bias_std)
