@@ -30,13 +30,21 @@ REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
 
 
 def best(fn, repeats=REPEATS):
-    fn()  # warm-up (compilation, page faults, thread pools)
-    times = []
+    return best_of({"f": fn}, repeats)["f"]
+
+
+def best_of(fns, repeats=REPEATS):
+    """Best-of-``repeats`` time of each function, the functions interleaved in every round, so
+    that load from other processes hits every implementation alike (ratios stay meaningful)."""
+    for fn in fns.values():
+        fn()  # warm-up (compilation, page faults, thread pools)
+    times = {k: [] for k in fns}
     for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t)
+    return {k: min(v) for k, v in times.items()}
 
 
 # ----------------------------------------------------------------------------- references
@@ -100,41 +108,42 @@ def wide(torch, dtype, depth=50, d=1024, B=1024):
     w = rng.standard_normal((d, d), dtype=dtype)
     out = np.empty((B, d), dtype=dtype)
     outw = np.empty((d, d), dtype=dtype)
-    t_mm = min(best(lambda: np.matmul(a, w, out=out)), best(lambda: np.matmul(a, w.T, out=out)))
-    t_mmT = best(lambda: np.matmul(a.T, a, out=outw))
-    roof = 2.0 * B * d * d / max(t_mm, t_mmT)
-    print(f"numpy BLAS matmul rate (roofline): {roof / 1e9:.1f} GFLOP/s")
-    # gradexp: the pass alone on a drawn network, and end to end
     net = C.sample_chain(depth, d, B, seed=1, dtype=dtype, corr_features=0)
-    t_pass = best(lambda: net.run(keep_weight_grads=False))
-    t_e2e = best(lambda: C.simulate_chain(depth, d, B, seed=1, dtype=dtype, corr_features=0,
-                                          engine="wide"), repeats=max(1, REPEATS - 1))
+    x, ws, G = draw_numpy(rng, depth, d, B, dtype)
+    fns = {
+        "mm": lambda: np.matmul(a, w, out=out),
+        "mmT": lambda: np.matmul(a.T, a, out=outw),
+        "gradexp_pass": lambda: net.run(keep_weight_grads=False),
+        "gradexp_e2e": lambda: C.simulate_chain(depth, d, B, seed=1, dtype=dtype, corr_features=0,
+                                                engine="wide"),
+        "numpy_pass": lambda: numpy_chain(x, ws, G),
+    }
+    if torch is not None:
+        tdt = torch.float64 if dtype == np.float64 else torch.float32
+        tx, tws, tG = draw_torch(torch, torch.Generator().manual_seed(0), depth, d, B, tdt)
+
+        def tpass():
+            for tw in tws:
+                tw.grad = None
+            torch_chain(torch, tx.detach().clone(), tws, tG)
+
+        def te2e():
+            torch_chain(torch, *draw_torch(torch, torch.Generator().manual_seed(1), depth, d, B, tdt))
+
+        fns.update(torch_pass=tpass, torch_e2e=te2e)
+    t = best_of(fns)
+    roof = 2.0 * B * d * d / max(t["mm"], t["mmT"])
+    print(f"numpy BLAS matmul rate (roofline): {roof / 1e9:.1f} GFLOP/s")
+    t_pass, t_e2e, t_np = t["gradexp_pass"], t["gradexp_e2e"], t["numpy_pass"]
     print(f"gradexp pass:       {t_pass:7.2f} s  {flops / t_pass / 1e9:6.1f} GFLOP/s  "
           f"= {flops / t_pass / roof:.2f} of roofline")
     print(f"gradexp end to end: {t_e2e:7.2f} s  {flops / t_e2e / 1e9:6.1f} GFLOP/s  "
           f"= {flops / t_e2e / roof:.2f} of roofline (includes drawing {depth * d * d / 1e6:.0f}M weights)")
-    x, ws, G = draw_numpy(rng, depth, d, B, dtype)
-    t_np = best(lambda: numpy_chain(x, ws, G), repeats=max(1, REPEATS - 1))
     print(f"numpy loop pass:    {t_np:7.2f} s  -> gradexp pass is {t_np / t_pass:.2f}x faster")
     res = {"roofline_fraction_pass": flops / t_pass / roof, "roofline_fraction_e2e": flops / t_e2e / roof,
            "speedup_vs_numpy": t_np / t_pass}
     if torch is not None:
-        tdt = torch.float64 if dtype == np.float64 else torch.float32
-        gen = torch.Generator().manual_seed(0)
-        tx, tws, tG = draw_torch(torch, gen, depth, d, B, tdt)
-
-        def tpass():
-            for w in tws:
-                w.grad = None
-            torch_chain(torch, tx.detach().clone(), tws, tG)
-
-        t_t = best(tpass, repeats=max(1, REPEATS - 1))
-
-        def te2e():
-            g2 = torch.Generator().manual_seed(1)
-            torch_chain(torch, *draw_torch(torch, g2, depth, d, B, tdt))
-
-        t_te = best(te2e, repeats=max(1, REPEATS - 1))
+        t_t, t_te = t["torch_pass"], t["torch_e2e"]
         print(f"torch loop pass:    {t_t:7.2f} s  -> gradexp/torch time ratio {t_pass / t_t:.2f}")
         print(f"torch end to end:   {t_te:7.2f} s  -> gradexp/torch time ratio {t_e2e / t_te:.2f}")
         res.update(torch_time_ratio_pass=t_pass / t_t, torch_time_ratio_e2e=t_e2e / t_te)
@@ -155,9 +164,6 @@ def many(torch, dtype, depth=50, d=64, B=64, n=256):
 
     print(f"\n== {n} small chains: depth {depth}, width {d}, batch {B}, {np.dtype(dtype).name}")
     threads = C._n_threads()
-    t_g = best(lambda: C.simulate_chain(depth, d, B, reps=n, seed=2, dtype=dtype, corr_features=0,
-                                        engine="compiled"))
-    # the pass alone: networks drawn beforehand, chains split over the threads
     spec = C._make_spec(depth, d, B, activation="relu", activation_params=None, norm="batch",
                         bn_backward="full", eps=0.0, input_mean=0.0, input_std=1.0, input_corr=0.0,
                         residual=None, residual_scale=1.0, init="he", weight_mean=0.0, bias_std=0.0,
@@ -169,54 +175,59 @@ def many(torch, dtype, depth=50, d=64, B=64, n=256):
         C._draw(C._stream(s), spec, lay, buf, i)
     parts = [_Part(buf, k * n // threads, (k + 1) * n // threads) for k in range(threads)]
 
-    def g_pass():
+    def g_pass():  # the pass alone: networks drawn beforehand, chains split over the threads
         with C._single_threaded_blas(), ThreadPoolExecutor(threads) as pool:
             list(pool.map(lambda p: C._run(spec, lay, p, p.X.shape[0]), parts))
 
-    t_gp = best(g_pass)
-    print(f"gradexp, end to end (draws included): {t_g:7.3f} s   pass alone: {t_gp:7.3f} s "
-          f"({threads} threads)")
-    rng = np.random.default_rng(3)
-    nets = [draw_numpy(rng, depth, d, B, dtype) for _ in range(n)]
+    nets = [draw_numpy(np.random.default_rng(3), depth, d, B, dtype) for _ in range(n)]
 
     def np_loop():
         rng = np.random.default_rng(3)
         for _ in range(n):
             numpy_chain(*draw_numpy(rng, depth, d, B, dtype))
 
-    t_np = best(np_loop, repeats=max(1, REPEATS - 1))
-    t_npp = best(lambda: [numpy_chain(*net) for net in nets], repeats=max(1, REPEATS - 1))
-    print(f"numpy loop, end to end: {t_np:7.3f} s -> gradexp {t_np / t_g:.1f}x faster;  "
-          f"pass alone: {t_npp:7.3f} s -> gradexp {t_npp / t_gp:.1f}x faster")
-    res = {"speedup_vs_numpy_e2e": t_np / t_g, "speedup_vs_numpy_pass": t_npp / t_gp}
+    fns = {"gradexp_e2e": lambda: C.simulate_chain(depth, d, B, reps=n, seed=2, dtype=dtype,
+                                                   corr_features=0, engine="compiled"),
+           "gradexp_pass": g_pass, "numpy_e2e": np_loop,
+           "numpy_pass": lambda: [numpy_chain(*net) for net in nets]}
     if torch is not None:
         tdt = torch.float64 if dtype == np.float64 else torch.float32
+        tnets = [draw_torch(torch, torch.Generator().manual_seed(5 + i), depth, d, B, tdt)
+                 for i in range(n)]
         old = torch.get_num_threads()
         for nt in sorted({old, 1}, reverse=True):
-            torch.set_num_threads(nt)
-
-            def t_loop():
+            def t_loop(nt=nt):
+                torch.set_num_threads(nt)
                 gen = torch.Generator().manual_seed(4)
                 for _ in range(n):
                     torch_chain(torch, *draw_torch(torch, gen, depth, d, B, tdt))
+                torch.set_num_threads(old)
 
-            gen0 = torch.Generator().manual_seed(5)
-            tnets = [draw_torch(torch, gen0, depth, d, B, tdt) for _ in range(n)]
-
-            def t_pass():
+            def t_pass(nt=nt):
+                torch.set_num_threads(nt)
                 for x, ws, G in tnets:
                     for w in ws:
                         w.grad = None
                     torch_chain(torch, x.detach().clone(), ws, G)
+                torch.set_num_threads(old)
 
-            t_t = best(t_loop, repeats=max(1, REPEATS - 1))
-            t_tp = best(t_pass, repeats=max(1, REPEATS - 1))
-            print(f"torch loop ({nt} thread{'s' if nt > 1 else ''}), end to end: {t_t:7.3f} s -> "
-                  f"gradexp {t_t / t_g:.1f}x faster;  pass alone: {t_tp:7.3f} s -> gradexp "
-                  f"{t_tp / t_gp:.1f}x faster")
-            res[f"speedup_vs_torch{nt}_e2e"] = t_t / t_g
-            res[f"speedup_vs_torch{nt}_pass"] = t_tp / t_gp
-        torch.set_num_threads(old)
+            fns[f"torch{nt}_e2e"] = t_loop
+            fns[f"torch{nt}_pass"] = t_pass
+    t = best_of(fns)
+    t_g, t_gp = t["gradexp_e2e"], t["gradexp_pass"]
+    print(f"gradexp, end to end (draws included): {t_g:7.3f} s   pass alone: {t_gp:7.3f} s "
+          f"({threads} threads)")
+    print(f"numpy loop, end to end: {t['numpy_e2e']:7.3f} s -> gradexp {t['numpy_e2e'] / t_g:.1f}x "
+          f"faster;  pass alone: {t['numpy_pass']:7.3f} s -> gradexp {t['numpy_pass'] / t_gp:.1f}x faster")
+    res = {"speedup_vs_numpy_e2e": t["numpy_e2e"] / t_g, "speedup_vs_numpy_pass": t["numpy_pass"] / t_gp}
+    for k in sorted(t):
+        if k.startswith("torch") and k.endswith("_e2e"):
+            nt = k[5:-4]
+            te, tp = t[k], t[f"torch{nt}_pass"]
+            print(f"torch loop ({nt} thread(s)), end to end: {te:7.3f} s -> gradexp {te / t_g:.1f}x "
+                  f"faster;  pass alone: {tp:7.3f} s -> gradexp {tp / t_gp:.1f}x faster")
+            res[f"speedup_vs_torch{nt}_e2e"] = te / t_g
+            res[f"speedup_vs_torch{nt}_pass"] = tp / t_gp
     return res
 
 
