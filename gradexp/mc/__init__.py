@@ -21,6 +21,10 @@ _EXPORTS = {
     "Estimate": "_estimate",
     "estimate": "_estimate",
     "product_singular_values": "matrices",
+    "singular_values_of_product": "matrices",
+    "depth_scan": "matrices",
+    "DepthScan": "matrices",
+    "bartlett_factor": "matrices",
 }
 _SUBMODULES = ("chain", "matrices", "training")
 
