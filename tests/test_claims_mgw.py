@@ -29,7 +29,8 @@ def _claim(cid):
 
 
 def test_all_mgw_claims_listed():
-    ids = {c.id for c in all_claims() if c.paper == "002"}
+    # mgw-mc-* are Monte-Carlo checks on the chain (gradexp/claims/paik_choi_mc.py, tests/test_claims_mc.py)
+    ids = {c.id for c in all_claims() if c.paper == "002" and not c.id.startswith("mgw-mc-")}
     assert ids == set(EXPECTED)
 
 
