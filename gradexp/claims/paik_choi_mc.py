@@ -503,37 +503,6 @@ def _mc_thm_2_8(fast: bool) -> Verdict:
 
 
 # ============================================================================ Lemma 2.9 / Cor 2.5
-def _second_derivatives(ch, net, layers, per_layer, rng, freeze, h=1e-5):
-    """FD of the exact gradient: d^2 L / d(x^n_bi)^2 at sampled (b, i), with the gradient there."""
-    out = []
-    for n in layers:
-        net.run(start=n, freeze=freeze)
-        x = net.activations(n)
-        for _ in range(per_layer):
-            b, i = int(rng.integers(x.shape[0])), int(rng.integers(x.shape[1]))
-            g0 = float(net.grad[b, i])
-            old = x[b, i]
-            x[b, i] = old + h
-            net.run(start=n, freeze=freeze)
-            gp = float(net.grad[b, i])
-            x[b, i] = old - h
-            net.run(start=n, freeze=freeze)
-            gm = float(net.grad[b, i])
-            x[b, i] = old
-            out.append((n, b, g0, (gp - gm) / (2 * h)))
-        net.run(start=n, freeze=freeze)
-    return out
-
-
-def _logistic_terms(net):
-    """Per-sample l'(s_b), l''(s_b) of the logistic loss at the network's single output."""
-    xN = net.activations(net.depth)
-    s = xN @ net.output_weights[:, 0]
-    t = 2.0 * net.labels - 1.0
-    sig = 1.0 / (1.0 + np.exp(t * s))  # σ(−t s)
-    return -t * sig, sig * (1.0 - sig)
-
-
 @claim("pc-mc-lemma-2.9", paper="000", source="Lemma 2.9, eqs. 33-34; Fig. 4",
        statement="In a piecewise-linear (ReLU) network with one output and a nonlinear loss l, "
                  "d^2L/(dx_i^n)^2 = (g_i^n / l'(x^N))^2 l''(x^N), so second derivatives scale as squared "
@@ -554,9 +523,9 @@ def _mc_lemma_2_9(fast: bool) -> Verdict:
                               upstream="logistic", bn_backward="simplified" if freeze else "full",
                               corr_features=0)
         net.run()
-        lp, lpp = _logistic_terms(net)
-        rows = _second_derivatives(ch, net, layers, per_layer, rng, freeze)
-        pred = np.array([(g / lp[b]) ** 2 * lpp[b] for _, b, g, _ in rows])
+        lp, lpp = net.logistic_terms()
+        rows = net.diagonal_second_derivatives(layers, per_layer, rng, freeze=freeze)
+        pred = np.array([(g / lp[b]) ** 2 * lpp[b] for _, b, _, g, _ in rows])
         meas = np.array([hh for *_, hh in rows])
         g2 = np.array([r[2] ** 2 for r in rows])
         live = (g2 > 0) & (np.abs(meas) > 0)
@@ -589,7 +558,7 @@ def _mc_cor_2_5(fast: bool) -> Verdict:
         net = ch.sample_chain(depth, width, batch, seed=s, upstream="logistic",
                               bn_backward="simplified", corr_features=0)
         net.run()
-        lp, lpp = _logistic_terms(net)
+        lp, lpp = net.logistic_terms()
         w = lpp / lp ** 2  # h = g^2 l''/l'^2 exactly with frozen statistics (pc-mc-lemma-2.9)
         vh, vg = [], []
         for n in range(depth):
@@ -720,7 +689,6 @@ def _mc_mgw_eq9(fast: bool) -> Verdict:
                         "eq9_rate ((1+a^s)/2)^(1/s)": _sig(elr.residual_rate(s, rate=alpha), 4),
                         "rms_rate ((1+a^2s)/2)^(1/(2s))": _sig(((1 + alpha ** (2 * s)) / 2) ** (1 / (2 * s)), 4)}
     scaled = [worst[k] for k in worst if "sqrt2" in k]
-    plain_sum = [worst[k] for k in worst if "sqrt2" not in k]
     if max(scaled) < 0.1:
         status = HOLDS
     elif max(scaled) < 0.35:

@@ -901,6 +901,40 @@ class SampledChain:
             self.weight_grads = {n: dws[n].copy() for n in range(start, lay.N)}
         return float(self._buf.LOSS[0])
 
+    def logistic_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        r"""Per-sample :math:`l'(s_b)`, :math:`l''(s_b)` of the logistic loss at the single
+        read-out :math:`s_b = x^N_b \cdot r` (``upstream="logistic"``), after :meth:`run`."""
+        s = self.activations(self.depth) @ self.output_weights[:, 0]
+        t = 2.0 * self.labels - 1.0
+        sig = 1.0 / (1.0 + np.exp(t * s))  # σ(−t s)
+        return -t * sig, sig * (1.0 - sig)
+
+    def diagonal_second_derivatives(self, layers, per_layer, rng, *, freeze, h=1e-5):
+        r"""Central differences of the exact gradient: :math:`\partial^2 L/\partial (x^n_{bi})^2`
+        at ``per_layer`` random coordinates (b, i) of each layer n (Paik & Choi Lemma 2.9, Fig. 4).
+
+        Returns rows ``(n, b, i, g, h_bi)`` with the gradient g at that coordinate. The network is
+        left as it was (a final run from each layer restores the buffers).
+        """
+        rows = []
+        for n in layers:
+            self.run(start=n, freeze=freeze)
+            x = self.activations(n)
+            for _ in range(per_layer):
+                b, i = int(rng.integers(x.shape[0])), int(rng.integers(x.shape[1]))
+                g0 = float(self.grad[b, i])
+                old = x[b, i]
+                x[b, i] = old + h
+                self.run(start=n, freeze=freeze)
+                gp = float(self.grad[b, i])
+                x[b, i] = old - h
+                self.run(start=n, freeze=freeze)
+                gm = float(self.grad[b, i])
+                x[b, i] = old
+                rows.append((n, b, i, g0, (gp - gm) / (2 * h)))
+            self.run(start=n, freeze=freeze)
+        return rows
+
     def result(self) -> ChainResult:
         """The statistics of the last run as a one-repetition :class:`ChainResult`."""
         b = self._buf

@@ -174,31 +174,13 @@ def _fig4_compute(fast: bool, seed: int) -> dict:
                            upstream="logistic", bn_backward="simplified" if freeze else "full",
                            corr_features=0)
         net.run()
-        s = net.activations(depth) @ net.output_weights[:, 0]
-        t = 2.0 * net.labels - 1.0
-        sg = 1.0 / (1.0 + np.exp(t * s))
-        curv = sg * (1 - sg) / sg ** 2  # l''/l'^2 of the logistic loss, per sample
-        g2, hh, pred, layer = [], [], [], []
-        h = 1e-5
-        for n in range(depth):
-            net.run(start=n, freeze=freeze)
-            x = net.activations(n)
-            for _ in range(per_layer):
-                b, i = int(rng.integers(x.shape[0])), int(rng.integers(x.shape[1]))
-                g0 = float(net.grad[b, i])
-                old = x[b, i]
-                x[b, i] = old + h
-                net.run(start=n, freeze=freeze)
-                gp = float(net.grad[b, i])
-                x[b, i] = old - h
-                net.run(start=n, freeze=freeze)
-                gm = float(net.grad[b, i])
-                x[b, i] = old
-                g2.append(g0 * g0)
-                hh.append(abs(gp - gm) / (2 * h))
-                pred.append(g0 * g0 * curv[b])
-                layer.append(n)
-            net.run(start=n, freeze=freeze)
+        lp, lpp = net.logistic_terms()
+        curv = lpp / lp**2  # l''/l'^2 of the logistic loss, per sample
+        rows = net.diagonal_second_derivatives(range(depth), per_layer, rng, freeze=freeze)
+        g2 = [g * g for _, _, _, g, _ in rows]
+        hh = [abs(hv) for *_, hv in rows]
+        pred = [g * g * curv[b] for _, b, _, g, _ in rows]
+        layer = [n for n, *_ in rows]
         out["labels"].append(label)
         out[f"g2_{k}"], out[f"h_{k}"] = np.array(g2), np.array(hh)
         out[f"pred_{k}"], out[f"layer_{k}"] = np.array(pred), np.array(layer)
