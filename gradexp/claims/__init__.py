@@ -29,9 +29,14 @@ PAPER_MODULES = ("paik_choi", "paik_choi_mc", "mehmeti_gopel_wand", "tvlars", "b
 
 
 def all_claims() -> list[Claim]:
+    """All registered claims in ledger order: by PAPER_MODULES, then as written in the module
+    (independent of which module happened to be imported first)."""
     for name in PAPER_MODULES:
         importlib.import_module(f"{__name__}.{name}")
-    return list(_REGISTRY.values())
+    order = {f"{__name__}.{name}": k for k, name in enumerate(PAPER_MODULES)}
+    claims = list(_REGISTRY.values())
+    position = {c.id: i for i, c in enumerate(claims)}
+    return sorted(claims, key=lambda c: (order.get(c.check.__module__, len(order)), position[c.id]))
 
 
 def run_ledger(fast: bool = True, ids=None, progress=None) -> list[Result]:
