@@ -28,7 +28,17 @@ from .theory.rmt import *  # noqa: F401,F403  (its __all__)
 from .theory import elr  # noqa: F401
 from . import optim  # noqa: F401
 
+from .theory import rmt as _rmt
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATION_NAMES", "Activation", "get_activation", "YANG_RATE", "activation_factor",
+    "correlated_explosion_factor", "explosion_factor", "explosion_factor_asymptotic",
+    "jensen_corrected_perfectly_correlated_bound", "perfectly_correlated_bound",
+    "perfectly_correlated_bound_earlier", "theorem_2_4_probability", "theorem_2_4_upper_factor",
+    "yang_rate", "relu_moments", "elr", "optim", *_rmt.__all__,
+]
 
 _LAZY = {"mc", "claims", "plots", "sweep"}
 
