@@ -647,7 +647,7 @@ class _Store:
         self.done = np.zeros(len(cells), dtype=bool)
         self.outputs: dict[str, np.ndarray] = {}
         now = _now()
-        from . import __version__
+        from .. import __version__
 
         self.meta = {"format": FORMAT, "gradexp_version": __version__, "numpy_version": np.__version__,
                      "func": func_id, "root_seed": root_seed, "n_cells": len(cells), "axes": axes,
@@ -933,7 +933,7 @@ def chain_rate_cell(*, seed, **params) -> dict:
     Calls :func:`gradexp.mc.chain.simulate_chain` with the cell's parameters and returns
     ``{"rate": ..., "rate_stderr": ...}``.
     """
-    from .mc.chain import simulate_chain
+    from ..mc.chain import simulate_chain
 
     r = simulate_chain(**params, seed=seed)
     return {"rate": float(r.rate), "rate_stderr": float(r.rate_stderr)}

@@ -1,0 +1,90 @@
+"""One home for argument checks of public functions.
+
+Every check raises ``ValueError`` (a bad value) or ``TypeError`` (a wrong type) whose message
+names the argument and the allowed range, before any computation starts.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+__all__ = ["as_float_array", "check_positive", "check_interval", "check_int", "check_real",
+           "check_choice"]
+
+
+def as_float_array(x, name: str, *, allow_inf: bool = True) -> np.ndarray:
+    """``np.asarray(x, float)``; raise naming ``name`` on a non-number, NaN (or inf)."""
+    if x is None:
+        raise TypeError(f"{name} must be a real number or an array of them, got None")
+    try:
+        a = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number or an array of them, got {type(x).__name__}") from None
+    if np.isnan(a).any():
+        raise ValueError(f"{name} must not be NaN")
+    if not allow_inf and np.isinf(a).any():
+        raise ValueError(f"{name} must be finite")
+    return a
+
+
+def check_positive(x, name: str) -> np.ndarray:
+    """Validate a scale parameter: finite and strictly positive."""
+    a = as_float_array(x, name, allow_inf=False)
+    if (a <= 0).any():
+        raise ValueError(f"{name} must be > 0, got {a[a <= 0].ravel()[0]!r}")
+    return a
+
+
+def check_interval(x, name: str, lo: float, hi: float, *, closed=(True, True)) -> np.ndarray:
+    """Validate that ``x`` lies in the interval [lo, hi] (open ends as ``closed`` says)."""
+    a = as_float_array(x, name)
+    bad = (a < lo) | (a > hi)
+    if not closed[0]:
+        bad |= a == lo
+    if not closed[1]:
+        bad |= a == hi
+    if bad.any():
+        lb = "[" if closed[0] else "("
+        rb = "]" if closed[1] else ")"
+        raise ValueError(f"{name} must lie in {lb}{lo}, {hi}{rb}, got {a[bad].ravel()[0]!r}")
+    return a
+
+
+def check_int(v, name: str, lo: int | None = None, hi: int | None = None) -> int:
+    """An integer (bools and non-integral floats refused) in [lo, hi]."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+        if isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(v) and float(v).is_integer():
+            v = int(v)
+        else:
+            raise TypeError(f"{name} must be an integer, got {v!r}")
+    v = int(v)
+    if lo is not None and v < lo:
+        raise ValueError(f"{name} must be >= {lo}, got {v}")
+    if hi is not None and v > hi:
+        raise ValueError(f"{name} must be <= {hi}, got {v}")
+    return v
+
+
+def check_real(v, name: str, *, lo: float | None = None, hi: float | None = None,
+               allow_inf: bool = False) -> float:
+    """A real scalar (NaN refused; inf refused unless ``allow_inf``) in [lo, hi]."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {v!r}")
+    v = float(v)
+    if math.isnan(v) or (not allow_inf and math.isinf(v)):
+        raise ValueError(f"{name} must be finite, got {v}")
+    if lo is not None and v < lo:
+        raise ValueError(f"{name} must be >= {lo}, got {v}")
+    if hi is not None and v > hi:
+        raise ValueError(f"{name} must be <= {hi}, got {v}")
+    return v
+
+
+def check_choice(v, name: str, choices) -> str:
+    """One of ``choices`` (a collection of strings)."""
+    if v not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {v!r}")
+    return v
