@@ -14,7 +14,7 @@ from gradexp import (
     explosion_factor,
     explosion_factor_asymptotic,
 )
-from gradexp.claims.paik_choi import mp_explosion_factor
+from oracles import mp_explosion_factor
 from gradexp.theory.explosion import _ASYMPTOTIC_R
 
 

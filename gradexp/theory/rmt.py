@@ -44,14 +44,14 @@ ulp in the bulk and a few times :math:`10^{-15}` at both ends of the support.
 from __future__ import annotations
 
 import math
-import numbers
 from fractions import Fraction
 from functools import lru_cache
 
 import numpy as np
 from scipy import special
 
-from ..gaussian import _out, as_float_array, check_positive
+from .._validate import as_float_array, check_int, check_interval, check_positive
+from ..gaussian import _out
 
 __all__ = [
     "fuss_catalan_cdf",
@@ -71,28 +71,31 @@ _N_D_TERMS = 32  # series of D(phi) on (M+1)phi <= pi/2: ratio <= 1/4 per term
 _N_X_TERMS = 12  # series of u - sin u and 1 - y cot y (used for u, y < 1)
 
 
+#: largest number of factors accepted (the accuracy is tested against mpmath up to here)
+M_MAX = 10**5
+
+
 # --------------------------------------------------------------------------- validation
 def _check_M(M) -> int:
-    """Validate the number of factors: an integer >= 1 (integral floats accepted)."""
-    if isinstance(M, (bool, np.bool_)):
-        raise ValueError(f"M must be an integer >= 1, got {M!r}")
-    if isinstance(M, numbers.Integral) or isinstance(M, numbers.Real) and math.isfinite(float(M)) and float(M).is_integer():
-        m = int(M)
-    else:
-        raise ValueError(f"M must be an integer >= 1, got {M!r}")
-    if m < 1:
-        raise ValueError(f"M must be an integer >= 1, got {M!r}")
-    return m
+    """Validate the number of factors: an integer in [1, M_MAX] (integral floats accepted)."""
+    return check_int(M, "M", 1, M_MAX)
 
 
 # --------------------------------------------------------------------------- constants per M
 @lru_cache(maxsize=256)
 def _edge_dd(M: int) -> tuple[float, float]:
-    """x_+ = (M+1)^(M+1)/M^M as a double-double (hi + lo), from exact rationals."""
-    fr = Fraction((M + 1) ** (M + 1), M**M)
-    hi = float(fr)
-    lo = float(fr - Fraction(hi))
-    return hi, lo
+    """x_+ = (M+1)^(M+1)/M^M as a double-double (hi + lo): from exact rationals for M <= 300,
+    else from mpmath at 50 digits as (M+1) exp(M log1p(1/M))."""
+    if M <= 300:
+        fr = Fraction((M + 1) ** (M + 1), M**M)
+        hi = float(fr)
+        return hi, float(fr - Fraction(hi))
+    import mpmath as mp
+
+    with mp.workdps(50):
+        e = (M + 1) * mp.exp(M * mp.log1p(mp.mpf(1) / M))
+        hi = float(e)
+        return hi, float(e - hi)
 
 
 @lru_cache(maxsize=256)
@@ -184,13 +187,20 @@ def _logx_eps(eps: np.ndarray, M: int, y=None) -> tuple[np.ndarray, np.ndarray]:
     return lx, eps * deriv
 
 
-def _x_eps(eps: np.ndarray, M: int) -> np.ndarray:
-    """x at phi = pi/(M+1) - eps as (s1/s3)^(M+1) (s3/s2): about 2(M+1) ulp (the map's own condition
-    number is M+1), where exp(log x) would lose |log x| ulp for tiny x; underflows to 0 quietly."""
+def _x_eps(eps: np.ndarray, M: int, scale: float = 1.0) -> np.ndarray:
+    """scale * x at phi = pi/(M+1) - eps as (r s1/s3)^(M+1) (s3/s2) c, r = scale^(1/(M+1)),
+    c = scale / r^(M+1) (= 1 to rounding): about 2(M+1) ulp (the map's own condition number is
+    M+1), where exp(log x) would lose |log x| ulp for tiny x; the scale enters before the
+    power, so the product under- or overflows only where it does; quietly."""
     a = _PI / (M + 1)
     s1, s2, s3 = np.sin((M + 1) * eps), np.sin(a - eps), np.sin(a + M * eps)
-    with np.errstate(under="ignore"):
-        return np.power(s1 / s3, M + 1) * (s3 / s2)
+    if scale == 1.0:
+        r, c = 1.0, 1.0
+    else:
+        r = float(_root(np.array([scale]), M)[0])
+        c = scale / r ** (M + 1)
+    with np.errstate(under="ignore", over="ignore"):
+        return np.power(r * s1 / s3, M + 1) * (s3 / s2) * c
 
 
 def _root(x: np.ndarray, M: int) -> np.ndarray:
@@ -200,6 +210,8 @@ def _root(x: np.ndarray, M: int) -> np.ndarray:
     power is taken of a number in [1/2, 2^(M+1)), where the rounding of 1/(M+1) is harmless.
     """
     m, e = np.frexp(x)
+    if M + 1 > 1000:  # 2**r could overflow; e/(M+1) is then small, exp2 of it accurate to an ulp
+        return np.exp2(e / (M + 1.0)) * np.power(m, 1.0 / (M + 1))
     q = np.floor_divide(e, M + 1)
     r = e - q * (M + 1)
     return np.ldexp(np.power(np.ldexp(m, r), 1.0 / (M + 1)), q)
@@ -239,11 +251,12 @@ def _newton_log(fun, args, lo, hi, guess, maxiter=200):
     return u
 
 
-def _solve(x: np.ndarray, M: int):
+def _solve(x: np.ndarray, M: int, yroot=None):
     """For 0 < x < x_+: (edge-region mask, phi, eps) with phi + eps = pi/(M+1).
 
     In the edge region (x >= x(phi_*)) phi is accurate and eps = pi/(M+1) - phi; in the
-    small-x region eps is accurate and phi = pi/(M+1) - eps.
+    small-x region eps is accurate and phi = pi/(M+1) - eps. ``yroot`` is
+    x^(1/(M+1)) when given (x may then have underflowed to 0: only the root is used there).
     """
     hi, lo = _edge_dd(M)
     a = _PI / (M + 1)
@@ -261,7 +274,7 @@ def _solve(x: np.ndarray, M: int):
         phi[edge] = p
         eps[edge] = a - p
     if (~edge).any():
-        y = _root(x[~edge], M)
+        y = _root(x[~edge], M) if yroot is None else yroot[~edge]
         guess = y * (math.sin(a) / (M + 1))
         e = _newton_log(lambda u, yy: _logx_eps(u, M, yy), (y,), 1e-300, star, guess)
         eps[~edge] = e
@@ -308,6 +321,19 @@ def _support(x, M, scale):
     x = as_float_array(x, "x")
     s = float(check_positive(scale, "scale"))
     return m, x, s
+
+
+def _scaled(x: np.ndarray, M: int, s: float):
+    """(y, yroot, inside) for y = x/s: y may under- or overflow, its root
+    y^(1/(M+1)) = x^(1/(M+1)) / s^(1/(M+1)) does not; ``inside`` is 0 < y < x_+."""
+    hi, lo = _edge_dd(M)
+    with np.errstate(over="ignore", under="ignore"):
+        y = x / s if s != 1.0 else x.copy()
+    pos = (x > 0) & np.isfinite(x)
+    xr = np.where(pos, x, 1.0)
+    yroot = _root(xr, M) / (float(_root(np.array([s]), M)[0]) if s != 1.0 else 1.0)
+    inside = pos & ((hi - y) + lo > 0)
+    return y, yroot, inside
 
 
 # --------------------------------------------------------------------------- public API
@@ -429,32 +455,27 @@ def fuss_catalan_pdf(x, M, *, scale=1.0):
     """
     m, xa, s = _support(x, M, scale)
     shape = np.shape(xa)
-    xa = np.atleast_1d(xa / s if s != 1.0 else xa)
-    hi, lo = _edge_dd(m)
+    xa = np.atleast_1d(xa)
+    y, yroot, inside = _scaled(xa, m, s)
     out = np.zeros_like(xa)
     out[xa == 0] = np.inf
-    inside = (xa > 0) & ((hi - xa) + lo > 0) & np.isfinite(xa)
     if inside.any():
-        xi = xa[inside]
-        edge, phi, eps = _solve(xi, m)
+        edge, phi, eps = _solve(y[inside], m, yroot[inside])
         h = _h_parts(edge, phi, eps, m) / _PI
         with np.errstate(over="ignore"):
-            out[inside] = h / xi
-    if s != 1.0:
-        out = out / s
+            out[inside] = h / xa[inside]  # rho(x/s)/s = h/(x/s)/s = h/x
     return _out(out.reshape(shape))
 
 
 def _cdf_sf(x, M, scale):
     m, xa, s = _support(x, M, scale)
     shape = np.shape(xa)
-    xa = np.atleast_1d(xa / s if s != 1.0 else xa)
-    hi, lo = _edge_dd(m)
+    xa = np.atleast_1d(xa)
+    y, yroot, inside = _scaled(xa, m, s)
     cdf = np.where(xa <= 0, 0.0, 1.0)
     sf = 1.0 - cdf
-    inside = (xa > 0) & ((hi - xa) + lo > 0) & np.isfinite(xa)
     if inside.any():
-        edge, phi, eps = _solve(xa[inside], m)
+        edge, phi, eps = _solve(y[inside], m, yroot[inside])
         c = np.empty_like(phi)
         q = np.empty_like(phi)
         c[~edge] = _F_small(eps[~edge], m)
@@ -508,17 +529,15 @@ def fuss_catalan_ppf(q, M, *, scale=1.0):
         If ``q`` is NaN or outside [0, 1].
     """
     m = _check_M(M)
-    qa = as_float_array(q, "q")
+    qa = check_interval(q, "q", 0.0, 1.0)
     sc = float(check_positive(scale, "scale"))
-    bad = (qa < 0) | (qa > 1)
-    if bad.any():
-        raise ValueError(f"q must lie in [0, 1], got {qa[bad].ravel()[0]!r}")
     shape = np.shape(qa)
     qa = np.atleast_1d(qa)
     hi = _edge_dd(m)[0]
     a = _PI / (m + 1)
     star = a / 2
-    out = np.where(qa >= 1, hi, 0.0)
+    with np.errstate(over="ignore"):
+        out = np.where(qa >= 1, hi * sc, 0.0)
     inner = (qa > 0) & (qa < 1)
     q_star = float(_F_small(np.array([star]), m)[0])
     small = inner & (qa <= q_star)
@@ -533,7 +552,7 @@ def fuss_catalan_ppf(q, M, *, scale=1.0):
             return np.log(F / t), h * eps_dl / F  # d F / d log eps = eps * g = h * eps dL/deps
 
         e = _newton_log(fun, (qs,), 1e-310, star, guess)
-        out[small] = _x_eps(e, m)
+        out[small] = _x_eps(e, m, sc)
     big = inner & ~small
     if big.any():
         sv = 1.0 - qa[big]  # exact for q >= 1/2 (Sterbenz); q_star > 1/2 for every M
@@ -546,8 +565,9 @@ def fuss_catalan_ppf(q, M, *, scale=1.0):
             return np.log(S / t), h * dd / S  # d S / d log phi = phi * g = h * phi D'(phi)
 
         p = _newton_log(fun, (sv,), 1e-100, star, guess)
-        out[big] = hi * np.exp(-_D(p, m)[0])
-    return _out((out * sc).reshape(shape))
+        with np.errstate(over="ignore"):
+            out[big] = hi * np.exp(-_D(p, m)[0]) * sc
+    return _out(out.reshape(shape))
 
 
 def fuss_catalan_singular_pdf(s, M, *, scale=1.0):
@@ -561,22 +581,21 @@ def fuss_catalan_singular_pdf(s, M, *, scale=1.0):
     sa = as_float_array(s, "s")
     sc = float(check_positive(scale, "scale"))
     shape = np.shape(sa)
-    sa = np.atleast_1d(sa / math.sqrt(sc))
+    sa = np.atleast_1d(sa)
     hi, lo = _edge_dd(m)
     out = np.zeros_like(sa)
-    out[sa == 0] = 2.0 / _PI if m == 1 else np.inf
+    out[sa == 0] = 2.0 / (_PI * math.sqrt(sc)) if m == 1 else np.inf
     pos = (sa > 0) & np.isfinite(sa)
-    xs = np.where(pos, sa * sa, 0.0)
-    inside = pos & (xs > 0) & ((hi - xs) + lo > 0)
+    with np.errstate(over="ignore", under="ignore"):
+        y = (sa / math.sqrt(sc)) ** 2
+    sr = _root(np.where(pos, sa, 1.0), m)
+    yroot = sr * sr / float(_root(np.array([sc]), m)[0])  # (s^2/scale)^(1/(M+1)) without underflow
+    inside = pos & ((hi - y) + lo > 0)
     if inside.any():
-        edge, phi, eps = _solve(xs[inside], m)
+        edge, phi, eps = _solve(y[inside], m, yroot[inside])
         h = _h_parts(edge, phi, eps, m) / _PI
-        out[inside] = 2.0 * h / sa[inside]
-    tiny = pos & (xs == 0)  # s^2 underflows: leading asymptotic term (exact to O(s^(2/(M+1))))
-    if tiny.any():
-        c = math.sin(_PI / (m + 1)) / _PI
-        out[tiny] = 2.0 * c * sa[tiny] ** ((1.0 - m) / (m + 1.0))
-    out = out / math.sqrt(sc)
+        with np.errstate(over="ignore"):
+            out[inside] = 2.0 * h / sa[inside]  # 2 (s/sqrt(c)) rho(s^2/c) / sqrt(c) = 2 h / s
     return _out(out.reshape(shape))
 
 
@@ -596,6 +615,8 @@ def fuss_catalan_moment(k, M, *, scale=1.0, exact=False):
         Return a Python ``int`` (scalar ``k``, ``scale=1`` only).
     """
     m = _check_M(M)
+    if k is None:
+        raise TypeError("k must be a non-negative integer or an array of them, got None")
     ka = np.asarray(k)
     if ka.dtype == bool or not (np.issubdtype(ka.dtype, np.integer)
                                 or (np.issubdtype(ka.dtype, np.floating)
@@ -612,11 +633,23 @@ def fuss_catalan_moment(k, M, *, scale=1.0, exact=False):
         if ka.ndim != 0 or s != 1.0:
             raise ValueError("exact=True needs a scalar k and scale=1")
         return fc(int(ka))
-    flat = [fc(int(v)) for v in ka.ravel()]
-    vals = np.array([float(v) if v.bit_length() < 1024 else np.inf for v in flat]).reshape(ka.shape)
-    with np.errstate(over="ignore"):
-        vals = vals * s ** ka.astype(float)
+    vals = np.array([_moment_float(int(v), m, s, fc) for v in ka.ravel()]).reshape(ka.shape)
     return _out(vals)
+
+
+_EXACT_K = 2000  # up to here the Fuss-Catalan number is an exact integer, beyond mpmath at 40 digits
+
+
+def _moment_float(k: int, M: int, s: float, fc) -> float:
+    """fc(k) s^k correctly rounded (0 or inf where it under- or overflows)."""
+    import mpmath as mp
+
+    with mp.workdps(40):
+        if k <= _EXACT_K:
+            v = mp.mpf(fc(k)) * mp.mpf(s) ** k  # exact integer, one rounding at 40 digits
+        else:
+            v = mp.binomial((M + 1) * k, k) / (M * k + 1) * mp.mpf(s) ** k
+        return float(v) if v < mp.mpf(2) ** 1024 else math.inf
 
 
 def ginibre_lyapunov_exponents(N, *, sigma=1.0):
@@ -636,8 +669,7 @@ def ginibre_lyapunov_exponents(N, *, sigma=1.0):
     :math:`\lambda_1-\lambda_N = \tfrac12(\psi(N/2)-\psi(1/2))`. Not in Bjorck et al.; used
     to quantify the depth dependence of their Appendix E.
     """
-    if isinstance(N, (bool, np.bool_)) or not isinstance(N, numbers.Integral) or N < 1:
-        raise ValueError(f"N must be an integer >= 1, got {N!r}")
+    N = check_int(N, "N", 1)
     sg = float(check_positive(sigma, "sigma"))
-    i = np.arange(1, int(N) + 1)
+    i = np.arange(1, N + 1)
     return math.log(sg) + 0.5 * (special.digamma((N - i + 1) / 2.0) + math.log(2.0 / N))
