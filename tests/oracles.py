@@ -23,6 +23,15 @@ def _digits_for(x, per_decade=8, base=50):
     return int(base + per_decade * math.log10(x + 1.0)) if math.isfinite(x) else base
 
 
+def _mp_erfc(x):
+    """erfc at the working precision; beyond |x| = 1e6 as Gamma(1/2, x^2)/sqrt(pi) (mpmath's erfc
+    overflows internally near 1e155)."""
+    if abs(x) <= 10**6:
+        return mp.erfc(x)
+    g = mp.gammainc(mp.mpf(1) / 2, x * x) / mp.sqrt(mp.pi)  # erfc(|x|)
+    return g if x > 0 else 2 - g
+
+
 def mp_relu_moments(mu, sigma, dps=None):
     """Prop. 2.1 (eqs. 1-2) literally: mean = mu Phi(z) + sigma phi(z),
     var = (sigma^2 + mu^2) Phi(z) + mu sigma phi(z) - mean^2, z = mu/sigma.
@@ -35,7 +44,7 @@ def mp_relu_moments(mu, sigma, dps=None):
     dps = dps or max(mp.mp.dps + 30, _digits_for(mu / sigma, base=60))
     with mp.workdps(dps):
         z = mu / sigma
-        cdf, pdf = mp.ncdf(z), mp.npdf(z)
+        cdf, pdf = _mp_erfc(-z / mp.sqrt(2)) / 2, mp.exp(-z * z / 2) / mp.sqrt(2 * mp.pi)
         mean = mu * cdf + sigma * pdf
         var = (sigma**2 + mu**2) * cdf + mu * sigma * pdf - mean**2
         return +mean, +var
@@ -46,7 +55,7 @@ def mp_explosion_factor(R, dps=None):
     R = mp.mpf(R)
     dps = dps or max(mp.mp.dps + 30, _digits_for(R))
     with mp.workdps(dps):
-        erfc = mp.erfc(-R)
+        erfc = _mp_erfc(-R)
         e = mp.exp(-R * R) / mp.sqrt(mp.pi)
         return +(erfc / ((1 + 2 * R * R) * erfc + 2 * R * e - (R * erfc + e) ** 2))
 

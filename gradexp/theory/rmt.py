@@ -187,6 +187,16 @@ def _logx_eps(eps: np.ndarray, M: int, y=None) -> tuple[np.ndarray, np.ndarray]:
     return lx, eps * deriv
 
 
+def _root_scale(scale: float, M: int) -> tuple[float, float]:
+    """(r, c) with r = scale^(1/(M+1)) and c = scale / r^(M+1) (1 to rounding), no overflow."""
+    if scale == 1.0:
+        return 1.0, 1.0
+    r = np.float64(_root(np.array([scale]), M)[0])
+    with np.errstate(over="ignore", under="ignore"):
+        c = (np.float64(scale) / r**M) / r  # r**M = scale^(M/(M+1)) stays in range
+    return float(r), float(c)
+
+
 def _x_eps(eps: np.ndarray, M: int, scale: float = 1.0) -> np.ndarray:
     """scale * x at phi = pi/(M+1) - eps as (r s1/s3)^(M+1) (s3/s2) c, r = scale^(1/(M+1)),
     c = scale / r^(M+1) (= 1 to rounding): about 2(M+1) ulp (the map's own condition number is
@@ -194,11 +204,7 @@ def _x_eps(eps: np.ndarray, M: int, scale: float = 1.0) -> np.ndarray:
     power, so the product under- or overflows only where it does; quietly."""
     a = _PI / (M + 1)
     s1, s2, s3 = np.sin((M + 1) * eps), np.sin(a - eps), np.sin(a + M * eps)
-    if scale == 1.0:
-        r, c = 1.0, 1.0
-    else:
-        r = float(_root(np.array([scale]), M)[0])
-        c = scale / r ** (M + 1)
+    r, c = _root_scale(scale, M)
     with np.errstate(under="ignore", over="ignore"):
         return np.power(r * s1 / s3, M + 1) * (s3 / s2) * c
 
@@ -331,7 +337,8 @@ def _scaled(x: np.ndarray, M: int, s: float):
         y = x / s if s != 1.0 else x.copy()
     pos = (x > 0) & np.isfinite(x)
     xr = np.where(pos, x, 1.0)
-    yroot = _root(xr, M) / (float(_root(np.array([s]), M)[0]) if s != 1.0 else 1.0)
+    with np.errstate(over="ignore"):  # overflows only far outside the support (unused there)
+        yroot = _root(xr, M) / (float(_root(np.array([s]), M)[0]) if s != 1.0 else 1.0)
     inside = pos & ((hi - y) + lo > 0)
     return y, yroot, inside
 
@@ -513,6 +520,9 @@ def fuss_catalan_sf(x, M, *, scale=1.0):
     return _out(_cdf_sf(x, M, scale)[1])
 
 
+_TINY_Q = 1e-290  # below this q the leading term of F near 0 is exact to rounding
+
+
 def fuss_catalan_ppf(q, M, *, scale=1.0):
     r"""Quantile function: the :math:`x` with :math:`F(x) = q`, for :math:`0 \le q \le 1`.
 
@@ -540,7 +550,15 @@ def fuss_catalan_ppf(q, M, *, scale=1.0):
         out = np.where(qa >= 1, hi * sc, 0.0)
     inner = (qa > 0) & (qa < 1)
     q_star = float(_F_small(np.array([star]), m)[0])
-    small = inner & (qa <= q_star)
+    tiny = inner & (qa < _TINY_Q)
+    if tiny.any():
+        # F = (M+1)^2 eps / pi (1 + O(eps)), x = (sin((M+1) eps)/sin a)^(M+1) (1 + O(eps)): exact
+        # to rounding for eps < 1e-289; the scale enters through its root, before the power
+        r, c = _root_scale(sc, m)
+        base = (r * qa[tiny]) * (_PI / ((m + 1) * math.sin(a)))
+        with np.errstate(under="ignore", over="ignore"):
+            out[tiny] = np.power(base, m + 1) * c
+    small = inner & (qa <= q_star) & ~tiny
     if small.any():
         qs = qa[small]
         guess = _PI * qs / (m + 1) ** 2
@@ -553,7 +571,7 @@ def fuss_catalan_ppf(q, M, *, scale=1.0):
 
         e = _newton_log(fun, (qs,), 1e-310, star, guess)
         out[small] = _x_eps(e, m, sc)
-    big = inner & ~small
+    big = inner & ~small & ~tiny
     if big.any():
         sv = 1.0 - qa[big]  # exact for q >= 1/2 (Sterbenz); q_star > 1/2 for every M
         guess = np.cbrt(3 * _PI * sv) / (m + 1) ** (2 / 3)
@@ -589,7 +607,8 @@ def fuss_catalan_singular_pdf(s, M, *, scale=1.0):
     with np.errstate(over="ignore", under="ignore"):
         y = (sa / math.sqrt(sc)) ** 2
     sr = _root(np.where(pos, sa, 1.0), m)
-    yroot = sr * sr / float(_root(np.array([sc]), m)[0])  # (s^2/scale)^(1/(M+1)) without underflow
+    with np.errstate(over="ignore"):  # (s^2/scale)^(1/(M+1)) without underflow; overflows only outside
+        yroot = sr * sr / float(_root(np.array([sc]), m)[0])
     inside = pos & ((hi - y) + lo > 0)
     if inside.any():
         edge, phi, eps = _solve(y[inside], m, yroot[inside])
