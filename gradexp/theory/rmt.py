@@ -72,7 +72,7 @@ _N_X_TERMS = 12  # series of u - sin u and 1 - y cot y (used for u, y < 1)
 
 
 #: largest number of factors accepted (the accuracy is tested against mpmath up to here)
-M_MAX = 10**5
+M_MAX = 1000
 
 
 # --------------------------------------------------------------------------- validation
@@ -329,6 +329,17 @@ def _support(x, M, scale):
     return m, x, s
 
 
+_TINY_ROOT = 1e-280  # below this x^(1/(M+1)) the leading terms at x -> 0 are exact to rounding
+
+
+def _tiny_parts(yroot: np.ndarray, M: int):
+    r"""For :math:`y^{1/(M+1)} <` _TINY_ROOT: :math:`\pi h = \sin((M+1)\varepsilon)\dots
+    = y^{1/(M+1)}\sin a\,(1 + O(\varepsilon))` and :math:`F = (M+1)\,\pi h/\pi`, with
+    :math:`\varepsilon < 10^{-280}`: no Newton solve on subnormal ε."""
+    h = yroot * math.sin(_PI / (M + 1)) / _PI
+    return h, (M + 1) * h
+
+
 def _scaled(x: np.ndarray, M: int, s: float):
     """(y, yroot, inside) for y = x/s: y may under- or overflow, its root
     y^(1/(M+1)) = x^(1/(M+1)) / s^(1/(M+1)) does not; ``inside`` is 0 < y < x_+."""
@@ -466,11 +477,16 @@ def fuss_catalan_pdf(x, M, *, scale=1.0):
     y, yroot, inside = _scaled(xa, m, s)
     out = np.zeros_like(xa)
     out[xa == 0] = np.inf
+    tiny = inside & (yroot < _TINY_ROOT)
+    inside &= ~tiny
     if inside.any():
         edge, phi, eps = _solve(y[inside], m, yroot[inside])
         h = _h_parts(edge, phi, eps, m) / _PI
         with np.errstate(over="ignore"):
             out[inside] = h / xa[inside]  # rho(x/s)/s = h/(x/s)/s = h/x
+    if tiny.any():
+        with np.errstate(over="ignore"):
+            out[tiny] = _tiny_parts(yroot[tiny], m)[0] / xa[tiny]
     return _out(out.reshape(shape))
 
 
@@ -481,6 +497,11 @@ def _cdf_sf(x, M, scale):
     y, yroot, inside = _scaled(xa, m, s)
     cdf = np.where(xa <= 0, 0.0, 1.0)
     sf = 1.0 - cdf
+    tiny = inside & (yroot < _TINY_ROOT)
+    inside &= ~tiny
+    if tiny.any():
+        cdf[tiny] = _tiny_parts(yroot[tiny], m)[1]
+        sf[tiny] = 1.0
     if inside.any():
         edge, phi, eps = _solve(y[inside], m, yroot[inside])
         c = np.empty_like(phi)
@@ -610,11 +631,16 @@ def fuss_catalan_singular_pdf(s, M, *, scale=1.0):
     with np.errstate(over="ignore"):  # (s^2/scale)^(1/(M+1)) without underflow; overflows only outside
         yroot = sr * sr / float(_root(np.array([sc]), m)[0])
     inside = pos & ((hi - y) + lo > 0)
+    tiny = inside & (yroot < _TINY_ROOT)
+    inside &= ~tiny
     if inside.any():
         edge, phi, eps = _solve(y[inside], m, yroot[inside])
         h = _h_parts(edge, phi, eps, m) / _PI
         with np.errstate(over="ignore"):
             out[inside] = 2.0 * h / sa[inside]  # 2 (s/sqrt(c)) rho(s^2/c) / sqrt(c) = 2 h / s
+    if tiny.any():
+        with np.errstate(over="ignore"):
+            out[tiny] = 2.0 * _tiny_parts(yroot[tiny], m)[0] / sa[tiny]
     return _out(out.reshape(shape))
 
 
