@@ -42,7 +42,12 @@ _PARAM_NAME = {LEAKY_RELU: "slope", ELU: "alpha", DROPOUT: "keep_prob"}
 
 
 def scalar_value(code: int, a: float, x: float) -> float:
-    """φ(x) for one float; numba-compilable (dropout returns x: the mask is applied outside)."""
+    """φ(x) for one float; numba-compilable (dropout returns x: the mask is applied outside).
+
+    References
+    ----------
+    Paik & Choi (paper ``000``), Figure 1 (right): the activations compared; Hendrycks & Gimpel (2016) for GELU, Elfwing et al. (2018) for SiLU, Clevert et al. (2016) for ELU.
+    """
     if code == RELU:
         return x if x > 0.0 else 0.0
     if code == LEAKY_RELU:
@@ -61,7 +66,12 @@ def scalar_value(code: int, a: float, x: float) -> float:
 
 
 def scalar_deriv(code: int, a: float, x: float) -> float:
-    """φ'(x) for one float; numba-compilable (at a kink the right derivative)."""
+    """φ'(x) for one float; numba-compilable (at a kink the right derivative).
+
+    References
+    ----------
+    As :func:`scalar_value`.
+    """
     if code == RELU:
         return 1.0 if x > 0.0 else 0.0
     if code == LEAKY_RELU:
@@ -160,6 +170,10 @@ def get_activation(activation="relu", **params) -> Activation:
 
     ``get_activation("leaky_relu", slope=0.2)``, ``get_activation("elu", alpha=1.0)``,
     ``get_activation("dropout", keep_prob=0.5)``.
+
+    References
+    ----------
+    Paik & Choi (paper ``000``), Figure 1 (right) and Figure 2b (dropout as activation).
     """
     if isinstance(activation, Activation):
         if params:

@@ -46,6 +46,10 @@ def exact_quotient(num, den):
     The residual comes from an error-free product ``q*den = p + e`` (Dekker's splitting),
     ``r = ((num - p) - e)/den``. Used where the quotient feeds :math:`e^{-z^2/2}`, whose
     relative error is :math:`z^2` times that of z.
+
+    References
+    ----------
+    Dekker, "A floating-point technique for extending the available precision", Numer. Math. 18 (1971), the exact product by splitting.
     """
     num = np.asarray(num, dtype=float)
     den = np.asarray(den, dtype=float)
@@ -142,6 +146,10 @@ def exp_half_square(t, sign=-1.0, t_lo=0.0):
     relative, 1e-13 at t = 35); splitting :math:`t = t_h + t_l` with :math:`t_h` a float32
     makes :math:`t_h^2` exact. ``t_lo`` is a further low-order part of the argument (the
     residual of a quotient, see :func:`exact_quotient`). Infinite t gives 0 (sign −1).
+
+    References
+    ----------
+    Dekker (1971), exact squares by splitting; STYLE.md §3 (no ``exp(-t*t/2)`` inline).
     """
     t = np.asarray(t, dtype=float)
     fin = np.isfinite(t)
@@ -202,7 +210,12 @@ def pdf_frexp(t, t_lo=0.0):
 
 
 def ldexp(x, e):
-    """``x * 2**e`` with overflow to ±inf and underflow to 0 without warnings."""
+    """``x * 2**e`` with overflow to ±inf and underflow to 0 without warnings.
+
+    References
+    ----------
+    IEEE 754-2008, scaleB; numpy.ldexp.
+    """
     with np.errstate(over="ignore", under="ignore"):
         return np.ldexp(x, np.asarray(e, dtype=np.int64))
 
@@ -221,6 +234,10 @@ def mills_ratio(t):
 
     Accurate for all real t (overflows to inf only where the true value exceeds the
     largest double, t < -37.5). Equals :math:`I_0(t)`.
+
+    References
+    ----------
+    Abramowitz & Stegun, eqs. 7.1.2 and 26.2.2 (Q = erfc(t/√2)/2); W. J. Cody, ``erfcx`` (scipy.special).
     """
     t = as_float_array(t, "t")
     return _out(_mills(np.asarray(t)))
@@ -252,6 +269,10 @@ def scaled_partial_moments(t):
     >>> I0, I1, I2 = scaled_partial_moments(0.0)
     >>> bool(abs(I1 - 1.0) < 1e-15 and abs(I2 - I0) < 1e-15)
     True
+
+    References
+    ----------
+    DLMF 12.5.1 (I_n(t) = n! e^{t²/4} U(n+1/2, t)); Laplace's continued fraction for the Mills ratio (Abramowitz & Stegun, eq. 26.2.14). Used for Paik & Choi (paper ``000``), Prop. 2.1, eqs. 1-2.
     """
     t = as_float_array(t, "t")
     tb = np.atleast_1d(t).astype(float)
@@ -290,6 +311,10 @@ def relu_kernel(rho):
 
     >>> bool(abs(relu_kernel(1.0) - 0.5) < 1e-16 and abs(relu_kernel(-1.0)) < 1e-16)
     True
+
+    References
+    ----------
+    Cho & Saul, "Kernel methods for deep learning", NeurIPS 2009, the arc-cosine kernel of degree 1.
     """
     rho = check_interval(rho, "rho", -1.0, 1.0)
     s = np.sqrt((1.0 - rho) * (1.0 + rho))
@@ -299,7 +324,12 @@ def relu_kernel(rho):
 
 def relu_covariance(rho):
     r""":math:`\mathrm{Cov}(\mathrm{ReLU}(X), \mathrm{ReLU}(Y)) = \kappa(\rho) - 1/(2\pi)` for
-    standard normals with correlation :math:`\rho`; equals :math:`(\pi-1)/(2\pi)` at ρ = 1."""
+    standard normals with correlation :math:`\rho`; equals :math:`(\pi-1)/(2\pi)` at ρ = 1.
+
+    References
+    ----------
+    Cho & Saul (2009), arc-cosine kernel of degree 1; used in Paik & Choi (paper ``000``), Thm 2.8's setting.
+    """
     return _out(np.asarray(relu_kernel(rho)) - 1.0 / (2.0 * np.pi))
 
 

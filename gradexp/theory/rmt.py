@@ -373,6 +373,10 @@ def fuss_catalan_edge(M, *, scale=1.0):
     --------
     >>> fuss_catalan_edge(1), fuss_catalan_edge(2)
     (4.0, 6.75)
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (paper ``004``), Theorem 1 and the text after eq. 5.
     """
     m = _check_M(M)
     s = float(check_positive(scale, "scale"))
@@ -394,6 +398,10 @@ def fuss_catalan_x(phi, M):
     ------
     ValueError
         If ``phi`` is NaN or outside :math:`[0, \pi/(M+1)]`, or ``M`` is not an integer >= 1.
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (paper ``004``), Appendix D, eq. 9; Haagerup & Möller (2012).
     """
     m = _check_M(M)
     a = _PI / (m + 1)
@@ -430,6 +438,10 @@ def fuss_catalan_phi(x, M):
     ------
     ValueError
         If ``x`` is NaN or outside the support :math:`[0, x_+]`.
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (paper ``004``), Appendix D, eq. 9.
     """
     m = _check_M(M)
     xa = as_float_array(x, "x")
@@ -470,6 +482,10 @@ def fuss_catalan_pdf(x, M, *, scale=1.0):
     >>> x = 1.3
     >>> bool(abs(fuss_catalan_pdf(x, 1) - np.sqrt((4 - x) / x) / (2 * np.pi)) < 1e-15)
     True
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (paper ``004``), Theorem 1 (eq. 5) and Appendix D (eqs. 9-10); Liu, Wang & Zhang (2016).
     """
     m, xa, s = _support(x, M, scale)
     shape = np.shape(xa)
@@ -527,6 +543,10 @@ def fuss_catalan_cdf(x, M, *, scale=1.0):
     :math:`\varphi` is :math:`\rho\,dx/d\varphi`; checked with sympy in the tests). Near 0,
     :math:`F(x) \sim (M+1)\sin(\pi/(M+1))\,x^{1/(M+1)}/\pi`. ``x`` is a squared singular
     value divided by ``scale``; 0 below the support and 1 above it.
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (paper ``004``), Appendix D, eqs. 9-10 (integrated in gradexp).
     """
     return _out(_cdf_sf(x, M, scale)[0])
 
@@ -537,6 +557,10 @@ def fuss_catalan_sf(x, M, *, scale=1.0):
     Near the edge :math:`1 - F \approx (M+1)^2\varphi^3/(3\pi)`; it is evaluated as
     :math:`\pi(1-F) = M(\varphi - \sin\varphi\cos\varphi) + (\varphi^2-\sin^2\varphi)/\varphi
     + (\sin^2\varphi/\varphi)(1 - M\varphi\cot M\varphi)`, a sum of non-negative terms.
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (paper ``004``), Appendix D, eqs. 9-10 (integrated in gradexp).
     """
     return _out(_cdf_sf(x, M, scale)[1])
 
@@ -558,6 +582,10 @@ def fuss_catalan_ppf(q, M, *, scale=1.0):
     ------
     ValueError
         If ``q`` is NaN or outside [0, 1].
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (paper ``004``), Appendix D, eqs. 9-10.
     """
     m = _check_M(M)
     qa = check_interval(q, "q", 0.0, 1.0)
@@ -615,6 +643,10 @@ def fuss_catalan_singular_pdf(s, M, *, scale=1.0):
     Supported on :math:`(0, \sqrt{x_+})`; for :math:`M = 1` the quarter-circle law
     :math:`\sqrt{4-\sigma^2}/\pi`. ``scale`` is :math:`\prod\sigma_i^2` as in
     :func:`fuss_catalan_pdf` (the singular values are divided by :math:`\sqrt{s}`).
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (paper ``004``), Theorem 1 and Appendix D (eq. 10), change of variables x = σ².
     """
     m = _check_M(M)
     sa = as_float_array(s, "s")
@@ -658,6 +690,10 @@ def fuss_catalan_moment(k, M, *, scale=1.0, exact=False):
     M : int >= 1
     exact : bool
         Return a Python ``int`` (scalar ``k``, ``scale=1`` only).
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (paper ``004``), Theorem 1; Mlotkowski (2010), Fuss-Catalan numbers.
     """
     m = _check_M(M)
     if k is None:
@@ -713,6 +749,10 @@ def ginibre_lyapunov_exponents(N, *, sigma=1.0):
     :math:`e^{M(\lambda_1-\lambda_N)}` with
     :math:`\lambda_1-\lambda_N = \tfrac12(\psi(N/2)-\psi(1/2))`. Not in Bjorck et al.; used
     to quantify the depth dependence of their Appendix E.
+
+    References
+    ----------
+    Newman, "The distribution of Lyapunov exponents", Commun. Math. Phys. 103 (1986); Forrester, J. Phys. A 46 (2013). Context: Bjorck, Gomes & Selman (paper ``004``), Appendix E.
     """
     N = check_int(N, "N", 1)
     sg = float(check_positive(sigma, "sigma"))
