@@ -30,12 +30,12 @@ import numpy as np
 from scipy import special
 
 from .._validate import as_float_array, check_int_array, check_interval, check_positive
-from ..activations import DROPOUT, IDENTITY, LEAKY_RELU, RELU, get_activation
+from ..activations import ACTIVATION_NAMES, DROPOUT, IDENTITY, LEAKY_RELU, RELU, get_activation
 from ..gaussian import SQRT2, _out, gaussian_expectation, ldexp, scaled_partial_moments
 from .relu import _pdf_accurate, standardized_relu_moments
 
 __all__ = [
-    "YANG_RATE", "activation_factor", "correlated_explosion_factor", "explosion_factor",
+    "QUADRATURE_ACTIVATIONS", "YANG_RATE", "activation_factor", "correlated_explosion_factor", "explosion_factor",
     "explosion_factor_asymptotic", "jensen_corrected_perfectly_correlated_bound",
     "perfectly_correlated_bound", "perfectly_correlated_bound_earlier", "theorem_2_4_probability",
     "theorem_2_4_upper_factor",
@@ -52,6 +52,10 @@ _ASYMPTOTIC_R = -1e6
 #: tested against mpmath, for |mu| <= QUAD_MU_MAX and QUAD_SIGMA_RANGE[0] <= sigma <= [1]
 QUAD_MU_MAX = 5.0
 QUAD_SIGMA_RANGE = (1e-2, 1e2)
+
+#: activations with a closed-form factor; the others (from the registry) use quadrature
+CLOSED_FORM_CODES = (RELU, LEAKY_RELU, IDENTITY, DROPOUT)
+QUADRATURE_ACTIVATIONS = tuple(n for n in ACTIVATION_NAMES if get_activation(n).code not in CLOSED_FORM_CODES)
 
 
 def explosion_factor_asymptotic(R):

@@ -51,7 +51,7 @@ import numpy as np
 from scipy import special
 
 from .._validate import as_float_array, check_int, check_interval, check_positive
-from ..gaussian import _out
+from ..gaussian import _out, exact_quotient
 
 __all__ = [
     "fuss_catalan_cdf",
@@ -257,12 +257,13 @@ def _newton_log(fun, args, lo, hi, guess, maxiter=200):
     return u
 
 
-def _solve(x: np.ndarray, M: int, yroot=None):
+def _solve(x: np.ndarray, M: int, yroot=None, x_lo=None):
     """For 0 < x < x_+: (edge-region mask, phi, eps) with phi + eps = pi/(M+1).
 
     In the edge region (x >= x(phi_*)) phi is accurate and eps = pi/(M+1) - phi; in the
     small-x region eps is accurate and phi = pi/(M+1) - eps. ``yroot`` is
-    x^(1/(M+1)) when given (x may then have underflowed to 0: only the root is used there).
+    x^(1/(M+1)) when given (x may then have underflowed to 0: only the root is used there);
+    ``x_lo`` a low-order part of x (the residual of x/scale), used in the distance to the edge.
     """
     hi, lo = _edge_dd(M)
     a = _PI / (M + 1)
@@ -274,6 +275,8 @@ def _solve(x: np.ndarray, M: int, yroot=None):
     if edge.any():
         xe = x[edge]
         delta = (hi - xe) + lo  # hi - x is exact (Sterbenz) whenever x >= x_+/2, i.e. where it matters
+        if x_lo is not None:
+            delta = delta - x_lo[edge]
         target = -np.log1p(-delta / hi)
         guess = np.sqrt(2.0 * target / (M * (M + 1)))
         p = _newton_log(lambda u, t: _log_D_ratio(u, t, M), (target,), 1e-100, star, guess)
@@ -341,17 +344,20 @@ def _tiny_parts(yroot: np.ndarray, M: int):
 
 
 def _scaled(x: np.ndarray, M: int, s: float):
-    """(y, yroot, inside) for y = x/s: y may under- or overflow, its root
+    """(y, yroot, inside, y_lo) for y + y_lo = x/s: y may under- or overflow, its root
     y^(1/(M+1)) = x^(1/(M+1)) / s^(1/(M+1)) does not; ``inside`` is 0 < y < x_+."""
     hi, lo = _edge_dd(M)
-    with np.errstate(over="ignore", under="ignore"):
-        y = x / s if s != 1.0 else x.copy()
+    if s != 1.0:
+        y, y_lo = exact_quotient(x, s)  # x/s = y + y_lo: the edge distance keeps full accuracy
+        y, y_lo = np.atleast_1d(y), np.atleast_1d(y_lo)
+    else:
+        y, y_lo = x.copy(), np.zeros_like(x)
     pos = (x > 0) & np.isfinite(x)
     xr = np.where(pos, x, 1.0)
     with np.errstate(over="ignore"):  # overflows only far outside the support (unused there)
         yroot = _root(xr, M) / (float(_root(np.array([s]), M)[0]) if s != 1.0 else 1.0)
-    inside = pos & ((hi - y) + lo > 0)
-    return y, yroot, inside
+    inside = pos & ((hi - y) + lo - y_lo > 0)
+    return y, yroot, inside, y_lo
 
 
 # --------------------------------------------------------------------------- public API
@@ -490,13 +496,13 @@ def fuss_catalan_pdf(x, M, *, scale=1.0):
     m, xa, s = _support(x, M, scale)
     shape = np.shape(xa)
     xa = np.atleast_1d(xa)
-    y, yroot, inside = _scaled(xa, m, s)
+    y, yroot, inside, y_lo = _scaled(xa, m, s)
     out = np.zeros_like(xa)
     out[xa == 0] = np.inf
     tiny = inside & (yroot < _TINY_ROOT)
     inside &= ~tiny
     if inside.any():
-        edge, phi, eps = _solve(y[inside], m, yroot[inside])
+        edge, phi, eps = _solve(y[inside], m, yroot[inside], y_lo[inside])
         h = _h_parts(edge, phi, eps, m) / _PI
         with np.errstate(over="ignore"):
             out[inside] = h / xa[inside]  # rho(x/s)/s = h/(x/s)/s = h/x
@@ -510,7 +516,7 @@ def _cdf_sf(x, M, scale):
     m, xa, s = _support(x, M, scale)
     shape = np.shape(xa)
     xa = np.atleast_1d(xa)
-    y, yroot, inside = _scaled(xa, m, s)
+    y, yroot, inside, y_lo = _scaled(xa, m, s)
     cdf = np.where(xa <= 0, 0.0, 1.0)
     sf = 1.0 - cdf
     tiny = inside & (yroot < _TINY_ROOT)
@@ -519,7 +525,7 @@ def _cdf_sf(x, M, scale):
         cdf[tiny] = _tiny_parts(yroot[tiny], m)[1]
         sf[tiny] = 1.0
     if inside.any():
-        edge, phi, eps = _solve(y[inside], m, yroot[inside])
+        edge, phi, eps = _solve(y[inside], m, yroot[inside], y_lo[inside])
         c = np.empty_like(phi)
         q = np.empty_like(phi)
         c[~edge] = _F_small(eps[~edge], m)
