@@ -23,7 +23,7 @@ import mpmath as mp
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from oracles import mp_explosion_factor, mp_fc_cdf, mp_fc_pdf, mp_relu_moments  # noqa: E402
+from oracles import mp_activation_factor, mp_explosion_factor, mp_fc_cdf, mp_fc_pdf, mp_relu_moments  # noqa: E402
 
 import gradexp  # noqa: E402
 from gradexp.theory.rmt import M_MAX  # noqa: E402
@@ -118,6 +118,21 @@ def measure_leaky():
                 ref = (cdf + A * A * (1 - cdf)) / var
             t.add(gradexp.activation_factor("leaky_relu", z, 1.0, slope=a), ref, (a, z))
     return t, f"μ/σ ∈ [−1e5, 1e5] × slope ∈ {{−1, −0.2, 1e-200, 0.01, 0.5, 1}} ({len(zs) * len(slopes)} points)"
+
+
+def measure_quadrature():
+    from gradexp.theory.explosion import QUAD_MU_MAX, QUAD_SIGMA_RANGE, QUADRATURE_ACTIVATIONS
+
+    t = Tally()
+    mus = [-QUAD_MU_MAX, -2.5, 0.0, 0.5, 2.5, QUAD_MU_MAX]
+    lo, hi = QUAD_SIGMA_RANGE
+    sigmas = list(np.geomspace(lo, hi, 5))
+    for name in QUADRATURE_ACTIVATIONS:
+        for mu in mus:
+            for s in sigmas:
+                t.add(gradexp.activation_factor(name, mu, s), mp_activation_factor(name, mu, s), (name, mu, s))
+    return t, (f"{', '.join(QUADRATURE_ACTIVATIONS)}: μ ∈ [−{QUAD_MU_MAX:g}, {QUAD_MU_MAX:g}] × σ ∈ [{lo:g}, {hi:g}] "
+               f"({len(mus)} × {len(sigmas)} points each; the whole domain they accept)")
 
 
 def measure_correlated():
@@ -220,6 +235,8 @@ def main():
     rows.append(("`relu_moments(mu, sigma)`", dom, f"mean {tm.cell()}; variance {tv.cell()}"))
     t, dom = measure_leaky()
     rows.append(("`activation_factor('leaky_relu', …)`", dom, t.cell()))
+    t, dom = measure_quadrature()
+    rows.append(("`activation_factor` by quadrature", dom, t.cell()))
     t, dom = measure_correlated()
     rows.append(("`correlated_explosion_factor(rho)`", dom, t.cell()))
     tp, tu, dom = measure_thm24()

@@ -60,6 +60,32 @@ def mp_explosion_factor(R, dps=None):
         return +(erfc / ((1 + 2 * R * R) * erfc + 2 * R * e - (R * erfc + e) ** 2))
 
 
+def mp_activation_factor(name, mu, s):
+    """Var(x) E[phi'(x)^2] / Var(phi(x)), x ~ N(mu, s^2), by mpmath quadrature at 30 digits of the
+    definition (Paik & Choi, Thm 2.2's ratio with the ReLU mask replaced by phi'), split at 0 and at
+    the kink; Var(phi) around phi(mu) and divided by s, like the closed form's own scaling."""
+    acts = {
+        "elu": (lambda x: x if x > 0 else mp.expm1(x), lambda x: 1 if x > 0 else mp.exp(x)),
+        "gelu": (lambda x: x * mp.ncdf(x), lambda x: mp.ncdf(x) + x * mp.npdf(x)),
+        "silu": (lambda x: x / (1 + mp.exp(-x)), lambda x: (1 + mp.exp(-x) + x * mp.exp(-x)) / (1 + mp.exp(-x)) ** 2),
+        "tanh": (mp.tanh, lambda x: 1 / mp.cosh(x) ** 2),
+        "softplus": (lambda x: mp.log1p(mp.exp(x)), lambda x: 1 / (1 + mp.exp(-x))),
+    }
+    f, d = acts[name]
+    with mp.workdps(30):
+        mu, s = mp.mpf(mu), mp.mpf(s)
+        f0 = f(mu)
+        pts = sorted({-mp.inf, mp.mpf(0), -mu / s, mp.inf}, key=float)
+
+        def E(h):
+            return mp.quad(lambda z: h(mu + s * z) * mp.npdf(z), pts)
+
+        d2 = E(lambda x: d(x) ** 2)
+        e1 = E(lambda x: (f(x) - f0) / s)
+        e2 = E(lambda x: ((f(x) - f0) / s) ** 2)
+        return d2 / (e2 - e1**2)
+
+
 # --------------------------------------------------------------------------- Fuss-Catalan
 def _mp_edge(M):
     return mp.mpf(M + 1) ** (M + 1) / mp.mpf(M) ** M
