@@ -53,7 +53,7 @@ __all__ = [
     # beyond the early phase (issue 12)
     "equilibrium_weight_sq", "equilibrium_elr", "equilibrium_relative_update",
     "contraction_factor", "equilibrium_steps", "limit_ratio", "one_step_factor",
-    "critical_lr", "equalizing_lr", "log_spread", "recovery_steps", "saturation_orbit",
+    "critical_lr", "equalizing_lr", "momentum_state", "log_spread", "recovery_steps", "recovery_steps_exact", "saturation_orbit",
 ]
 
 
@@ -306,18 +306,14 @@ def momentum_weight_sq(c, lr, steps, momentum, *, w0_sq=1.0, weight_decay=0.0):
     buf = np.empty_like(w)
     w[0] = check_positive(w0_sq, "w0_sq")
     if beta > 0:
-        B = np.zeros(c.shape)
-        C = np.zeros(c.shape)
-        for k in range(steps + 1):
-            A = w[k]
-            gh[k] = c * c / A
-            C = mu * mu * C + 2 * mu * beta * B + beta * beta * A + gh[k]
-            buf[k] = C
-            if k < steps:
-                B = mu * B + beta * A  # <w_k, b_k> before the step
-                w[k + 1] = A - 2 * lr * B + lr * lr * C
-                B = B - lr * C  # <w_{k+1}, b_k>
-        return w, gh, buf
+        st = momentum_state(c, lr, steps, mu, w0_sq=w0_sq, weight_decay=beta)
+        C = st["buffer_sq"]
+        buf = np.empty_like(w)
+        buf[:-1] = C[1:]
+        B = st["weight_buffer_dot"][steps]
+        buf[steps] = (mu * mu * C[steps] + 2 * mu * beta * B + beta * beta * st["weight_sq"][steps]
+                      + st["grad_sq"][steps])
+        return st["weight_sq"], st["grad_sq"], buf
     j = np.arange(steps + 1)
     for k in range(steps + 1):
         gh[k] = c * c / w[k]
@@ -326,6 +322,46 @@ def momentum_weight_sq(c, lr, steps, momentum, *, w0_sq=1.0, weight_decay=0.0):
             coef = ((1.0 - mu ** (k + 1 - j[:k + 1])) / (1.0 - mu)) ** 2
             w[k + 1] = w[0] + lr * lr * np.tensordot(coef, gh[:k + 1], axes=(0, 0))
     return w, gh, buf
+
+
+def momentum_state(c, lr, steps, momentum, *, w0_sq=1.0, weight_decay=0.0):
+    r"""The heavy-ball model as the recursion of the Gram matrix of (w_k, b_{k−1}).
+
+    With A = ‖w‖², B = ⟨w, b⟩, C = ‖b‖² and every new gradient (norm² c²/A) orthogonal to
+    w and b (Appendix A.2's assumption), one step b ← μb + g + βw, w ← w − λb is
+
+    .. math::
+        C' = \mu^2 C + 2\mu\beta B + \beta^2 A + c^2/A,\quad
+        A' = A - 2\lambda(\mu B + \beta A) + \lambda^2 C',\quad
+        B' = \mu B + \beta A - \lambda C'
+
+    (buf₀ = d₀, PyTorch's first step). Returns a dict of arrays ``(steps + 1,) + c.shape``:
+    ``weight_sq`` (A_k), ``grad_sq`` (c²/A_k), ``buffer_sq`` and ``weight_buffer_dot``
+    (C and B of the buffer *before* step k: the state :func:`critical_lr` takes).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Appendix A.2, eqs. 27–32 (β = 0).
+    """
+    c = as_float_array(c, "c", allow_inf=False)
+    steps = _check_steps(steps)
+    lam = float(check_positive(lr, "lr"))
+    mu = float(check_interval(momentum, "momentum", 0.0, 1.0, closed=(True, False)))
+    beta = _check_wd(weight_decay)
+    A = np.empty((steps + 1,) + c.shape)
+    Bs = np.zeros_like(A)
+    Cs = np.zeros_like(A)
+    A[0] = check_positive(w0_sq, "w0_sq")
+    B = np.zeros(c.shape)
+    C = np.zeros(c.shape)
+    for k in range(steps):
+        Ak = A[k]
+        C = mu * mu * C + 2 * mu * beta * B + beta * beta * Ak + c * c / Ak
+        Bw = mu * B + beta * Ak
+        A[k + 1] = Ak - 2 * lam * Bw + lam * lam * C
+        B = Bw - lam * C
+        Bs[k + 1], Cs[k + 1] = B, C
+    return {"weight_sq": A, "grad_sq": c * c / A, "buffer_sq": Cs, "weight_buffer_dot": Bs}
 
 
 # ============================================================================ simulation
@@ -655,16 +691,23 @@ def equilibrium_elr(lr, weight_decay, *, momentum=0.0):
 
 
 def equilibrium_relative_update(lr, weight_decay, *, momentum=0.0):
-    r"""‖ΔW‖/‖W‖ at the fixed point: :math:`\sqrt{\lambda^2 C/A} = \sqrt{2\lambda\beta/(1+\mu)}`
-    (λC = 2βA/(1+μ), see :func:`equilibrium_weight_sq`); without momentum
-    :math:`\lambda E^* = \sqrt{\lambda\beta(2-\lambda\beta)}`, which agrees with it to first
-    order. Wan et al. (2021) derive the angular update :math:`\sqrt{2\lambda\beta/(1+\mu)}` of
-    scale-invariant weights at equilibrium (their Thm 1) in the small-λβ limit."""
+    r"""‖ΔW‖/‖W‖ at the fixed point: exactly :math:`\sqrt{2\lambda\beta/(1+\mu)}`, the same in
+    every layer.
+
+    ΔW = λb with ‖b‖² = C and λC = 2βA/(1+μ) at the fixed point (:func:`equilibrium_weight_sq`),
+    so λ²C/A = 2λβ/(1+μ). Without momentum this is λ²(E*² + β²) = λβ(2 − λβ) + λ²β² = 2λβ:
+    the weight-decay part of the step counts. Wan et al. (2021, "Spherical motion dynamics",
+    Thm 1) derive the same angular update :math:`\sqrt{2\lambda\beta/(1+\mu)}` of scale-invariant
+    weights at equilibrium (to leading order in λβ): the independent reference of the ledger.
+
+    Examples
+    --------
+    >>> bool(np.isclose(equilibrium_relative_update(0.1, 0.05), np.sqrt(0.01)))
+    True
+    """
     lam = _check_lr(lr)
     beta = _check_wd_array(weight_decay, positive=True)
     mu = check_interval(momentum, "momentum", 0.0, 1.0, closed=(True, False))
-    if float(np.max(mu)) == 0.0:
-        return _out(np.sqrt(lam * beta * (2.0 - lam * beta)))
     return _out(np.sqrt(2.0 * lam * beta / (1.0 + mu)))
 
 
@@ -686,34 +729,62 @@ def contraction_factor(lr, weight_decay):
 
 
 def equilibrium_steps(c, lr, weight_decay, *, w0_sq=1.0, rtol=0.01):
-    r"""Steps for ‖W‖⁴ to come within ``rtol`` (relative) of its fixed point, plain SGD.
+    r"""Proven bounds on the number of plain-SGD steps until ‖W‖⁴ is within ``rtol`` of its
+    fixed point (relative).
 
-    From :func:`contraction_factor`: the deviation δ_k = u_k/u* − 1 of u = ‖W‖⁴ shrinks by
-    :math:`q_k = a^2 - (1-a)^2/(1+\delta_k)` per step. For δ₀ > 0 and 0 < λβ < 1 − 1/√2,
-    :math:`2a-1 < q_k < a^2`, so the first step with δ_k ≤ rtol lies in
+    With δ_k = u_k/u* − 1, u = ‖W‖⁴, :func:`contraction_factor` gives exactly
+    :math:`\delta_{k+1} = q(\delta_k)\,\delta_k`, :math:`q(\delta) = a^2 - (1-a)^2/(1+\delta)`,
+    a = (1 − λβ)², increasing in δ, q(0) = 2a − 1 (> 0 for λβ < 1 − 1/√2, required here).
 
-    .. math:: \Bigl[\frac{\ln(\delta_0/r)}{-\ln(2a-1)},\ \frac{\ln(\delta_0/r)}{-\ln a^2}\Bigr]
-              \approx \frac{\ln(\delta_0/r)}{4\lambda\beta}.
+    * δ > 0: q ∈ (2a−1, a²), so the first step K with δ_K ≤ r obeys
+      :math:`\lceil\ln(\delta_0/r)/(-\ln(2a-1))
+ceil \le K \le \lceil\ln(\delta_0/r)/(-\ln a^2)
+ceil`.
+    * δ < 0 with q(δ) ≥ 0: δ stays negative and q ∈ [q(δ₀), 2a−1): the bounds with those rates.
+    * δ < 0 with q(δ) < 0 (far below, u ≪ u*: the first steps overshoot): iterated exactly
+      until one of the cases above applies.
 
-    Returns ``(estimate, upper)``: the asymptotic-rate time ln(|δ₀|/r)/(−ln|2a−1|) (a lower
-    bound when δ₀ > 0) and the a²-rate time (an upper bound when δ₀ > 0; for δ₀ < 0 the
-    deviation shrinks faster than 2a − 1 while u < u*, and the estimate is the upper bound).
-    Both are 0 where |δ₀| ≤ rtol. In the continuous form, δ(t) = δ₀ e^{−4βt} exactly
-    (:func:`continuous_weight_sq`), i.e. ln(|δ₀|/r)/(4λβ) steps.
+    Both bounds are ≈ ln(|δ₀|/r)/(4λβ), the continuous form's time (δ(t) = δ₀e^{−4βt} exactly,
+    :func:`continuous_weight_sq`). Returns ``(lower, upper)`` (floats holding integers).
+
+    Examples
+    --------
+    >>> lo, hi = equilibrium_steps(2.0, 0.1, 0.05, w0_sq=100.0)
+    >>> int(lo), int(hi)
+    (617, 620)
     """
     c = check_positive(c, "c")
     lam = _check_lr(lr)
     beta = _check_wd_array(weight_decay, positive=True)
     w0 = check_positive(w0_sq, "w0_sq")
-    r = check_interval(rtol, "rtol", 0.0, 1.0, closed=(False, False))
+    r = float(check_interval(rtol, "rtol", 0.0, 1.0, closed=(False, False)))
+    x = lam * beta
+    if (x >= 1.0 - 1.0 / math.sqrt(2.0)).any():
+        raise ValueError("lr * weight_decay must be < 1 - 1/sqrt(2) (monotone approach)")
+    a = (1.0 - x) ** 2
     ustar = np.asarray(equilibrium_weight_sq(c, lam, beta), float) ** 2
-    d0 = np.abs(w0 * w0 / ustar - 1.0)
-    a = (1.0 - lam * beta) ** 2
-    with np.errstate(divide="ignore"):
-        logd = np.log(np.maximum(d0, 1e-300) / r)
-        est = np.where(d0 > r, logd / -np.log(np.abs(2 * a - 1)), 0.0)
-        up = np.where(d0 > r, logd / -np.log(a * a), 0.0)
-    return _out(est), _out(up)
+    d = w0 * w0 / ustar - 1.0
+    a, d = np.broadcast_arrays(a, d)
+    d = d.astype(float).copy()
+    k0 = np.zeros(d.shape)
+
+    def q(dd):
+        return a * a - (1.0 - a) ** 2 / (1.0 + dd)
+
+    for _ in range(10000):
+        m = (d < -r) & (q(d) < 0)
+        if not m.any():
+            break
+        d = np.where(m, q(d) * d, d)
+        k0 = k0 + m
+    qa, qb = 2 * a - 1, a * a
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ld = np.log(np.abs(d) / r)
+        q0 = np.where(d < 0, q(np.minimum(d, 0.0)), qa)
+        lo = np.where(d > r, ld / -np.log(qa),
+                      np.where(d < -r, np.where(q0 > 0, ld / -np.log(q0), 1.0), 0.0))
+        hi = np.where(d > r, ld / -np.log(qb), np.where(d < -r, ld / -np.log(qa), 0.0))
+    return _out(k0 + np.ceil(lo)), _out(k0 + np.ceil(hi))
 
 
 def limit_ratio(c_l, c_k, notion="relative_update"):
@@ -852,6 +923,12 @@ def critical_lr(weight_sq, grad_sq, *, buffer_sq=0.0, weight_buffer_dot=0.0, mom
     c0 = 1.0 - theta
     b = -2.0 * (p[..., :, None] - theta * p[..., None, :])
     a = Q[..., :, None] - theta * Q[..., None, :]
+    # rounding: the plain-model pair (min, max) has a = 0 exactly (see Notes); coefficients
+    # within a few ulp of 0 are 0
+    tol = 1e-12
+    a = np.where(np.abs(a) <= tol * (Q[..., :, None] + theta * Q[..., None, :]), 0.0, a)
+    b = np.where(np.abs(b) <= tol * 2.0 * (np.abs(p[..., :, None]) + theta * np.abs(p[..., None, :])),
+                 0.0, b)
     lam = _first_negative(a, b, c0)
     return _out(lam.min(axis=(-2, -1)))
 
@@ -869,6 +946,7 @@ def _first_negative(a, b, c0):
         out = np.where(zero & (b > 0) & (a < 0), -b / a, out)
         # c0 > 0
         disc = b * b - 4.0 * a * c0
+        disc = np.where(np.abs(disc) <= 1e-12 * (b * b + np.abs(4.0 * a * c0)), 0.0, disc)
         sq = np.sqrt(np.maximum(disc, 0.0))
         # stable roots: q = -(b + sign(b) sq)/2, roots q/a and c0/q
         q = -0.5 * (b + np.where(b >= 0, 1.0, -1.0) * sq)
@@ -920,16 +998,46 @@ def equalizing_lr(elr, axis=-1):
 
 def saturation_orbit(v0, steps):
     r"""Iterate the universal saturation map :math:`v_{k+1} = v_k + 2 + 1/v_k`,
-    v = 1/(λE)², for ``steps`` steps (vectorised over v0; returns v at the end).
+    v = 1/(λE)², for ``steps`` steps (elementwise over v0; returns v at the end).
 
     Eq. 4 at constant λ gives 1/E'² = 1/E² + 2λ² + λ⁴E², i.e. this map: every layer follows
-    the same orbit, only its starting point v₀ = s₀²/(λc)² differs. Iterated in blocks of
-    numpy operations over the starting points (10⁷ steps for a few layers take seconds)."""
-    v = check_positive(v0, "v0").astype(float).copy()
+    the same orbit, only its starting point v₀ = s₀²/(λc)² differs. A few starting points
+    are iterated with Python floats (10⁷ steps in a few seconds, no numba); more as numpy
+    arrays."""
+    v = check_positive(v0, "v0").astype(float)
     steps = _check_steps(steps)
+    if v.size <= 4:
+        out = []
+        for x in v.ravel().tolist():
+            for _ in range(steps):
+                x = x + 2.0 + 1.0 / x
+            out.append(x)
+        return np.array(out).reshape(v.shape)
+    v = v.copy()
     for _ in range(steps):
         v += 2.0 + 1.0 / v
     return v
+
+
+def recovery_steps_exact(c, lr, c_ref, *, w0_sq=1.0, rtol=0.01, max_steps=10**7):
+    """The first step k with |E(c)/E(c_ref) − 1| ≤ rtol, by iterating eq. 4 (in the variable
+    v of :func:`saturation_orbit`) with Python floats; scalars only; None beyond
+    ``max_steps``. The reference :func:`recovery_steps` is checked against."""
+    c = float(check_positive(c, "c"))
+    cr = float(check_positive(c_ref, "c_ref"))
+    lam = float(_check_lr(lr))
+    s0 = float(check_positive(w0_sq, "w0_sq"))
+    r = float(check_interval(rtol, "rtol", 0.0, 1.0, closed=(False, False)))
+    max_steps = _check_steps(max_steps)
+    v, vr = (s0 / (lam * c)) ** 2, (s0 / (lam * cr)) ** 2
+    lo2, hi2 = (1.0 - r) ** 2, (1.0 + r) ** 2
+    for k in range(max_steps + 1):
+        q = vr / v
+        if lo2 <= q <= hi2:
+            return k
+        v = v + 2.0 + 1.0 / v
+        vr = vr + 2.0 + 1.0 / vr
+    return None
 
 
 def _orbit_closed(v0, k):
@@ -951,8 +1059,9 @@ def recovery_steps(c, lr, c_ref, *, w0_sq=1.0, rtol=0.01):
               \approx \frac{\lambda^2 c^2}{4 r s_0^2}:
 
     finite, but 10⁸–10¹² steps for the profiles of deep plain networks: the seed's "never
-    recover" holds on any practical horizon. Returns 0 where the ELRs are already within
-    rtol after the first step... (counted from step 0; the first step is included).
+    recover" holds on any practical horizon. Returns the step index (counted from step 0, 0
+    if the ELRs start within rtol); :func:`recovery_steps_exact` iterates the model instead
+    (the tests find the two within a few steps of each other up to 10⁷ steps).
 
     References
     ----------
@@ -986,5 +1095,6 @@ def recovery_steps(c, lr, c_ref, *, w0_sq=1.0, rtol=0.01):
         good = ok(mid)
         hi = np.where(good & (lo >= 0), mid, hi)
         lo = np.where(~good & (lo >= 0), mid, lo)
-    k = np.where(lo < 0, 0.0, np.ceil(hi))
-    return _out(k + 1.0)
+    k = np.where(lo < 0, 0.0, np.ceil(hi)) + 1.0
+    at0 = np.abs(np.sqrt(np.broadcast_to(vr0, k.shape) / np.broadcast_to(v0, k.shape)) - 1.0) <= r
+    return _out(np.where(at0, 0.0, k))
