@@ -804,9 +804,10 @@ def limit_ratio(c_l, c_k, notion="relative_update"):
     ========================  ========================================  =============
 
     Rates. Without weight decay (β = 0, μ = 0): :math:`s_\ell^2 = k_0 + 2\lambda^2c_\ell^2 k
-    + O(\lambda^2c_\ell^2\ln k)` where the log term is the same for every layer to leading
-    order, so :math:`E_\ell/E_k - 1 \simeq \frac{k_0}{4\lambda^2 k}(c_k^{-2} - c_\ell^{-2})`:
-    algebraic, ∝ 1/k (the same 1/k law for the other notions). With β > 0: geometric, by
+    + \tfrac12\lambda^2c_\ell^2\ln(2\lambda^2c_\ell^2k/k_0) + \dots`, so :math:`E_\ell/E_k - 1 \simeq \bigl[k_0(c_k^{-2} - c_\ell^{-2})
+    - \lambda^2\ln(c_\ell/c_k)\bigr]/(4\lambda^2 k)` (the second term from the log, whose
+    argument 2λ²c²k/k₀ depends on c): algebraic, ∝ 1/k (the same 1/k law for the other
+    notions). With β > 0: geometric, by
     :func:`contraction_factor` per step.
 
     References
@@ -972,10 +973,11 @@ def equalizing_lr(elr, axis=-1):
     λ = λ* the two extremes land on the same value and every other layer between them
     and the maximum 1/(2λ) (at E = 1/λ). The new spread is
 
-    .. math:: S' = \ln\frac{1/(2\lambda^*)}{f(E_{\min})} = \ln\cosh(S/2),
+    .. math:: S' \le \ln\frac{1/(2\lambda^*)}{f(E_{\min})} = \ln\cosh(S/2),
 
-    ≈ S²/8 for small S (quadratic convergence) and ≤ S/2 always: the best one step can do
-    (for λ ≠ λ* one of the extremes ends lower). This is the rate the hyperparameter-free
+    with equality when a layer sits at E = 1/λ*; ≈ S²/8 for small S (quadratic convergence)
+    and < S/2 always. For a continuum of layers between the extremes no other rate does
+    better (for λ ≠ λ* one of the extremes ends lower). This is the rate the hyperparameter-free
     warm-up :class:`gradexp.optim.EqualizingWarmup` takes while it is below the target rate.
 
     References
