@@ -30,6 +30,20 @@ Contents
     Eq. 10 and eqs. 33–34 (with the corrected limit).
 :func:`stability_bound`, :func:`stability_bound_at_init`
     Appendix A.1, eqs. 25–26.
+
+Beyond the early phase (derived here, checked by the ``gx-elr-*`` ledger claims)
+-------------------------------------------------------------------------------
+:func:`equilibrium_weight_sq`, :func:`equilibrium_elr`, :func:`equilibrium_relative_update`, :func:`contraction_factor`, :func:`equilibrium_steps`
+    Coupled weight decay (``simulate(..., weight_decay=β)``): the fixed point, its ELR and
+    relative update, the rate and the time to reach it; :func:`momentum_state` is the
+    momentum model as a Gram recursion (with weight decay).
+:func:`limit_ratio`
+    The long-time limits of the two ELR notions (relative update → 1, λ/‖W‖² → c_k/c_ℓ).
+:func:`critical_lr`, :func:`one_step_factor`, :func:`log_spread`, :func:`equalizing_lr`
+    The rate above which one step widens the spread (none without momentum), and the rate
+    that closes it fastest (the hyperparameter-free warm-up :class:`gradexp.optim.EqualizingWarmup`).
+:func:`recovery_steps`, :func:`recovery_steps_exact`, :func:`saturation_orbit`
+    Recovery of saturated layers.
 """
 
 from __future__ import annotations
