@@ -878,7 +878,9 @@ class Optimizer:
         if not callable(self.momentum):
             check_interval(self.momentum, "momentum", 0.0, 1.0, closed=(True, False))
         check_interval(self.dampening, "dampening", 0.0, 1.0)
-        as_float_array(self.weight_decay, "weight_decay", allow_inf=False)
+        wd = as_float_array(self.weight_decay, "weight_decay", allow_inf=False)
+        if (wd < 0).any():
+            raise ValueError(f"weight_decay must be >= 0, got {wd[wd < 0].ravel()[0]!r}")
 
     # ------------------------------------------------------------------ helpers
     @property

@@ -388,3 +388,9 @@ def test_linear_warmup_and_equalizing_warmup():
     assert float(o.EqualizingWarmup(2.0, layers=slice(0, 1)).rate(0, A[0], G[0])) == 1.0
     with pytest.raises(ValueError):
         o.EqualizingWarmup(-1.0)
+
+
+def test_optimizer_refuses_negative_or_nonfinite_weight_decay():
+    for bad in (-1e-3, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="weight_decay"):
+            o.Optimizer(weight_decay=bad)
