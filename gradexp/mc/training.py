@@ -430,7 +430,8 @@ def compare_with_model(runs, *, layers=None, optimizer=None) -> dict:
     Returns per-step arrays (mean over runs, with standard errors):
     ``log_err``: mean over layers of |log(E_model/E_measured)|; ``weight_log_err``: the same for
     ‖W‖²; ``flip_measured``/``flip_model``: Spearman correlation of E at step 0 and step 1
-    (negative = the layers' order flipped); and the per-run arrays themselves.
+    (negative = the layers' order flipped); and the per-run arrays themselves. ``reps`` (alias
+    key ``n_runs``) is the number of runs.
     """
     from scipy.stats import spearmanr
 
@@ -449,7 +450,7 @@ def compare_with_model(runs, *, layers=None, optimizer=None) -> dict:
     se = (lambda a: a.std(axis=0, ddof=1) / np.sqrt(n)) if n > 1 else (lambda a: np.zeros(a.shape[1:]))
     return {"log_err": le.mean(axis=0), "log_err_se": se(le), "weight_log_err": we.mean(axis=0),
             "weight_log_err_se": se(we), "flip_measured": float(np.mean(fm)),
-            "flip_model": float(np.mean(fp)), "per_run_log_err": le, "n_runs": n}
+            "flip_model": float(np.mean(fp)), "per_run_log_err": le, "reps": n, "n_runs": n}
 
 
 def gradient_growth_rate(depth, width, batch, *, reps=None, skip=(2, 3), classes=10, rng=None,

@@ -292,7 +292,8 @@ def _critical_evidence(fast: bool, margin: float = 0.01) -> dict:
     base = dS[float(lams[0])]  # lam = 1e-4: the weights barely move, the batch changes
     diffs = [estimate(np.array(dS[float(x)]) - np.array(base)) for x in lams[1:]]
     z = max(d.mean / d.stderr for d in diffs)
-    return {"plain_random_states_x_rates": n_plain, "plain_steps_that_widened": int(widen_plain),
+    mom = _toynet_momentum_threshold(6 if fast else 16)
+    return {**mom, "plain_random_states_x_rates": n_plain, "plain_steps_that_widened": int(widen_plain),
             "momentum_states": found + zero + none, "momentum_finite_threshold": found,
             "momentum_confirmed_below_narrows_above_widens": int(confirmed),
             "momentum_threshold_zero": zero, "momentum_no_threshold": none, "margin": margin,
@@ -300,6 +301,37 @@ def _critical_evidence(fast: bool, margin: float = 0.01) -> dict:
             "toynet_lrs": [_sig(x) for x in lams[1:]],
             "toynet_change_of_sd_log_E_vs_lr_1e-4": [[_sig(d.mean, 3), _sig(d.stderr, 2)] for d in diffs],
             "toynet_max_z_widening": _sig(z, 3)}
+
+
+def _toynet_momentum_threshold(reps, lam0=0.03, k=3, mu=0.9):
+    """critical_lr from a momentum ToyNet's measured state after k steps at lam0, then one step
+    at half and at twice that rate from the same state (same networks and batches)."""
+    from ...mc.training import train_toynet
+
+    opt = o.Optimizer(momentum=mu)
+    below = above = n = 0
+    crit = []
+    for s in np.random.SeedSequence(1206).spawn(reps):
+        base = cached_call(train_toynet, 20, 32, lam0, k, batch=64, optimizer=opt, rng=s)
+        A, G = base.weight_sq[k, SEL], base.grad_sq[k, SEL]
+        lc = float(elr.critical_lr(A, G, buffer_sq=base.buffer_sq[k, SEL],
+                                   weight_buffer_dot=base.weight_buffer_dot[k, SEL], momentum=mu))
+        if not 0 < lc < math.inf:
+            continue
+        n += 1
+        crit.append(lc)
+        S = float(elr.log_spread(np.sqrt(G / A)))
+        for f in (0.5, 2.0):
+            run = cached_call(train_toynet, 20, 32, np.r_[np.full(k, lam0), f * lc], k + 1, batch=64,
+                              optimizer=opt, rng=s)
+            dS = float(elr.log_spread(run.elr[k + 1, SEL])) - S
+            below += f < 1 and dS < 0
+            above += f > 1 and dS > 0
+    return {"toynet_momentum": f"depth 20, width 32, batch 64, mu {mu}, {k} steps at {lam0}, {reps} runs",
+            "toynet_momentum_states_with_finite_threshold": n,
+            "toynet_momentum_thresholds": [_sig(x, 3) for x in crit],
+            "toynet_momentum_half_rate_narrowed": int(below),
+            "toynet_momentum_double_rate_widened": int(above)}
 
 
 def _verdict_critical(ev, expected_widened=0) -> Verdict:
@@ -314,7 +346,11 @@ def _verdict_critical(ev, expected_widened=0) -> Verdict:
             f"{ev['momentum_confirmed_below_narrows_above_widens']} confirmed ({100 * ev['margin']:g}% below "
             f"narrows, above widens) by an explicit vector step, {ev['momentum_threshold_zero']} widen at "
             f"every rate, {ev['momentum_no_threshold']} at none; ToyNet (plain SGD): largest widening of "
-            f"sd(log E) over the minibatch baseline {ev['toynet_max_z_widening']:.2g} standard errors")
+            f"sd(log E) over the minibatch baseline {ev['toynet_max_z_widening']:.2g} standard errors; "
+            f"ToyNet with momentum: {ev['toynet_momentum_states_with_finite_threshold']} states with a finite "
+            f"threshold, a step at half of it narrowed ln(max E/min E) in "
+            f"{ev['toynet_momentum_half_rate_narrowed']}, at twice it widened in "
+            f"{ev['toynet_momentum_double_rate_widened']} (c responds to the step; not part of the verdict)")
     return Verdict(status, ev, note)
 
 
