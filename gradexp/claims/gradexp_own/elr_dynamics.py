@@ -64,12 +64,15 @@ def _wd_evidence(fast: bool) -> dict:
     t_lam, t_beta = 0.5, 0.01
     steps, reps = (900, 2) if fast else (2000, 4)
     window = slice(steps * 2 // 3, steps)
-    ratios, spread_ru, spread_lr = [], [], []
+    ratios, spread_ru, spread_lr, slopes = [], [], [], []
     for s in np.random.SeedSequence(1201).spawn(reps):
         run = cached_call(train_toynet, 10, 32, t_lam, steps, batch=64, weight_decay=t_beta,
                           rng=s)
         r = run.relative_update[window, SEL]
         ratios.append(float(np.mean(r)))
+        # lr/||W||^2 -> c_k/c_l: at the fixed point ||W_l||^2 is proportional to c_l (slope 1)
+        cbar = np.mean(np.sqrt(run.grad_sq[window, SEL] * run.weight_sq[window, SEL]), axis=0)
+        slopes.append(float(np.polyfit(np.log(cbar), np.log(np.mean(run.weight_sq[window, SEL], axis=0)), 1)[0]))
         spread_ru.append(float(np.mean(np.std(np.log(r), axis=1))))
         spread_lr.append(float(np.mean(np.std(np.log(t_lam / run.weight_sq[window, SEL]), axis=1))))
     ev["toynet"] = f"depth 10, width 32, batch 64, lr {t_lam}, weight_decay {t_beta}, {steps} steps, {reps} runs"
@@ -77,6 +80,7 @@ def _wd_evidence(fast: bool) -> dict:
     ev["toynet_mean_relative_update_last_third"] = _est(ratios)
     ev["toynet_sd_log_relative_update_over_layers"] = _est(spread_ru)
     ev["toynet_sd_log_lr_over_weight_sq_over_layers"] = _est(spread_lr)
+    ev["toynet_slope_log_weight_sq_vs_log_c"] = _est(slopes)
     return ev
 
 
@@ -103,7 +107,10 @@ def _verdict_wd(ev, ref) -> Verdict:
             f"in every layer; ToyNet: mean relative update {m:.4g} +- {se:.2g} vs {ref['toynet']:.4g} "
             f"({100 * dev:+.1f}%), spread over layers of log relative update "
             f"{ev['toynet_sd_log_relative_update_over_layers'][0]:.3g} vs "
-            f"{ev['toynet_sd_log_lr_over_weight_sq_over_layers'][0]:.3g} for lr/||W||^2")
+            f"{ev['toynet_sd_log_lr_over_weight_sq_over_layers'][0]:.3g} for lr/||W||^2, whose layer "
+            f"ratios follow c (slope of log ||W||^2 on log c over layers "
+            f"{ev['toynet_slope_log_weight_sq_vs_log_c'][0]:.3g} +- {ev['toynet_slope_log_weight_sq_vs_log_c'][1]:.2g}, "
+            "1 at the fixed point)")
     return Verdict(status, ev, note)
 
 
