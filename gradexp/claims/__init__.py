@@ -28,12 +28,23 @@ from ._ledger import (
 PAPER_MODULES = ("paik_choi", "paik_choi_mc", "mehmeti_gopel_wand", "tvlars", "bjorck")
 
 
+def _own_modules() -> list[str]:
+    """gradexp's own claim modules (``gradexp_own.<topic>``, ids ``gx-…``), sorted by name."""
+    import pkgutil
+
+    from . import gradexp_own
+
+    return sorted(f"gradexp_own.{m.name}" for m in pkgutil.iter_modules(gradexp_own.__path__)
+                  if not m.name.startswith("_"))
+
+
 def all_claims() -> list[Claim]:
-    """All registered claims in ledger order: by PAPER_MODULES, then as written in the module
-    (independent of which module happened to be imported first)."""
-    for name in PAPER_MODULES:
+    """All registered claims in ledger order: by PAPER_MODULES, then gradexp's own modules,
+    then as written in the module (independent of which module happened to be imported first)."""
+    modules = list(PAPER_MODULES) + _own_modules()
+    for name in modules:
         importlib.import_module(f"{__name__}.{name}")
-    order = {f"{__name__}.{name}": k for k, name in enumerate(PAPER_MODULES)}
+    order = {f"{__name__}.{name}": k for k, name in enumerate(modules)}
     claims = list(_REGISTRY.values())
     position = {c.id: i for i, c in enumerate(claims)}
     return sorted(claims, key=lambda c: (order.get(c.check.__module__, len(order)), position[c.id]))
