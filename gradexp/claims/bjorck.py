@@ -28,7 +28,7 @@ from ..theory.rmt import (
 )
 from ._ledger import FAILS, HOLDS, HOLDS_LOOSELY, Verdict, claim
 
-PAPER = "004"
+PAPER = "bjorck-gomes-selman"
 MS = (1, 2, 3, 4, 5, 6)
 
 

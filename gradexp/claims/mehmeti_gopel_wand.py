@@ -27,7 +27,7 @@ from ..theory import elr
 from ..theory.explosion import YANG_RATE
 from ._ledger import FAILS, HOLDS, HOLDS_LOOSELY, Verdict, claim
 
-P = "002"
+P = "mehmeti-gopel-wand"
 DEPTH = 56  # the paper's simulations (ResNet56)
 
 

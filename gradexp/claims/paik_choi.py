@@ -25,7 +25,10 @@ from ..theory.explosion import (
     theorem_2_4_upper_factor,
 )
 from ..theory.relu import relu_moments
+
 from ._ledger import FAILS, HOLDS, HOLDS_LOOSELY, Verdict, claim
+
+V1, V2 = "paik-choi-v1", "paik-choi-v2"
 
 V_RELU = 0.5 - 0.5 / math.pi  # Var ReLU(Z)
 
@@ -57,7 +60,7 @@ def _max_rel_err(values, refs) -> float:
 
 
 # --------------------------------------------------------------------------- Prop 2.1
-@claim("pc-prop-2.1", paper="000", source="Prop. 2.1, eqs. 1-2",
+@claim("pc-prop-2.1", paper=V2, source="Prop. 2.1, eqs. 1-2",
        statement="Mean and variance of ReLU(Y), Y ~ N(mu, sigma^2), are mu*Phi(mu/sigma) + sigma*phi(mu/sigma) "
                  "and (sigma^2+mu^2)Phi + mu*sigma*phi - mean^2.")
 def _prop_2_1(fast: bool) -> Verdict:
@@ -89,7 +92,7 @@ def _prop_2_1(fast: bool) -> Verdict:
 
 
 # --------------------------------------------------------------------------- Thm 2.2
-@claim("pc-thm-2.2-R", paper="000", source="Thm 2.2, eq. 4 (definition of R)",
+@claim("pc-thm-2.2-R", paper=V2, source="Thm 2.2, eq. 4 (definition of R)",
        statement="C(R) is evaluated at R := mu / sqrt(2 sigma).")
 def _thm_2_2_R(fast: bool) -> Verdict:
     # eq. 20's line in z = mu/sigma must equal eq. 4 at the right R
@@ -122,7 +125,7 @@ def _infinite_batch_ratio(W, var_x, pass_prob, var_relu, upstream_var, gamma):
     return num / den
 
 
-@claim("pc-thm-2.2", paper="000", source="Thm 2.2, eqs. 3-4",
+@claim("pc-thm-2.2", paper=V2, source="Thm 2.2, eqs. 3-4",
        statement="For i.i.d. N(mu, sigma^2) inputs and an upstream gradient independent of the input, "
                  "C(R) <= E_w[sum_i Var(x_i)Var(g_i) / sum_j Var(x_j')Var(g_j')].")
 def _thm_2_2(fast: bool) -> Verdict:
@@ -148,7 +151,7 @@ def _thm_2_2(fast: bool) -> Verdict:
                    "error moves it (see the Monte-Carlo claims).")
 
 
-@claim("pc-thm-2.2-accuracy", paper="000", source="Thm 2.2, eq. 4",
+@claim("pc-thm-2.2-accuracy", paper=V2, source="Thm 2.2, eq. 4",
        statement="C(R) evaluated to machine precision on R in [-1e4, 1e4] (gradexp's accuracy target).")
 def _thm_2_2_accuracy(fast: bool) -> Verdict:
     n = 40 if fast else 400
@@ -169,7 +172,7 @@ def _thm_2_2_accuracy(fast: bool) -> Verdict:
 
 
 # --------------------------------------------------------------------------- Cor 2.3
-@claim("pc-cor-2.3", paper="000", source="Cor. 2.3",
+@claim("pc-cor-2.3", paper=V2, source="Cor. 2.3",
        statement="C(R) is strictly decreasing, C(-inf) = inf, C(0) = pi/(pi-1), C(inf) = 1.")
 def _cor_2_3(fast: bool) -> Verdict:
     # beyond R ~ 5, C(R) - 1 < 1e-16 is not resolvable in double: the grid stops at 4.5 and
@@ -191,7 +194,7 @@ def _cor_2_3(fast: bool) -> Verdict:
                    "Growth for R -> -inf is only quadratic: C(R) = R^2 + 5/2 - 3/R^2 + O(R^-4).")
 
 
-@claim("pc-cor-2.3-proof", paper="000", source="Appendix A.3, eqs. 21-22",
+@claim("pc-cor-2.3-proof", paper=V2, source="Appendix A.3, eqs. 21-22",
        statement="d/dR of eq. 4's denominator is 2(2 - erfc(-R))(erfc(-R) + e^{-R^2}/sqrt(pi)), and "
                  "L'Hopital gives C -> inf because 2 - erfc(-R) -> 0+.")
 def _cor_2_3_proof(fast: bool) -> Verdict:
@@ -227,7 +230,7 @@ def _cor_2_3_proof(fast: bool) -> Verdict:
                    "still true: C(R) = R^2 + 5/2 - 3/R^2 + O(R^-4).")
 
 
-@claim("pc-yang-rate", paper="000", source="Remark 2.5; 001 Sec. 2",
+@claim("pc-yang-rate", paper=V2, source="Remark 2.5; 001 Sec. 2",
        statement="The explosion rate of the gradient norm is sqrt(pi/(pi-1)) ~ 1.21 at R = 0, as Yang et al. (2019).")
 def _yang(fast: bool) -> Verdict:
     rate = math.sqrt(explosion_factor(0.0))
@@ -237,7 +240,7 @@ def _yang(fast: bool) -> Verdict:
 
 
 # --------------------------------------------------------------------------- Thm 2.4
-@claim("pc-thm-2.4", paper="000", source="Thm 2.4, eq. 5",
+@claim("pc-thm-2.4", paper=V2, source="Thm 2.4, eq. 5",
        statement="With probability >= 1 - d_{n+1} exp(-(d_n/2)(delta - 1 - ln delta)), "
                  "C(R) <= E_w[ratio] <= C(R)(1 + 2(1+mu_w^2/sigma_w^2)(1+2mu_w^2/sigma_w^2)/(d_n^3 delta^3)).")
 def _thm_2_4(fast: bool) -> Verdict:
@@ -261,7 +264,7 @@ def _thm_2_4(fast: bool) -> Verdict:
                    "(see pc-thm-2.2); the upper factor's derivation is wrong (see pc-thm-2.4-eq26).")
 
 
-@claim("pc-thm-2.4-eq26", paper="000", source="Appendix A.4, eq. 26",
+@claim("pc-thm-2.4-eq26", paper=V2, source="Appendix A.4, eq. 26",
        statement="Sharpened Jensen: E[1/sigma_hat^2] E[W^2] sum_k Var <= 1 + 2(1+m)(1+2m)/(d_n^3 delta^3), m = mu_w^2/sigma_w^2.")
 def _thm_2_4_eq26(fast: bool) -> Verdict:
     from scipy import integrate, stats
@@ -284,7 +287,7 @@ def _thm_2_4_eq26(fast: bool) -> Verdict:
                    "is ~2/d (exactly d/(d-2) unconditionally), 0.0204 at d = 100 versus the printed 7.4e-5.")
 
 
-@claim("pc-remark-2.5", paper="000", source="Remark 2.5",
+@claim("pc-remark-2.5", paper=V2, source="Remark 2.5",
        statement="For d_n = d_{n+1} = 100, mu_w = 0, delta = 0.3: probability at least 1 - 1e-9 of a ratio "
                  "between C(R) and C(R)(1 + 1e-4).")
 def _remark_2_5(fast: bool) -> Verdict:
@@ -321,7 +324,7 @@ def perfectly_correlated_ratio(W, t):
     return 0.5 * ((t**2) @ (W**2) / sig2).mean()
 
 
-@claim("pc-thm-2.8-algebra", paper="000", source="Appendix A.5, eq. 30",
+@claim("pc-thm-2.8-algebra", paper=V2, source="Appendix A.5, eq. 30",
        statement="E[mu_hat_j (P_j + N_j)] = 0, hence E[sigma_hat_j^2] = sigma_w^2 (1/2 + 1/(2 pi)) sum_i t_i^2.")
 def _thm_2_8_algebra(fast: bool) -> Verdict:
     import sympy as sp
@@ -387,7 +390,7 @@ def _per_unit_tail(fast: bool) -> dict:
             "per_unit_samples": int(T.size)}
 
 
-@claim("pc-thm-2.8", paper="000", source="Thm 2.8, eq. 6",
+@claim("pc-thm-2.8", paper=V2, source="Thm 2.8, eq. 6",
        statement="For perfectly correlated inputs x = b t (zero-centred), pi/(1+pi) <= E_w[ratio], "
                  "with equality as d_n -> inf.")
 def _thm_2_8(fast: bool) -> Verdict:
@@ -409,7 +412,7 @@ def _thm_2_8(fast: bool) -> Verdict:
                    "pc-thm-2.8-algebra.")
 
 
-@claim("pc-001-thm-2.4", paper="001", source="001 Thm 2.4, eq. 5",
+@claim("pc-001-thm-2.4", paper=V1, source="001 Thm 2.4, eq. 5",
        statement="(earlier version) For perfectly correlated inputs E[ratio] >= pi/(2+pi).")
 def _thm_2_4_earlier(fast: bool) -> Verdict:
     ev = _thm_2_8_evidence(fast)
@@ -424,7 +427,7 @@ def _thm_2_4_earlier(fast: bool) -> Verdict:
 
 
 # --------------------------------------------------------------------------- correlation
-@claim("pc-correlation-offsets", paper="000", source="Title, Remark 2.7, Sec. 2",
+@claim("pc-correlation-offsets", paper=V2, source="Title, Remark 2.7, Sec. 2",
        statement="Correlation between activations offsets the gradient explosion (the per-layer ratio falls as "
                  "inputs become correlated).")
 def _correlation(fast: bool) -> Verdict:
@@ -457,7 +460,7 @@ def _correlation(fast: bool) -> Verdict:
 
 
 # --------------------------------------------------------------------------- 001 versions
-@claim("pc-001-thm-2.2", paper="001", source="001 Thm 2.2, eq. 3",
+@claim("pc-001-thm-2.2", paper=V1, source="001 Thm 2.2, eq. 3",
        statement="(earlier version) Zero-centred i.i.d. inputs: E[ratio] >= pi/(pi-1), with equality when the "
                  "pre-normalisation activations have identical variance.")
 def _thm_2_2_earlier(fast: bool) -> Verdict:
@@ -469,7 +472,7 @@ def _thm_2_2_earlier(fast: bool) -> Verdict:
                    "Equality holds for every W in the infinite-batch limit, not only for identical variances.")
 
 
-@claim("pc-001-cor-2.3", paper="001", source="001 Cor. 2.3, eq. 4",
+@claim("pc-001-cor-2.3", paper=V1, source="001 Cor. 2.3, eq. 4",
        statement="(earlier version) In the pseudo-linear limit sigma/mu -> 0 (mu > 0) the ratio tends to >= 1.")
 def _cor_2_3_earlier(fast: bool) -> Verdict:
     Rs = np.array([1.0, 3.0, 10.0, 30.0, 1e3])
@@ -480,7 +483,7 @@ def _cor_2_3_earlier(fast: bool) -> Verdict:
                    "instead (Cor. 2.3 of the later version).")
 
 
-@claim("pc-lemma-2.9-algebra", paper="000", source="Lemma 2.9, eqs. 33-34; 001 Cor. 2.5",
+@claim("pc-lemma-2.9-algebra", paper=V2, source="Lemma 2.9, eqs. 33-34; 001 Cor. 2.5",
        statement="For a piecewise-linear net with one output, h = (g/l')^2 l'', so with Gaussian zero-mean g "
                  "Var(h^n)/Var(h^m) = (Var(g^n)/Var(g^m))^2; and (001) Var(sqrt|h|) grows by >= pi/(pi-1).")
 def _lemma_2_9(fast: bool) -> Verdict:
@@ -499,7 +502,7 @@ def _lemma_2_9(fast: bool) -> Verdict:
                    "l''/l'^2 to be the same for all samples; the Monte-Carlo claim tests it on a network.")
 
 
-@claim("pc-fig1-activations", paper="000", source="Fig. 1 right, Sec. 1",
+@claim("pc-fig1-activations", paper=V2, source="Fig. 1 right, Sec. 1",
        statement="Smoother ReLU variants (leaky ReLU, ELU, SiLU, GELU) explode less than ReLU; dropout does not explode.")
 def _fig1(fast: bool) -> Verdict:
     names = {"relu": {}, "leaky_relu": {"slope": 0.01}, "elu": {}, "gelu": {}, "silu": {}, "softplus": {},

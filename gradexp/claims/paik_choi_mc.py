@@ -28,53 +28,25 @@ from ..theory.explosion import (
     theorem_2_4_probability,
     theorem_2_4_upper_factor,
 )
+
+from ._common import Z_MAX, mid as _mid, seeds as _seeds, sig as _sig, wls as _wls
 from ._ledger import FAILS, HOLDS, HOLDS_LOOSELY, Verdict, claim
+
+V1, V2 = "paik-choi-v1", "paik-choi-v2"
 
 SQRT2 = math.sqrt(2.0)
 C0 = math.pi / (math.pi - 1.0)
-Z_MAX = 5.0  # Monte-Carlo agreement: within 5 standard errors
 
 
 def _mc():
-    from ..mc import chain  # numba is imported only when a check runs
+    """gradexp.mc.chain with its pure simulators memoised (numba is imported only when a check runs)."""
+    from ._common import memoised_chain
 
-    return chain
-
-
-def _seeds(key: int, n: int) -> list[np.random.SeedSequence]:
-    return np.random.SeedSequence(key).spawn(n)
-
-
-def _sig(x, n=5):
-    """Round for the evidence table (keeps JSON short)."""
-    if isinstance(x, (list, tuple)):
-        return [_sig(v, n) for v in x]
-    x = float(x)
-    if not math.isfinite(x) or x == 0:
-        return x
-    return float(f"{x:.{n}g}")
-
-
-def _wls(columns, y, se):
-    """Weighted least squares y ≈ X c (X from ``columns``); returns (c, standard errors, χ², dof)."""
-    X = np.column_stack(columns).astype(float)
-    w = 1.0 / np.asarray(se, dtype=float)
-    A = X * w[:, None]
-    b = np.asarray(y, dtype=float) * w
-    coef, *_ = np.linalg.lstsq(A, b, rcond=None)
-    cov = np.linalg.inv(A.T @ A)
-    chi2 = float(((A @ coef - b) ** 2).sum())
-    return coef, np.sqrt(np.diag(cov)), chi2, len(y) - X.shape[1]
-
-
-def _mid(depth):
-    """Layers used for per-layer rates: away from the input and the output by ``depth``//6."""
-    k = max(2, depth // 6)
-    return k, depth - k
+    return memoised_chain()
 
 
 # ============================================================================ Thm 2.2 / Cor 2.3
-@claim("pc-mc-thm-2.2", paper="000", source="Thm 2.2, eqs. 3-4; Cor. 2.3",
+@claim("pc-mc-thm-2.2", paper=V2, source="Thm 2.2, eqs. 3-4; Cor. 2.3",
        statement="On sampled BN-ReLU layers (i.i.d. N(mu, sigma^2) inputs, Gaussian weights, upstream "
                  "gradient independent of the input) the ratio sum_i Var(x_i)Var(g_i) / sum_j "
                  "Var(x_j')Var(g_j') is C(R), R = mu/(sqrt2 sigma), from strongly negative R (blocked, "
@@ -137,7 +109,7 @@ def _yang_grid(fast):
                    (512, 128), (256, 256), (512, 256), (512, 512)]
 
 
-@claim("pc-mc-yang-rate", paper="000", source="Remark 2.5; 001 Sec. 2 (Yang et al. 2019)",
+@claim("pc-mc-yang-rate", paper=V2, source="Remark 2.5; 001 Sec. 2 (Yang et al. 2019)",
        statement="In a deep BN-ReLU chain at initialisation the gradient norm grows per layer by "
                  "sqrt(pi/(pi-1)) ~ 1.211 (Yang et al.'s rate, infinite width and batch).")
 def _mc_yang(fast: bool) -> Verdict:
@@ -201,7 +173,7 @@ _ACTS = (("relu", {}), ("leaky_relu", {"slope": 0.01}), ("elu", {}), ("gelu", {}
 _FIG1_FAST = ("relu", "leaky_relu", "elu", "gelu", "silu", "dropout")
 
 
-@claim("pc-mc-activation-factor", paper="000", source="Thm 2.2 generalised; Fig. 1 right",
+@claim("pc-mc-activation-factor", paper=V2, source="Thm 2.2 generalised; Fig. 1 right",
        statement="For a BN layer with activation phi and Gaussian inputs x ~ N(mu, sigma^2), the ratio of "
                  "Thm 2.2 is Var(x) E[phi'(x)^2] / Var(phi(x)) (gradexp.activation_factor); it is 1 for "
                  "the identity and for dropout (zero-mean inputs).")
@@ -244,7 +216,7 @@ def _plug_in_factor(ch, act, params, d, B, seed, layer):
     return float(x.var(0).mean() * (dphi ** 2).mean() / phi.var(0).mean())
 
 
-@claim("pc-mc-fig1-chains", paper="000", source="Fig. 1 right; Thm 2.2",
+@claim("pc-mc-fig1-chains", paper=V2, source="Fig. 1 right; Thm 2.2",
        statement="In deep BN chains the per-layer growth of the squared gradient norm is the activation's "
                  "single-layer factor; smoother ReLU variants explode less than ReLU, and dropout does not "
                  "explode.")
@@ -314,7 +286,7 @@ def _mc_fig1_chains(fast: bool) -> Verdict:
 
 
 # ============================================================================ LayerNorm / none
-@claim("pc-mc-layernorm-none", paper="001", source="001 Fig. 1; 000 Fig. 1 left",
+@claim("pc-mc-layernorm-none", paper=V1, source="001 Fig. 1; 000 Fig. 1 left",
        statement="Without batch normalisation, with layer normalisation or no normalisation, the gradient "
                  "does not explode at initialisation.")
 def _mc_ln_none(fast: bool) -> Verdict:
@@ -358,7 +330,7 @@ def _mc_ln_none(fast: bool) -> Verdict:
 
 
 # ============================================================================ Thm 2.4
-@claim("pc-mc-thm-2.4", paper="000", source="Thm 2.4, eq. 5; Remark 2.5",
+@claim("pc-mc-thm-2.4", paper=V2, source="Thm 2.4, eq. 5; Remark 2.5",
        statement="With probability >= 1 - d_{n+1} exp(-(d_n/2)(delta - 1 - ln delta)) over Gaussian weights, "
                  "C(R) <= E[ratio | W] <= C(R)(1 + 2(1+m)(1+2m)/(d_n^3 delta^3)), m = mu_w^2/sigma_w^2 "
                  "(d = 100, delta = 0.3).")
@@ -411,7 +383,7 @@ def _mc_thm_2_4(fast: bool) -> Verdict:
 
 
 # ============================================================================ correlated inputs
-@claim("pc-mc-correlated-factor", paper="000", source="Remark 2.7, Thm 2.8 setting; gradexp closed form",
+@claim("pc-mc-correlated-factor", paper=V2, source="Remark 2.7, Thm 2.8 setting; gradexp closed form",
        statement="For equicorrelated zero-mean inputs (correlation rho), Gaussian weights and an upstream "
                  "gradient independent of the input, the ratio of Thm 2.2 at infinite width and batch is "
                  "gradexp.correlated_explosion_factor(rho), which grows from pi/(pi-1) at rho = 0 and "
@@ -455,7 +427,7 @@ def _mc_correlated(fast: bool) -> Verdict:
                    "does not offset the explosion (see pc-correlation-offsets).")
 
 
-@claim("pc-mc-thm-2.8", paper="000", source="Thm 2.8, eq. 6; 001 Thm 2.4",
+@claim("pc-mc-thm-2.8", paper=V2, source="Thm 2.8, eq. 6; 001 Thm 2.4",
        statement="For perfectly correlated inputs x = b t (zero-centred) pi/(1+pi) <= E_w[ratio], with "
                  "equality as the width d_n -> inf (001: pi/(2+pi)).")
 def _mc_thm_2_8(fast: bool) -> Verdict:
@@ -503,7 +475,7 @@ def _mc_thm_2_8(fast: bool) -> Verdict:
 
 
 # ============================================================================ Lemma 2.9 / Cor 2.5
-@claim("pc-mc-lemma-2.9", paper="000", source="Lemma 2.9, eqs. 33-34; Fig. 4",
+@claim("pc-mc-lemma-2.9", paper=V2, source="Lemma 2.9, eqs. 33-34; Fig. 4",
        statement="In a piecewise-linear (ReLU) network with one output and a nonlinear loss l, "
                  "d^2L/(dx_i^n)^2 = (g_i^n / l'(x^N))^2 l''(x^N), so second derivatives scale as squared "
                  "gradients (Figure 4: ||d^2L/dw^2|| ~ ||dL/dw||^2).")
@@ -545,7 +517,7 @@ def _mc_lemma_2_9(fast: bool) -> Verdict:
                    "activations add a phi'' term that dominates.")
 
 
-@claim("pc-mc-001-cor-2.5", paper="001", source="001 Cor. 2.5, eqs. 27-29",
+@claim("pc-mc-001-cor-2.5", paper=V1, source="001 Cor. 2.5, eqs. 27-29",
        statement="(earlier version) sum_i Var(x_i^n) Var(sqrt|h_i^n|) / sum_j Var(x_j^{n+1}) "
                  "Var(sqrt|h_j^{n+1}|) >= pi/(pi-1), h the diagonal second derivative of the loss.")
 def _mc_cor_2_5(fast: bool) -> Verdict:
@@ -580,126 +552,3 @@ def _mc_cor_2_5(fast: bool) -> Verdict:
                     "networks": nets, "loss": "logistic, one output, frozen BN statistics"},
                    "sqrt|h| = |g| sqrt(l''/l'^2) per sample, so its layer ratio follows the gradient's; with "
                    "the loss curvature varying across samples the two differ slightly.")
-
-
-# ============================================================================ Mehmeti-Göpel & Wand
-@claim("mgw-mc-eq1-2", paper="002", source="Sec. 3, eqs. 1-2",
-       statement="A normalisation layer is scale invariant: scaling the weights before it by gamma scales "
-                 "their gradient by 1/gamma (eq. 1), and the weight gradient is orthogonal to the weights, "
-                 "<grad W, W> = 0 (eq. 2).")
-def _mc_mgw_eq12(fast: bool) -> Verdict:
-    ch = _mc()
-    gammas = (0.01, 0.5, 3.0, 100.0)
-    seeds = _seeds(1002, 4)
-    ev = {}
-    for label, kw, s in (("batch_full", dict(norm="batch"), seeds[0]),
-                         ("layer_full", dict(norm="layer"), seeds[1]),
-                         ("batch_simplified", dict(norm="batch", bn_backward="simplified"), seeds[2]),
-                         ("none", dict(norm="none"), seeds[3])):
-        net = ch.sample_chain(6, 24, 32, seed=s, upstream="cross_entropy", activation="relu",
-                              corr_features=0, **kw)
-        net.run()
-        g0 = net.grad.copy()
-        dws = {n: v.copy() for n, v in net.weight_grads.items()}
-        cos = max(abs(float((dws[n] * net.weights[n]).sum()))
-                  / (np.linalg.norm(dws[n]) * np.linalg.norm(net.weights[n])) for n in range(6))
-        worst_scale, worst_input = 0.0, 0.0
-        for gm in gammas:
-            net.weights[3][:] *= gm
-            net.run()
-            worst_scale = max(worst_scale, float(np.abs(net.weight_grads[3] * gm - dws[3]).max()
-                                                 / np.abs(dws[3]).max()))
-            worst_input = max(worst_input, float(np.abs(net.grad - g0).max() / np.abs(g0).max()))
-            net.weights[3][:] /= gm
-        ev[label] = {"max_|cos(gradW, W)|": _sig(cos, 3),
-                     "max_rel_dev_gamma*grad(gamma W) vs grad(W)": _sig(worst_scale, 3),
-                     "max_rel_change_of_input_gradient": _sig(worst_input, 3)}
-    ok = all(ev[k]["max_|cos(gradW, W)|"] < 1e-12 and ev[k]["max_rel_dev_gamma*grad(gamma W) vs grad(W)"] < 1e-9
-             for k in ("batch_full", "layer_full"))
-    return Verdict(HOLDS if ok else FAILS, {**ev, "gammas": list(gammas)},
-                   "Exact with BatchNorm and LayerNorm and their exact backward (to rounding). Paik & Choi's "
-                   "simplified backward (statistics held constant) keeps eq. 1 but breaks eq. 2; without "
-                   "normalisation neither holds.")
-
-
-@claim("mgw-mc-eq8", paper="002", source="Sec. 3.3, eq. 8",
-       statement="In a feed-forward BN network at initialisation ||grad W_l(0)||_F^2 ~ alpha^(L-l), "
-                 "alpha = sqrt(pi/(pi-1)).")
-def _mc_mgw_eq8(fast: bool) -> Verdict:
-    ch = _mc()
-    depth, d, B, reps = (20, 128, 128, 4) if fast else (40, 256, 256, 6)
-    res = ch.simulate_chain(depth, d, B, reps=reps, seed=np.random.SeedSequence(1008),
-                            upstream="cross_entropy", corr_features=0)
-    lo, hi = _mid(depth)
-    lw = np.log(res.weight_grad_norms)
-    per = (lw[:, lo] - lw[:, hi]) / (hi - lo)  # log growth of the norm per layer
-    sq_rate = math.exp(2 * per.mean())
-    sq_se = sq_rate * 2 * per.std(ddof=1) / math.sqrt(reps)
-    a = YANG_RATE
-    z_alpha = (sq_rate - a) / sq_se
-    z_alpha2 = (sq_rate - a * a) / sq_se
-    ok = abs(z_alpha) < Z_MAX
-    near_alpha2 = abs(sq_rate / (a * a) - 1) < 0.03
-    return Verdict(HOLDS if ok else FAILS,
-                   {"squared_weight_grad_norm_growth_per_layer": _sig(sq_rate, 5), "its_se": _sig(sq_se, 2),
-                    "alpha": _sig(a, 5), "alpha^2=pi/(pi-1)": _sig(a * a, 5), "z_vs_alpha": _sig(z_alpha, 3),
-                    "z_vs_alpha^2": _sig(z_alpha2, 3), "within_3%_of_alpha^2": near_alpha2,
-                    "depth": depth, "width": d, "batch": B},
-                   "As printed, no: the squared weight-gradient norm grows by alpha^2 = pi/(pi-1) ~ 1.47 per "
-                   "layer (up to the finite-batch shift), i.e. ||grad W_l(0)||_F ~ alpha^(L-l): the rate "
-                   "applies to the norm, as eq. 9 uses it.")
-
-
-@claim("mgw-mc-eq9", paper="002", source="Sec. 3.3, eq. 9",
-       statement="In a residual BN network with skips every s layers the initial weight-gradient norms follow "
-                 "||grad W_l|| = (alpha ||grad W_{l+1}|| + ||grad W_{l+s}||)/2 at block boundaries and "
-                 "alpha ||grad W_{l+1}|| elsewhere.")
-def _mc_mgw_eq9(fast: bool) -> Verdict:
-    from ..theory import elr
-
-    ch = _mc()
-    depth, d, B, reps = (18, 96, 96, 4) if fast else (30, 256, 128, 6)
-    seeds = _seeds(1009, 5)
-    plain = ch.simulate_chain(depth, d, B, reps=reps, seed=seeds[0], corr_features=0)
-    lo, hi = _mid(depth)
-    lwp = np.log(plain.weight_grad_norms)
-    alpha = math.exp(float(np.mean((lwp[:, lo] - lwp[:, hi]) / (hi - lo))))
-    out = {}
-    worst = {}
-    k = 1
-    for s in (2, 3):
-        for scale in (1 / SQRT2, 1.0):
-            res = ch.simulate_chain(depth, d, B, reps=reps, seed=seeds[k], residual=s,
-                                    residual_scale=scale, corr_features=0)
-            k += 1
-            lw = np.log(res.weight_grad_norms).mean(axis=0)
-            meas = lw - lw[-1]
-            pred = np.log(elr.residual_profile(depth, s, rate=alpha))
-            pred = pred - pred[-1]
-            blocks = (depth - 2) // s
-            top = depth - 1 - ((depth - 1) % s)  # a block-boundary layer near the output
-            bot = top - blocks * s + s
-            rate_meas = math.exp((lw[bot] - lw[top]) / (top - bot)) if top > bot else float("nan")
-            key = f"s={s}, scale={'1/sqrt2' if scale < 1 else '1'}"
-            worst[key] = float(np.abs(meas - pred).max())
-            out[key] = {"measured_first/last": _sig(math.exp(meas[0]), 4),
-                        "eq9_first/last": _sig(math.exp(pred[0]), 4),
-                        "max_|log measured - log eq9|": _sig(worst[key], 3),
-                        "measured_rate_per_layer": _sig(rate_meas, 4),
-                        "eq9_rate ((1+a^s)/2)^(1/s)": _sig(elr.residual_rate(s, rate=alpha), 4),
-                        "rms_rate ((1+a^2s)/2)^(1/(2s))": _sig(((1 + alpha ** (2 * s)) / 2) ** (1 / (2 * s)), 4)}
-    scaled = [worst[k] for k in worst if "sqrt2" in k]
-    if max(scaled) < 0.1:
-        status = HOLDS
-    elif max(scaled) < 0.35:
-        status = HOLDS_LOOSELY
-    else:
-        status = FAILS
-    return Verdict(status,
-                   {"alpha_measured_plain_chain": _sig(alpha, 5), **out, "depth": depth, "width": d,
-                    "batch": B},
-                   "Holds approximately for a variance-preserving skip (output (BN(z) + x)/sqrt2, the "
-                   "'followed by a normalization layer' case): the norms add in quadrature, so the exact "
-                   "per-block factor is sqrt((1 + alpha^2s)/2), slightly above eq. 9's (1 + alpha^s)/2. "
-                   "For a plain ResNet-v1 sum the skip stream's variance grows and damps the main branch "
-                   "far more than eq. 9 predicts (max log deviation in the evidence).")

@@ -1,0 +1,1 @@
+COVERAGE_ROWS = ()
