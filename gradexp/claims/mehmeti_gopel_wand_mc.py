@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..theory.explosion import YANG_RATE
-from ._common import Z_MAX, memo_call, mid as _mid, seeds as _seeds, sig as _sig
+from ._common import Z_MAX, mid as _mid, seeds as _seeds, sig as _sig
 from ._ledger import FAILS, HOLDS, HOLDS_LOOSELY, Verdict, claim
 
 MGW = "mehmeti-gopel-wand"

@@ -13,16 +13,11 @@ import numpy as np
 
 from .. import gaussian
 from ..theory.explosion import (
-    YANG_RATE,
     activation_factor,
     correlated_explosion_factor,
     explosion_factor,
     explosion_factor_asymptotic,
     jensen_corrected_perfectly_correlated_bound,
-    perfectly_correlated_bound,
-    perfectly_correlated_bound_earlier,
-    theorem_2_4_probability,
-    theorem_2_4_upper_factor,
 )
 from ..theory.relu import relu_moments
 
@@ -33,26 +28,7 @@ V1, V2 = "paik-choi-v1", "paik-choi-v2"
 V_RELU = 0.5 - 0.5 / math.pi  # Var ReLU(Z)
 
 
-# --------------------------------------------------------------------------- references
-def mp_relu_moments(mu, sigma, dps=60):
-    """Prop. 2.1 evaluated literally in mpmath (cancellation is harmless at 60 digits for |z| ≤ 40)."""
-    with mp.workdps(dps):
-        mu, sigma = mp.mpf(mu), mp.mpf(sigma)
-        z = mu / sigma
-        cdf, pdf = mp.ncdf(z), mp.npdf(z)
-        mean = mu * cdf + sigma * pdf
-        var = (sigma**2 + mu**2) * cdf + mu * sigma * pdf - mean**2
-        return mean, var
-
-
-def mp_explosion_factor(R, dps=None):
-    """Eq. 4 literally in mpmath; the working precision grows with |R| to cover the cancellation."""
-    R = mp.mpf(R)
-    dps = dps or max(mp.mp.dps + 30, int(50 + 8 * math.log10(abs(float(R)) + 1)))
-    with mp.workdps(dps):
-        erfc = mp.erfc(-R)
-        e = mp.exp(-R * R) / mp.sqrt(mp.pi)
-        return erfc / ((1 + 2 * R * R) * erfc + 2 * R * e - (R * erfc + e) ** 2)
+from ._references import mp_activation_factor, mp_explosion_factor, mp_relu_moments  # noqa: E402,F401
 
 
 def _max_rel_err(values, refs) -> float:
@@ -614,7 +590,7 @@ def _fig1(fast: bool, ref_scale: float = 1.0) -> Verdict:
              "tanh": {}, "dropout": {"keep_prob": 0.5}, "identity": {}}
     f = {n: float(activation_factor(n, 0.0, 1.0, **p)) for n, p in names.items()}
     # the single-layer factor Var(x) E[phi'(x)^2] / Var(phi(x)), x ~ N(0, 1), by mpmath quadrature
-    ref = {n: ref_scale * mp_activation_factor(n) for n in _MP_ACTIVATIONS}
+    ref = {n: ref_scale * mp_activation_factor(n) for n in ("relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "tanh")}
     ref["dropout"] = ref["identity"] = 1.0  # phi = mask * x / p: E[phi'^2] = 1/p = Var(phi)
     err = max(abs(f[n] / ref[n] - 1) for n in ref if n in f)
     smoother = ("leaky_relu", "elu", "gelu", "silu")
@@ -628,23 +604,4 @@ def _fig1(fast: bool, ref_scale: float = 1.0) -> Verdict:
                    "quadrature); deep chains at the paper's depth are pc-mc-fig1-chains.")
 
 
-_MP_ACTIVATIONS = {
-    "relu": (lambda x: mp.mpf(x) if x > 0 else mp.mpf(0), lambda x: 1 if x > 0 else 0),
-    "leaky_relu": (lambda x: x if x > 0 else 0.01 * x, lambda x: 1 if x > 0 else mp.mpf("0.01")),
-    "elu": (lambda x: x if x > 0 else mp.expm1(x), lambda x: 1 if x > 0 else mp.exp(x)),
-    "gelu": (lambda x: x * mp.ncdf(x), lambda x: mp.ncdf(x) + x * mp.npdf(x)),
-    "silu": (lambda x: x / (1 + mp.exp(-x)),
-             lambda x: 1 / (1 + mp.exp(-x)) + x * mp.exp(-x) / (1 + mp.exp(-x)) ** 2),
-    "softplus": (lambda x: mp.log1p(mp.exp(x)), lambda x: 1 / (1 + mp.exp(-x))),
-    "tanh": (mp.tanh, lambda x: 1 - mp.tanh(x) ** 2),
-}
 
-
-def mp_activation_factor(name: str, dps: int = 18) -> float:
-    """Var(x) E[phi'(x)^2] / Var(phi(x)) for x ~ N(0, 1) by mpmath quadrature (split at the kink)."""
-    phi, dphi = _MP_ACTIVATIONS[name]
-    with mp.workdps(dps):
-        def E(g):
-            return mp.quad(lambda x: g(x) * mp.npdf(x), [-mp.inf, 0, mp.inf])
-        m1, m2 = E(phi), E(lambda x: phi(x) ** 2)
-        return float(E(lambda x: dphi(x) ** 2) / (m2 - m1**2))

@@ -12,7 +12,6 @@ import numpy as np
 from ..optim import LALC, Optimizer
 from ._common import sig as _sig
 from ._ledger import FAILS, HOLDS, Verdict, claim
-from .bibliography import PAPERS  # noqa: F401
 
 V1, V2 = "paik-choi-v1", "paik-choi-v2"
 

@@ -14,7 +14,6 @@ import numpy as np
 import sympy as sp
 
 from ..optim import (
-    LALC,
     LARS,
     TVLARS,
     Optimizer,
