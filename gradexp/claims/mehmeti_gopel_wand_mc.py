@@ -116,15 +116,14 @@ def _eq9_profile(depth: int, s: int, alpha: float, rule: str) -> np.ndarray:
     """Eq. 9's recursion, written out here (independent of gradexp.theory.elr): the norm at a block
     boundary is the average of alpha * the next layer's and the skip target's ('linear', as printed)
     or their root mean square ('quadrature': additivity of variances, the paper's stated assumption)."""
-    g = np.empty(depth)
-    g[-1] = alpha
-    for ell in range(depth - 2, -1, -1):
-        if ell % s == 0 and ell < depth - 1 - s:
+    g = {depth: alpha}  # layers 1..L as in the paper, base case ||grad W_L|| = alpha
+    for ell in range(depth - 1, 0, -1):
+        if ell % s == 0 and ell < depth - s:
             a, b = alpha * g[ell + 1], g[ell + s]
             g[ell] = (a + b) / 2 if rule == "linear" else math.sqrt((a * a + b * b) / 2)
         else:
             g[ell] = alpha * g[ell + 1]
-    return g
+    return np.array([g[ell] for ell in range(1, depth + 1)])
 
 
 def _eq9_rate(s: int, alpha: float, rule: str) -> float:
