@@ -18,7 +18,7 @@ V1, V2 = "paik-choi-v1", "paik-choi-v2"
 
 # ============================================================ LALC: Algorithm 1 vs listings
 def _lalc_listing(p0, grads, *, lr, momentum, dampening=0.0, weight_decay=0.0, nesterov=False,
-                  eta=1e3, eps=1.0, version="001"):
+                  eta=1e3, eps=1.0, version="001", zero_fallback=True):
     """The PyTorch listing of Appendix B transcribed to numpy, one tensor (``version`` selects
     the indentation of the momentum line as printed in 000 (Figure 8) or 001 (Figure 7))."""
     p = np.array(p0, dtype=float)
@@ -37,8 +37,10 @@ def _lalc_listing(p0, grads, *, lr, momentum, dampening=0.0, weight_decay=0.0, n
         g_norm = np.mean(d_p ** 2)
         if w_norm * g_norm > 0:
             lr_t = min(1 / (g_norm / w_norm * eta + eps), lr)
-        else:
+        elif zero_fallback:  # the listing's `else: lr_t = lr`
             lr_t = lr
+        else:  # Algorithm 1's formula at ||w|| = 0: step 0
+            lr_t = 0.0 if w_norm == 0 and g_norm > 0 else lr
         p = p - lr_t * d_p
     return p
 
@@ -57,8 +59,10 @@ def _lalc_algorithm1(p0, grads, *, lr, momentum, weight_decay=0.0, eta=1e3, eps=
 
 @claim("pc-lalc-listing", paper=V1, source="Algorithm 1 vs Appendix B listing (Figure 7); Table 1",
        statement="The PyTorch implementation of Appendix B implements LALC as stated in Algorithm 1 "
-                 "(and Table 1): step min(gamma_t, 1/(eta ||m||^2/||w||^2 + eps)).")
-def _lalc_listing_claim(fast: bool) -> Verdict:
+                 "(and Table 1): step min(gamma_t, 1/(eta ||m||^2/||w||^2 + eps)).",
+       falsify={"zero_fallback": False})
+def _lalc_listing_claim(fast: bool, zero_fallback: bool = True) -> Verdict:
+    """``zero_fallback``: the listing's fallback to gamma_t for zero norms (as printed)."""
     rng = np.random.default_rng(9)
     kw = dict(lr=0.4, momentum=0.9, weight_decay=5e-4, eta=1e3, eps=1.0)
     worst = 0.0
@@ -71,7 +75,7 @@ def _lalc_listing_claim(fast: bool) -> Verdict:
     # zero-initialised tensor (a BN shift or bias), no weight decay
     z0 = np.zeros(16)
     gz = rng.standard_normal((5, 16))
-    zl = _lalc_listing(z0, gz, version="001", lr=0.4, momentum=0.9)
+    zl = _lalc_listing(z0, gz, version="001", lr=0.4, momentum=0.9, zero_fallback=zero_fallback)
     za = _lalc_algorithm1(z0, gz, lr=0.4, momentum=0.9)
     zero_listing_moves = bool(np.linalg.norm(zl) > 0)
     zero_alg_stays = bool(np.linalg.norm(za) == 0)
@@ -95,15 +99,17 @@ def _lalc_listing_claim(fast: bool) -> Verdict:
 
 @claim("pc-lalc-listing-000", paper=V2, source="Appendix B, Figure 8 vs 001 Figure 7",
        statement="The LALC listing of the later version (Figure 8) is the same optimizer as the "
-                 "earlier version's (Figure 7).")
-def _lalc_000(fast: bool) -> Verdict:
+                 "earlier version's (Figure 7).",
+       falsify={"later_version": "001"})
+def _lalc_000(fast: bool, later_version: str = "000") -> Verdict:
+    """``later_version``: the indentation read from the later listing (as printed: '000')."""
     rng = np.random.default_rng(10)
     p0 = rng.standard_normal((32, 16)) * 0.1
     gs = rng.standard_normal((10, 32, 16))
     kw = dict(lr=0.1, momentum=0.9, weight_decay=0.0, eta=1e-6, eps=1e-8)  # LALC inactive
-    first = [_lalc_listing(p0, gs[:1], version=v, **kw) for v in ("000", "001")]
+    first = [_lalc_listing(p0, gs[:1], version=v, **kw) for v in (later_version, "001")]
     step_ratio = float(np.linalg.norm(first[0] - p0) / np.linalg.norm(first[1] - p0))
-    later = [_lalc_listing(p0, gs, version=v, **kw) for v in ("000", "001")]
+    later = [_lalc_listing(p0, gs, version=v, **kw) for v in (later_version, "001")]
     diff = float(np.linalg.norm(later[0] - later[1]) / np.linalg.norm(later[1] - p0))
     ok = abs(step_ratio - 1) < 1e-12
     return Verdict(HOLDS if ok else FAILS, {
