@@ -372,10 +372,10 @@ def _a1_warmup(fast: bool, claimed_order: float = 1.0) -> Verdict:
     ok = abs(order - claimed_order) < 0.25 and con[1] > 10 * ada[1]
     return Verdict(HOLDS if ok else FAILS, {
         "depths": list(Ls), "adaptive_steps_to_E_ratio<2": ada, "steps_per_layer": _sig(slope, 3),
-        "loglog_order_in_L": _sig(order, 3), "claimed_order": claimed_order,
+        "loglog_order_in_L": _sig(order, 3), "claimed_order": claimed_order, "fraction_of_bound": 0.1,
         "constant_stable_lam_steps_L10_L20": con},
-        "with lam_k = 0.1*sqrt(2)*min_l s_l/c_l the steps grow linearly in L; a constant lam at 10% "
-        "of the initial bound needs ~alpha^(2L) times more")
+        f"with lam_k = f*sqrt(2)*min_l s_l/c_l (f = {0.1}) the number of steps grows like L^{order:.3g}; a "
+        f"constant lam at f = {0.1} of the initial bound needs ~alpha^(2L) times more")
 
 
 # =========================================================================== qualitative
@@ -605,9 +605,10 @@ def _eq8_rate(fast: bool, printed: str = "alpha^(1/2) (eq. 8 as printed: squared
         "measured_squared_norm_rate": _sig(sq.mean, 5), "alpha": _sig(YANG_RATE, 6),
         "z_norm_vs_alpha": _sig(norm.z_score(YANG_RATE), 3),
         "z_squared_vs_alpha": _sig(sq.z_score(YANG_RATE), 3), "nearest_reading": nearest,
+        "alpha^2": _sig(a * a, 4), "norm_rate_rel_dev_from_alpha": _sig(norm.mean / a - 1, 3),
         "toynet": "depth 20, width 64, batch 128" if fast else "depth 30, width 128, batch 256"},
         "alpha = sqrt(pi/(pi-1)) is the per-layer growth of the gradient norm: ||dW_l(0)||_F ~ "
-        "alpha^{L-l} and the squared norm grows by pi/(pi-1) ~ 1.47 (eq. 9 uses the norm). The "
+        f"alpha^{{L-l}} and the squared norm grows by pi/(pi-1) ~ {a * a:.3g} (eq. 9 uses the norm). The "
         f"finite ToyNet measures the norm rate {100 * (norm.mean / YANG_RATE - 1):+.2g}% from alpha (finite "
         "width/batch effects)")
 

@@ -299,7 +299,8 @@ def _thm_2_4_eq26(fast: bool, d_power: int = 3) -> Verdict:
     return Verdict(HOLDS if ok else FAILS,
                    {"d": d, "delta": delta, "exact_E[1/S]E[S]_given_S>=d*delta": exact,
                     "unconditional_d/(d-2)": d / (d - 2), "printed_factor": printed,
-                    "corrected_factor_1/d": corrected, "corrected_is_valid": bool(exact <= corrected)},
+                    "corrected_factor_1/d": corrected, "corrected_is_valid": bool(exact <= corrected),
+                    "exact_excess": exact - 1, "printed_excess": printed - 1},
                    "Var(sum_i W_ij^2) = 2 d sigma_w^4 (1 + 2m) carries a factor d that eq. 26 drops: the "
                    "sharpened-Jensen factor is 1 + 2(1+m)(1+2m)/(d_n delta^3), not d_n^3. The excess over 1 "
                    f"is ~2/d (exactly d/(d-2) unconditionally), {exact - 1:.4f} at d = {d} versus the printed "

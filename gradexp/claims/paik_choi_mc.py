@@ -334,7 +334,7 @@ def _mc_ln_none(fast: bool, claimed_rate: float = 1.0) -> Verdict:
     return Verdict(status,
                    {**{f"{n}": v for n, v in out.items()},
                     "claimed_rate": claimed_rate, "z_log_rate_vs_claimed": {n: _sig(z, 3) for n, z in zs.items()},
-                    "batch": B, "depth": depth, "activation": "relu", "init": "he"},
+                    "batch_size": B, "depth": depth, "activation": "relu", "init": "he"},
                    "ReLU chains with LayerNorm or without normalisation (He init) keep the gradient norm "
                    f"(extrapolated rates {out['layer']['extrapolated_rate']:.5g} and {out['none']['extrapolated_rate']:.5g}, "
                    f"rate 1 up to O(1/width)), while BatchNorm explodes at {out['batch']['extrapolated_rate']:.5g}. "
@@ -389,10 +389,11 @@ def _mc_thm_2_4(fast: bool, ref_scale: float = 1.0) -> Verdict:
                     "population: max_|mean/C - 1|": _sig(float(np.max(np.abs(m / C - 1))), 3),
                     "batch64_stats: mean_rel_shift": _sig(float(bm.mean() / C - 1), 3),
                     "batch64_stats: z_of_mean_vs_C": _sig(bz, 3),
-                    "batch64_stats: fraction_consistent_with_interval": b_inside},
+                    "batch64_stats: fraction_consistent_with_interval": b_inside,
+                    "interval_relative_width": _sig(upper / C - 1, 2)},
                    "Holds, trivially: E[ratio | W] = C(R) for every sampled W (the network means scatter "
                    "about C(R) no more than x, g sampling noise allows: F test), so the lower end is "
-                   "attained with probability 1. The interval (relative width ~1e-4) is far narrower than "
+                   f"attained with probability 1. The interval (relative width {upper / C - 1:.2g}) is far narrower than "
                    f"BN's own sampling error: with the statistics of a batch of 64 (same simplified backward) "
                    f"E[ratio | W] sits {100 * (bm.mean() / C - 1):.1f}% above C(R) on average (z = {bz:.1f}), "
                    "outside the interval, though not resolvable network by network at this sample size.")
