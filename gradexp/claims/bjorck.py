@@ -26,6 +26,7 @@ from ..theory.rmt import (
     fuss_catalan_x,
     ginibre_lyapunov_exponents,
 )
+from ._common import sig as _sig
 from ._ledger import FAILS, HOLDS, HOLDS_LOOSELY, Verdict, claim
 
 PAPER = "bjorck-gomes-selman"
@@ -711,3 +712,88 @@ def _appC_single(fast: bool, x_kappa: float = 4.0) -> Verdict:
         note="True only for whitened inputs (kappa(x) = 1): GD on A1 is GD on Abar1 = A1 U Sigma preconditioned by "
              "Sigma^2, so the rate is (K-1)/(K+1) with K = kappa(Abar)^2 kappa(x)^2 (Hessian eigenvalues "
              "s_i(Abar)^2 s_j(x)^2), not kappa(Abar) alone.")
+
+
+# --------------------------------------------------------------------------- added in issue 10
+@claim("bjorck-eq4-conv-gradient", paper=PAPER, source="Sec. 3.3, eqs. 3-4",
+       statement="For the convolution of eq. 3, dL/dK(c_o, c_i, i, j) = sum_{b,x,y} dL/dOUTPUT(b, c_o, x, y) "
+                 "INPUT(b, c_i, x+i, y+j): the sum over the mini-batch and the spatial positions.",
+       falsify={"transpose_offset": True})
+def _eq4_conv(fast: bool, transpose_offset: bool = False) -> Verdict:
+    """Eq. 3 written out in numpy ('valid' positions), a linear loss L = <G, OUTPUT>, eq. 4 against
+    central finite differences (exact for a linear loss up to rounding)."""
+    rng = np.random.default_rng(33)
+    b, ci, co, H, k = 3, 2, 4, 7, 3
+    inp = rng.standard_normal((b, ci, H, H))
+    K = rng.standard_normal((co, ci, k, k))
+    out_hw = H - k + 1
+    G = rng.standard_normal((b, co, out_hw, out_hw))  # dL/dOUTPUT
+
+    def conv(K):
+        out = np.zeros((b, co, out_hw, out_hw))
+        for i in range(k):
+            for j in range(k):
+                out += np.einsum("bcxy,oc->boxy", inp[:, :, i:i + out_hw, j:j + out_hw], K[:, :, i, j])
+        return out
+
+    def loss(K):
+        return float(np.sum(G * conv(K)))
+
+    eq4 = np.zeros_like(K)
+    for i in range(k):
+        for j in range(k):
+            a, c = (j, i) if transpose_offset else (i, j)
+            eq4[:, :, i, j] = np.einsum("boxy,bcxy->oc", G, inp[:, :, a:a + out_hw, c:c + out_hw])
+    fd = np.zeros_like(K)
+    h = 1e-3
+    for idx in np.ndindex(K.shape):
+        Kp, Km = K.copy(), K.copy()
+        Kp[idx] += h
+        Km[idx] -= h
+        fd[idx] = (loss(Kp) - loss(Km)) / (2 * h)
+    err = float(np.max(np.abs(eq4 - fd)) / np.max(np.abs(fd)))
+    ok = err < 1e-8
+    return Verdict(HOLDS if ok else FAILS,
+                   {"max_rel_err_eq4_vs_finite_differences": float(f"{err:.2g}"),
+                    "shape (batch, c_in, c_out, H, kernel)": [b, ci, co, H, k]},
+                   "the weight gradient is the sum over examples and positions of output-gradient times "
+                   "shifted input (to rounding)")
+
+
+@claim("bjorck-sec21-noise-scaling", paper=PAPER, source="Sec. 2.1 after eq. 2",
+       statement="Eq. 2 suggests that the batch size and the learning rate control the noise level of SGD in "
+                 "the same way.",
+       falsify={"claimed": "alpha^2/B"})
+def _noise_scaling(fast: bool, claimed: str = "same way") -> Verdict:
+    """Simulated SGD noise E||alpha grad f - alpha grad_SGD||^2 at (alpha, B), (2 alpha, 2 B) and
+    (2 alpha, 4 B): 'the same way' (noise a function of alpha/B) predicts ratios 1 and 1/2; eq. 2's
+    alpha^2/|B| predicts 2 and 1 (``claimed``)."""
+    rng = np.random.default_rng(20190021)
+    n, d = 256, 20
+    A = rng.standard_normal((n, d))
+    bvec = A @ rng.standard_normal(d) + rng.standard_normal(n)
+    w = rng.standard_normal(d)
+    G = (A @ w - bvec)[:, None] * A
+    T = 10_000 if fast else 100_000
+    alpha, B = 0.1, 8
+    noise = {}
+    for a, bb in ((alpha, B), (2 * alpha, 2 * B), (2 * alpha, 4 * B)):
+        e = _sgd_noise_mc(G, bb, T, rng, replace=True)
+        noise[(a, bb)] = (a**2 * e.mean, a**2 * e.stderr)
+    base = noise[(alpha, B)]
+    ratios = []
+    for key in ((2 * alpha, 2 * B), (2 * alpha, 4 * B)):
+        m, s = noise[key]
+        r = m / base[0]
+        ratios.append((r, r * math.hypot(s / m, base[1] / base[0])))
+    pred = {"same way": (1.0, 0.5), "alpha^2/B": (2.0, 1.0)}[claimed]
+    z = [(r - p) / se for (r, se), p in zip(ratios, pred)]
+    ok = max(abs(v) for v in z) < 5
+    return Verdict(HOLDS if ok else HOLDS_LOOSELY,
+                   {"noise_ratio_(2a,2B)/(a,B)": _sig(ratios[0][0], 4), "its_se": _sig(ratios[0][1], 2),
+                    "noise_ratio_(2a,4B)/(a,B)": _sig(ratios[1][0], 4), "its_se_4B": _sig(ratios[1][1], 2),
+                    "predicted_ratios": list(pred), "z": [_sig(v, 3) for v in z], "claimed": claimed},
+                   "Both control the noise, but not in the same way: it scales as alpha^2/|B| (doubling alpha and "
+                   f"|B| multiplies it by {ratios[0][0]:.3g}, doubling alpha and quadrupling |B| by "
+                   f"{ratios[1][0]:.3g}), so a k-fold learning rate matches a k^2-fold smaller batch." if not ok else
+                   f"the measured ratios {ratios[0][0]:.3g} and {ratios[1][0]:.3g} follow the claimed scaling")

@@ -690,3 +690,33 @@ def _fig10(fast: bool, claimed_flip_high: bool = True) -> Verdict:
                    "every deviation comes from the gradient norm c/||W|| not staying constant: after 30 steps "
                    f"the model's mean |log E| error is {excess['low']:.3g}x (low rate) and {excess['high']:.3g}x "
                    "(high rate) the minibatch noise floor, so the model is qualitative only")
+
+
+# ====================================================================== added in issue 10
+@claim("mgw-sec36-placement", paper=P, source="Sec. 3.6",
+       statement="Linear layers followed by a normalization layer are scale-invariant (auto rate-tuned), also "
+                 "with ReLU or leaky ReLU in between (positive homogeneous); a residual connection between the "
+                 "linear layer and the normalization can break it.",
+       falsify={"activation": "gelu"})
+def _placement(fast: bool, activation: str = "relu") -> Verdict:
+    """Scale invariance f(gamma W) = f(W) of BN(phi(W x)) and of BN(W x + x), written out in numpy."""
+    rng = np.random.default_rng(36)
+    x = rng.standard_normal((64, 16))
+    W = rng.standard_normal((16, 16)) / 4
+
+    def bn(z):
+        return (z - z.mean(0)) / z.std(0)
+
+    acts = {"relu": lambda z: np.maximum(z, 0), "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
+            "gelu": lambda z: z * (1 + np.vectorize(math.erf)(z / math.sqrt(2))) / 2}
+    dev = {}
+    for name in sorted({"relu", "leaky_relu", activation}):
+        phi = acts[name]
+        dev[name] = max(float(np.max(np.abs(bn(phi(x @ (g * W))) - bn(phi(x @ W))))) for g in (0.1, 3.0, 50.0))
+    res = max(float(np.max(np.abs(bn(x @ (g * W) + x) - bn(x @ W + x)))) for g in (0.1, 3.0, 50.0))
+    ok = max(dev[a] for a in ("relu", "leaky_relu", activation)) < 1e-10 and res > 1e-3
+    return Verdict(HOLDS if ok else FAILS,
+                   {"max_abs_change_under_W_scaling": {k: _sig(v, 3) for k, v in dev.items()},
+                    "residual_between_linear_and_BN_max_abs_change": _sig(res, 3), "scales": [0.1, 3.0, 50.0]},
+                   "positive homogeneous activations commute with the scale, which BN removes; a skip x added "
+                   "before BN does not scale with W, so BN(gamma W x + x) depends on gamma")

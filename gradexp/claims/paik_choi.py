@@ -606,3 +606,76 @@ def _fig1(fast: bool, ref_scale: float = 1.0) -> Verdict:
 
 
 
+
+
+# --------------------------------------------------------------------------- statements added in issue 10
+@claim("pc-sec2.3-series-example", paper=V2, source="Sec. 2.3 (001 Sec. 2.2), the y = w2 w1 x example",
+       statement="For y = w2 w1 x with w1 = 100, w2 = 1, w2's gradient is 100 times larger than w1's, and its "
+                 "optimal (second-order) step is 100 times smaller.",
+       falsify={"printed_factor": 10})
+def _series_example(fast: bool, printed_factor: float = 100) -> Verdict:
+    import sympy as sp
+
+    w1, w2, x = sp.symbols("w1 w2 x", positive=True)
+    ell = sp.Function("l")
+    L = ell(w2 * w1 * x)
+    g1, g2 = sp.diff(L, w1), sp.diff(L, w2)
+    h1, h2 = sp.diff(L, w1, 2), sp.diff(L, w2, 2)
+    vals = {w1: 100, w2: 1}
+    grad_ratio = sp.simplify((g2 / g1).subs(vals))
+    # Newton step g/h per parameter; its ratio is loss-independent
+    step_ratio = sp.simplify(((g2 / h2) / (g1 / h1)).subs(vals))
+    ok = grad_ratio == printed_factor and step_ratio == sp.Rational(1, 1) / printed_factor
+    return Verdict(HOLDS if ok else FAILS,
+                   {"grad_w2/grad_w1": str(grad_ratio), "newton_step_w2/newton_step_w1": str(step_ratio),
+                    "printed_factor": printed_factor},
+                   "Exact for any twice-differentiable loss l: dL/dw2 = w1 x l', d2L/dw2^2 = (w1 x)^2 l'', so the "
+                   "Newton step of w2 is w1/w2 times smaller while its gradient is w1/w2 times larger.")
+
+
+@claim("pc-a2-erfc-definition", paper=V2, source="Thm 2.2 text; Appendix A.2 after eq. 20",
+       statement="The complementary error function is erfc(x) = (2/pi) int_x^inf (1/sqrt(2 pi)) e^{-t^2/2} dt "
+                 "= 2 - 2 phi(x sqrt 2), phi the standard normal CDF.",
+       falsify={"printed": lambda x: 2 / mp.sqrt(mp.pi) * mp.quad(lambda t: mp.exp(-t * t), [x, mp.inf])})
+def _erfc_definition(fast: bool, printed=None) -> Verdict:
+    xs = (-1.5, 0.0, 0.7, 2.0)
+    if printed is None:
+        def printed(x):
+            return 2 / mp.pi * mp.quad(lambda t: mp.npdf(t), [x, mp.inf])
+    with mp.workdps(30):
+        err_printed = max(float(abs(printed(x) / mp.erfc(x) - 1)) for x in xs)
+        err_phi = max(float(abs((2 - 2 * mp.ncdf(x * mp.sqrt(2))) / mp.erfc(x) - 1)) for x in xs)
+    ok = err_printed < 1e-20 and err_phi < 1e-20
+    return Verdict(HOLDS if ok else FAILS,
+                   {"x": list(xs), "max_rel_err_printed_integral": err_printed,
+                    "max_rel_err_2-2phi(x sqrt2)": err_phi},
+                   "The second form is right; the printed integral is not erfc (it is off by up to "
+                   f"{err_printed:.3g} relatively on the grid): erfc(x) = (2/sqrt(pi)) int_x^inf e^{{-t^2}} dt."
+                   if not ok else "Both forms agree with mpmath's erfc.")
+
+
+@claim("pc-a4-chernoff", paper=V2, source="Thm 2.4; Appendix A.4",
+       statement="Each column satisfies sum_i W_ij^2 >= d_n delta sigma_w^2 with probability at least "
+                 "1 - exp(-(d_n/2)(delta - 1 - ln delta)), and over d_{n+1} independent columns "
+                 "(1 - p)^{d_{n+1}} >= 1 - d_{n+1} p.",
+       falsify={"exponent_scale": 0.5})
+def _chernoff(fast: bool, exponent_scale: float = 1.0) -> Verdict:
+    """``exponent_scale`` multiplies the printed exponent (falsify: a bound twice too strong)."""
+    from scipy import stats
+
+    worst, union = -np.inf, -np.inf
+    for d in (10, 30, 100, 300):
+        for delta in (0.1, 0.3, 0.5, 0.8, 0.95):
+            tail = float(stats.chi2.cdf(d * delta, d))  # P(sum W^2 < d delta), W ~ N(0, 1)
+            bound = math.exp(-(d / 2) * (delta - 1 - math.log(delta)) / exponent_scale)
+            worst = max(worst, tail / bound)
+            p = min(bound, 1.0)
+            for dout in (1, 10, 100):
+                union = max(union, (1 - dout * p) - (1 - p) ** dout)
+    ok = worst <= 1.0 and union <= 1e-12
+    return Verdict(HOLDS if ok else FAILS,
+                   {"max_exact_tail_over_bound": worst, "max_union_bound_violation": union,
+                    "exponent_scale": exponent_scale},
+                   f"The chi-square Chernoff bound holds (the exact lower tail is at most {worst:.3g} of it on the "
+                   "grid) and Bernoulli's inequality gives the union bound." if ok else
+                   f"The bound fails on the grid (exact tail up to {worst:.3g} times the bound).")
