@@ -147,5 +147,6 @@ def coverage_markdown() -> str:
         for s in sts:
             target = ", ".join(f"`{c}`" for c in s.claims) if s.claims else f"not checkable: {s.reason}"
             mark = " (new)" if s.new else ""
-            rows.append(f"| {s.section} | {s.text}{mark} | {target} |")
+            cells = (s.section, s.text + mark, target)
+            rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(rows).strip()
