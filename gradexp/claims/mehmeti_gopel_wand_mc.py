@@ -11,9 +11,8 @@ import math
 
 import numpy as np
 
-from ..theory.explosion import YANG_RATE
 from ._common import Z_MAX, mid as _mid, seeds as _seeds, sig as _sig
-from ._ledger import FAILS, HOLDS, HOLDS_LOOSELY, Verdict, claim
+from ._ledger import FAILS, HOLDS, Verdict, claim
 
 MGW = "mehmeti-gopel-wand"
 SQRT2 = math.sqrt(2.0)

@@ -19,7 +19,6 @@ from ..optim import (
     Optimizer,
     WarmupCosine,
     tvlars_phi,
-    tvlars_phi_bounds,
     tvlars_phi_derivative,
 )
 from ..theory import elr
