@@ -1,4 +1,4 @@
-"""Claims of Bjorck, Gomes & Selman, *Understanding Batch Normalization* (paper ``004``).
+"""Claims of Bjorck, Gomes & Selman, *Understanding Batch Normalization* (``bjorck-gomes-selman``).
 
 SGD noise (eq. 2), the singular-value law of products of Gaussian matrices (Theorem 1,
 Appendix D eqs. 9-10), the growth of the largest singular value and of the condition number

@@ -1,4 +1,4 @@
-"""Claims of Mehmeti-Göpel & Wand, *Spreads in Effective Learning Rates* (``002``).
+"""Claims of Mehmeti-Göpel & Wand, *Spreads in Effective Learning Rates* (``mehmeti-gopel-wand``).
 
 Each check computes its evidence when run (model against closed forms, against a direct
 simulation with high-dimensional vectors, against a trained BatchNorm network); nothing

@@ -1,4 +1,4 @@
-"""Claims of Paik & Choi decided by closed forms (``000`` later version, ``001`` earlier).
+"""Claims of Paik & Choi decided by closed forms (``paik-choi-v2`` later version, ``paik-choi-v1`` earlier).
 
 Monte-Carlo evidence on sampled BN chains lives in :mod:`gradexp.claims.paik_choi_mc`.
 Each check computes its evidence when run; nothing here stores a verdict.
@@ -233,7 +233,7 @@ def _cor_2_3_proof(fast: bool, printed=lambda F, e, R: 2 * (2 - F) * (F + e), pr
                    "still true: C(R) = R^2 + 5/2 - 3/R^2 + O(R^-4).")
 
 
-@claim("pc-yang-rate", paper=V2, source="Remark 2.5; 001 Sec. 2",
+@claim("pc-yang-rate", paper=V2, source="Remark 2.5; earlier version Sec. 2",
        statement="The explosion rate of the gradient norm is sqrt(pi/(pi-1)) ~ 1.21 at R = 0, as Yang et al. (2019).",
        falsify={"printed": 1.22})
 def _yang(fast: bool, printed: float = 1.21) -> Verdict:
@@ -447,7 +447,7 @@ def _thm_2_8(fast: bool, limit=None) -> Verdict:
                    f"every width (smallest seen {min_seen:.3g}). The appendix's error is pc-thm-2.8-algebra.")
 
 
-@claim("pc-001-thm-2.4", paper=V1, source="001 Thm 2.4, eq. 5",
+@claim("pc-001-thm-2.4", paper=V1, source="Thm 2.4, eq. 5",
        statement="(earlier version) For perfectly correlated inputs E[ratio] >= pi/(2+pi), with equality when "
                  "the activations before the normalization layer have identical variance.",
        falsify={"printed": math.pi / (math.pi - 1)})
@@ -533,7 +533,7 @@ def _correlation(fast: bool, claimed_trend: int = -1) -> Verdict:
 
 
 # --------------------------------------------------------------------------- 001 versions
-@claim("pc-001-thm-2.2", paper=V1, source="001 Thm 2.2, eq. 3",
+@claim("pc-001-thm-2.2", paper=V1, source="Thm 2.2, eq. 3",
        statement="(earlier version) Zero-centred i.i.d. inputs: E[ratio] >= pi/(pi-1), with equality when the "
                  "pre-normalisation activations have identical variance.",
        falsify={"printed": math.pi / (math.pi + 2)})
@@ -548,7 +548,7 @@ def _thm_2_2_earlier(fast: bool, printed: float = math.pi / (math.pi - 1)) -> Ve
                    "Equality holds for every W in the infinite-batch limit, not only for identical variances.")
 
 
-@claim("pc-001-cor-2.3", paper=V1, source="001 Cor. 2.3, eq. 4",
+@claim("pc-001-cor-2.3", paper=V1, source="Cor. 2.3, eq. 4",
        statement="(earlier version) In the pseudo-linear limit sigma/mu -> 0 (mu > 0) the ratio tends to >= 1.",
        falsify={"printed_limit": 1.01})
 def _cor_2_3_earlier(fast: bool, printed_limit: float = 1.0) -> Verdict:
@@ -561,9 +561,9 @@ def _cor_2_3_earlier(fast: bool, printed_limit: float = 1.0) -> Verdict:
                    "instead (Cor. 2.3 of the later version).")
 
 
-@claim("pc-lemma-2.9-algebra", paper=V2, source="Lemma 2.9, eqs. 33-34; 001 Cor. 2.5",
+@claim("pc-lemma-2.9-algebra", paper=V2, source="Lemma 2.9, eqs. 33-34; earlier version Cor. 2.5",
        statement="For a piecewise-linear net with one output, h = (g/l')^2 l'', so with Gaussian zero-mean g "
-                 "Var(h^n)/Var(h^m) = (Var(g^n)/Var(g^m))^2; and (001) Var(sqrt|h|) grows by >= pi/(pi-1).",
+                 "Var(h^n)/Var(h^m) = (Var(g^n)/Var(g^m))^2; and (earlier version) Var(sqrt|h|) grows by >= pi/(pi-1).",
        falsify={"printed_bound": 1.5})
 def _lemma_2_9(fast: bool, printed_bound: float = math.pi / (math.pi - 1)) -> Verdict:
     import sympy as sp
@@ -582,7 +582,7 @@ def _lemma_2_9(fast: bool, printed_bound: float = math.pi / (math.pi - 1)) -> Ve
     return Verdict(HOLDS if ok else FAILS,
                    {"Var(g^2)": str(var_g2), "Var(|g|)": str(var_abs), "C(0)_mpmath": float(c0),
                     "printed_bound": printed_bound, "C(0)_>=_bound": bound_ok},
-                   "Var(g^2) = 2 Var(g)^2 gives eq. 34; Var(|g|) = (1 - 2/pi) Var(g) makes 001's Var(sqrt|h|) "
+                   "Var(g^2) = 2 Var(g)^2 gives eq. 34; Var(|g|) = (1 - 2/pi) Var(g) makes the earlier version's Var(sqrt|h|) "
                    "ratio equal the gradient-variance ratio, hence >= pi/(pi-1) by Thm 2.2. Both need "
                    "l''/l'^2 to be the same for all samples; the Monte-Carlo claim tests it on a network.")
 
@@ -613,7 +613,7 @@ def _fig1(fast: bool, ref_scale: float = 1.0) -> Verdict:
 
 
 # --------------------------------------------------------------------------- statements added in issue 10
-@claim("pc-sec2.3-series-example", paper=V2, source="Sec. 2.3 (001 Sec. 2.2), the y = w2 w1 x example",
+@claim("pc-sec2.3-series-example", paper=V2, source="Sec. 2.3 (earlier version Sec. 2.2), the y = w2 w1 x example",
        statement="For y = w2 w1 x with w1 = 100, w2 = 1, w2's gradient is 100 times larger than w1's, and its "
                  "optimal (second-order) step is 100 times smaller.",
        falsify={"printed_factor": 10})

@@ -97,7 +97,7 @@ def _lalc_listing_claim(fast: bool, zero_fallback: bool = True) -> Verdict:
         "bias or BN shift never moves) and NaN for 0/0")
 
 
-@claim("pc-lalc-listing-000", paper=V2, source="Appendix B, Figure 8 vs 001 Figure 7",
+@claim("pc-lalc-listing-000", paper=V2, source="Appendix B, Figure 8 vs the earlier version's Figure 7",
        statement="The LALC listing of the later version (Figure 8) is the same optimizer as the "
                  "earlier version's (Figure 7).",
        falsify={"later_version": "001"})
@@ -113,7 +113,7 @@ def _lalc_000(fast: bool, later_version: str = "000") -> Verdict:
     diff = float(np.linalg.norm(later[0] - later[1]) / np.linalg.norm(later[1] - p0))
     ok = abs(step_ratio - 1) < 1e-12
     return Verdict(HOLDS if ok else FAILS, {
-        "first_update_ratio_000/001": _sig(step_ratio, 6), "1+mu": 1.9,
+        "first_update_ratio_later/earlier_listing": _sig(step_ratio, 6), "1+mu": 1.9,
         "rel_diff_after_10_steps": _sig(diff, 3)},
         "as printed, the later listing's momentum line (buf.mul_(momentum).add_(1 - dampening, d_p)) "
         "is dedented out of the else branch, so the first step uses buf = (1 + mu - dampening) g; the "

@@ -1,5 +1,5 @@
-"""Monte-Carlo evidence on sampled networks for the explosion claims (Paik & Choi ``000``/``001``,
-Mehmeti-Göpel & Wand ``002``).
+"""Monte-Carlo evidence on sampled networks for the explosion claims (Paik & Choi ``paik-choi-v2``/``paik-choi-v1``,
+Mehmeti-Göpel & Wand ``mehmeti-gopel-wand``).
 
 The closed-form side of the same claims lives in :mod:`gradexp.claims.paik_choi`; here every
 check samples networks with :mod:`gradexp.mc.chain` and compares against the closed forms
@@ -106,7 +106,7 @@ def _yang_grid(fast):
                    (512, 128), (256, 256), (512, 256), (512, 512)]
 
 
-@claim("pc-mc-yang-rate", paper=V2, source="Remark 2.5; 001 Sec. 2 (Yang et al. 2019)",
+@claim("pc-mc-yang-rate", paper=V2, source="Remark 2.5; earlier version Sec. 2 (Yang et al. 2019)",
        statement="In a deep BN-ReLU chain at initialisation the gradient norm grows per layer by "
                  "sqrt(pi/(pi-1)) ~ 1.211 (Yang et al.'s rate, infinite width and batch).",
        falsify={"ref_scale": 1.02})
@@ -213,7 +213,7 @@ def _mc_activation_factor(fast: bool, ref_scale: float = 1.0) -> Verdict:
 FIG1_DEPTH = 51  # Paik & Choi 001, Fig. 1(b): "a 51-layer VGG-like architecture"
 
 
-@claim("pc-mc-fig1-chains", paper=V2, source="Fig. 1 right; 001 Fig. 1(b); Thm 2.2",
+@claim("pc-mc-fig1-chains", paper=V2, source="Fig. 1 right; earlier version Fig. 1(b); Thm 2.2",
        statement="In deep BN chains (the paper's 51-layer VGG-like network) the per-layer growth of the "
                  "squared gradient norm is the activation's single-layer factor; smoother ReLU variants "
                  "explode less than ReLU, and dropout does not explode.",
@@ -298,7 +298,7 @@ def _mc_fig1_chains(fast: bool, smoother=("leaky_relu", "elu", "gelu", "silu")) 
 
 
 # ============================================================================ LayerNorm / none
-@claim("pc-mc-layernorm-none", paper=V1, source="001 Fig. 1; 000 Fig. 1 left",
+@claim("pc-mc-layernorm-none", paper=V1, source="Fig. 1; later version Fig. 1 left",
        statement="Without batch normalisation, with layer normalisation or no normalisation, the gradient "
                  "does not explode at initialisation.",
        falsify={"claimed_rate": 1.05})
@@ -445,9 +445,9 @@ def _mc_correlated(fast: bool, ref_scale: float = 1.0) -> Verdict:
                    "does not offset the explosion (see pc-correlation-offsets).")
 
 
-@claim("pc-mc-thm-2.8", paper=V2, source="Thm 2.8, eq. 6; 001 Thm 2.4",
+@claim("pc-mc-thm-2.8", paper=V2, source="Thm 2.8, eq. 6; earlier version Thm 2.4",
        statement="For perfectly correlated inputs x = b t (zero-centred) pi/(1+pi) <= E_w[ratio], with "
-                 "equality as the width d_n -> inf (001: pi/(2+pi)).",
+                 "equality as the width d_n -> inf (earlier version: pi/(2+pi)).",
        falsify={"limit": lambda medians: medians[-1]})
 def _mc_thm_2_8(fast: bool, limit=None) -> Verdict:
     ch = _mc()
@@ -486,7 +486,7 @@ def _mc_thm_2_8(fast: bool, limit=None) -> Verdict:
             "1/sigma_hat_j^2 has a 1/x tail. The Jensen bound, corrected for the appendix's "
             "E[mu_hat (P+N)] = 0 error, is pi/(pi-1).")
     return Verdict(status,
-                   {"pi/(pi+1)": _sig(bound), "001_pi/(pi+2)": _sig(math.pi / (math.pi + 2)),
+                   {"pi/(pi+1)": _sig(bound), "earlier_version_pi/(pi+2)": _sig(math.pi / (math.pi + 2)),
                     "jensen_corrected_pi/(pi-1)": _sig(jensen),
                     "median_ratio_by_width": {str(w): _sig(m, 4) for w, m in zip(widths, med)},
                     "q10_by_width": {str(w): _sig(m, 4) for w, m in zip(widths, q10)},
@@ -541,7 +541,7 @@ def _mc_lemma_2_9(fast: bool, power: int = 2) -> Verdict:
                    "activations add a phi'' term that dominates.")
 
 
-@claim("pc-mc-001-cor-2.5", paper=V1, source="001 Cor. 2.5, eqs. 27-29",
+@claim("pc-mc-001-cor-2.5", paper=V1, source="Cor. 2.5, eqs. 27-29",
        statement="(earlier version) sum_i Var(x_i^n) Var(sqrt|h_i^n|) / sum_j Var(x_j^{n+1}) "
                  "Var(sqrt|h_j^{n+1}|) >= pi/(pi-1), h the diagonal second derivative of the loss.",
        falsify={"bound": 2.0})
