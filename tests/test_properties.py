@@ -216,6 +216,22 @@ def test_fuss_catalan_moments(k, M, scale):
         assert v == pytest.approx(exact * scale**k, rel=4e-16)
 
 
+# --------------------------------------------------------------------------- gaussian building blocks
+@FAST
+@given(REALS, REALS)
+def test_gaussian_primitives_have_no_nan(t, u):
+    from gradexp import gaussian as g
+
+    for v in g.scaled_partial_moments(t):
+        assert _honest(v) >= 0
+    assert _honest(g.mills_ratio(t)) > 0 or t > 38  # Q(t)/phi(t) ~ 1/t, positive
+    a, b = min(t, u), max(t, u)
+    p = _honest(g.norm_interval_prob(a, b))
+    assert 0.0 <= p <= 1.0
+    m, j = g.pdf_frexp(t)
+    assert (m == 0 and abs(t) > g.PDF_FREXP_CUT) or 0.28 < m < 0.57
+
+
 # --------------------------------------------------------------------------- extreme points vs mpmath
 EXTREME_R = [-1.3e154, -1e100, -1e20, -1e6 * (1 + 1e-12), -1e6 * (1 - 1e-12), -3e4, 5e-324, -5e-324,
              1e8, 1e20, 1e300]
