@@ -198,3 +198,18 @@ def test_theorem_2_4_helpers_at_extremes_vs_mpmath():
             fref = float(ref)
         v = gradexp.theorem_2_4_upper_factor(d_in, delta, mu_w, sigma_w)
         assert v == fref if math.isinf(fref) else _rel(v, ref) < 1e-14, (d_in, delta, mu_w, sigma_w)
+
+
+def test_theorem_2_4_seams_vs_mpmath():
+    # the series of delta - 1 - log(delta) switches at |delta - 1| = 0.2; 1 + m switches to m
+    # (and to 1) at m = 2**(+-60): reference points on both sides, one tolerance
+    for delta in (0.8 * (1 - 1e-12), 0.8, 0.8 * (1 + 1e-12), 1 - 1e-15, 0.3):
+        with mp.workdps(60):
+            dl = mp.mpf(delta)
+            ref = 1 - 7 * mp.exp(-mp.mpf(50) / 2 * (dl - 1 - mp.log(dl)))
+        assert _rel(gradexp.theorem_2_4_probability(50, 7, delta), ref) < 1e-14, delta
+    for r in (2.0**30 * (1 - 1e-12), 2.0**30, 2.0**30 * (1 + 1e-12), 2.0**-30 * (1 - 1e-12), 2.0**-30 * (1 + 1e-12)):
+        with mp.workdps(60):
+            m = mp.mpf(r) ** 2
+            ref = 1 + 2 * (1 + m) * (1 + 2 * m) / (mp.mpf(10) ** 3 * mp.mpf(0.5) ** 3)
+        assert _rel(gradexp.theorem_2_4_upper_factor(10, 0.5, r, 1.0), ref) < 1e-14, r

@@ -144,6 +144,14 @@ def test_quadrature_activations_refuse_outside_their_domain(name):
         activation_factor(name, 0.0, 1e300)
 
 
+@settings(max_examples=15, deadline=None)
+@given(st.sampled_from(gradexp.theory.explosion.QUADRATURE_ACTIVATIONS), st.floats(-5.0, 5.0),
+       st.floats(1e-2, 1e2))
+def test_quadrature_activation_factors_inside_their_domain(name, mu, sigma):
+    f = _honest(activation_factor(name, mu, sigma))
+    assert 0 < f < np.inf
+
+
 def test_slope_out_of_range_is_refused():
     with pytest.raises(ValueError, match="slope"):
         activation_factor("leaky_relu", 0.0, 1.0, slope=2.0)
@@ -193,6 +201,18 @@ def test_fuss_catalan_over_the_whole_range(M, x, scale):
         if 1e-300 < y < 1e300 and 1e-300 < scale < 1e300:
             ref = fuss_catalan_pdf(y, M) / scale
             assert p == pytest.approx(ref, rel=1e-13 * (M + 1)) or not np.isfinite(ref)
+
+
+@MEDIUM
+@given(st.integers(1, 1000), st.floats(0.0, 1.0), st.floats(0.0, 1.0))
+def test_fuss_catalan_x_and_phi_over_their_domains(M, a, b):
+    top = math.pi / (M + 1)
+    p_lo, p_hi = sorted((a * top, b * top))
+    x_lo, x_hi = _honest(gradexp.fuss_catalan_x(p_lo, M)), _honest(gradexp.fuss_catalan_x(p_hi, M))
+    assert fuss_catalan_edge(M) >= x_lo >= x_hi >= 0  # x(phi) decreases from the edge to 0
+    e = fuss_catalan_edge(M)
+    phi = _honest(gradexp.fuss_catalan_phi(a * e, M))
+    assert 0 <= phi <= top
 
 
 @MEDIUM
