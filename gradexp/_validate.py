@@ -85,7 +85,9 @@ def check_int_array(x, name: str, *, lo: int | None = None) -> np.ndarray:
 
 def check_real(v, name: str, *, lo: float | None = None, hi: float | None = None,
                allow_inf: bool = False) -> float:
-    """A real scalar (NaN refused; inf refused unless ``allow_inf``) in [lo, hi]."""
+    """A real scalar (NaN refused; inf refused unless ``allow_inf``) in [lo, hi]; 0-d arrays count."""
+    if isinstance(v, np.ndarray) and v.ndim == 0:
+        v = v.item()
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {v!r}")
     v = float(v)

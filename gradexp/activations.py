@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from ._validate import check_real
+
 RELU, LEAKY_RELU, ELU, GELU, SILU, TANH, SOFTPLUS, IDENTITY, DROPOUT = range(9)
 
 _NAMES = {
@@ -190,9 +192,7 @@ def get_activation(activation="relu", **params) -> Activation:
     extra = set(params) - {pname}
     if extra:
         raise ValueError(f"activation {activation!r} takes only {pname!r}, got {sorted(extra)}")
-    a = float(params.get(pname, _DEFAULT_PARAM[code]))
-    if math.isnan(a):
-        raise ValueError(f"{pname} must not be NaN")
+    a = check_real(params.get(pname, _DEFAULT_PARAM[code]), pname)
     if code == DROPOUT and not 0.0 < a <= 1.0:
         raise ValueError(f"keep_prob must lie in (0, 1], got {a}")
     if code == ELU and a < 0:

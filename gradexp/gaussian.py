@@ -134,6 +134,8 @@ def norm_interval_prob(a, b):
         llo = special.log_ndtr(lo)
         one_side = np.exp(lhi) * -np.expm1(llo - lhi)
         straddle = special.ndtr(b) - special.ndtr(a)  # both > tiny here, no cancellation issue
+    # log Phi(hi) = -inf: both ends beyond -1.3e154, the probability is below any double
+    one_side = np.where(np.isneginf(lhi), 0.0, one_side)
     res = np.where((hi <= 0) | upper, one_side, straddle)
     res = np.where(a == b, 0.0, res)
     return _out(res)

@@ -60,8 +60,8 @@ def mp_explosion_factor(R, dps=None):
         return +(erfc / ((1 + 2 * R * R) * erfc + 2 * R * e - (R * erfc + e) ** 2))
 
 
-def mp_activation_factor(name, mu, s):
-    """Var(x) E[phi'(x)^2] / Var(phi(x)), x ~ N(mu, s^2), by mpmath quadrature at 30 digits of the
+def mp_activation_factor(name, mu, s, dps=30):
+    """Var(x) E[phi'(x)^2] / Var(phi(x)), x ~ N(mu, s^2), by mpmath quadrature at ``dps`` digits of the
     definition (Paik & Choi, Thm 2.2's ratio with the ReLU mask replaced by phi'), split at 0 and at
     the kink; Var(phi) around phi(mu) and divided by s, like the closed form's own scaling."""
     acts = {
@@ -72,7 +72,7 @@ def mp_activation_factor(name, mu, s):
         "softplus": (lambda x: mp.log1p(mp.exp(x)), lambda x: 1 / (1 + mp.exp(-x))),
     }
     f, d = acts[name]
-    with mp.workdps(30):
+    with mp.workdps(dps):
         mu, s = mp.mpf(mu), mp.mpf(s)
         f0 = f(mu)
         pts = sorted({-mp.inf, mp.mpf(0), -mu / s, mp.inf}, key=float)

@@ -174,10 +174,9 @@ def test_dropout_factor_vs_definition():
 def test_quadrature_activations_at_the_corners_of_their_domain(name):
     from gradexp.theory.explosion import QUAD_MU_MAX, QUAD_SIGMA_RANGE
 
-    lo, hi = QUAD_SIGMA_RANGE
-    for mu in (-QUAD_MU_MAX, 0.0, QUAD_MU_MAX):
-        for s in (lo, 1.0, hi):
-            assert _rel(activation_factor(name, mu, s), mp_activation_factor(name, mu, s)) < 1e-10, (mu, s)
+    lo, hi = QUAD_SIGMA_RANGE  # the four corners and the centre (tests/accuracy_table.py covers a grid)
+    for mu, s in ((-QUAD_MU_MAX, lo), (-QUAD_MU_MAX, hi), (QUAD_MU_MAX, lo), (QUAD_MU_MAX, hi), (0.0, 1.0)):
+        assert _rel(activation_factor(name, mu, s), mp_activation_factor(name, mu, s, dps=20)) < 1e-10, (mu, s)
     with pytest.raises(ValueError, match="mu"):
         activation_factor(name, np.nextafter(QUAD_MU_MAX, np.inf), 1.0)
     with pytest.raises(ValueError, match="sigma"):
@@ -199,3 +198,18 @@ def test_theorem_2_4_helpers_at_extremes_vs_mpmath():
             fref = float(ref)
         v = gradexp.theorem_2_4_upper_factor(d_in, delta, mu_w, sigma_w)
         assert v == fref if math.isinf(fref) else _rel(v, ref) < 1e-14, (d_in, delta, mu_w, sigma_w)
+
+
+def test_theorem_2_4_seams_vs_mpmath():
+    # the series of delta - 1 - log(delta) switches at |delta - 1| = 0.2; 1 + m switches to m
+    # (and to 1) at m = 2**(+-60): reference points on both sides, one tolerance
+    for delta in (0.8 * (1 - 1e-12), 0.8, 0.8 * (1 + 1e-12), 1 - 1e-15, 0.3):
+        with mp.workdps(60):
+            dl = mp.mpf(delta)
+            ref = 1 - 7 * mp.exp(-mp.mpf(50) / 2 * (dl - 1 - mp.log(dl)))
+        assert _rel(gradexp.theorem_2_4_probability(50, 7, delta), ref) < 1e-14, delta
+    for r in (2.0**30 * (1 - 1e-12), 2.0**30, 2.0**30 * (1 + 1e-12), 2.0**-30 * (1 - 1e-12), 2.0**-30 * (1 + 1e-12)):
+        with mp.workdps(60):
+            m = mp.mpf(r) ** 2
+            ref = 1 + 2 * (1 + m) * (1 + 2 * m) / (mp.mpf(10) ** 3 * mp.mpf(0.5) ** 3)
+        assert _rel(gradexp.theorem_2_4_upper_factor(10, 0.5, r, 1.0), ref) < 1e-14, r

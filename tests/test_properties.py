@@ -144,6 +144,14 @@ def test_quadrature_activations_refuse_outside_their_domain(name):
         activation_factor(name, 0.0, 1e300)
 
 
+@settings(max_examples=15, deadline=None)
+@given(st.sampled_from(gradexp.theory.explosion.QUADRATURE_ACTIVATIONS), st.floats(-5.0, 5.0),
+       st.floats(1e-2, 1e2))
+def test_quadrature_activation_factors_inside_their_domain(name, mu, sigma):
+    f = _honest(activation_factor(name, mu, sigma))
+    assert 0 < f < np.inf
+
+
 def test_slope_out_of_range_is_refused():
     with pytest.raises(ValueError, match="slope"):
         activation_factor("leaky_relu", 0.0, 1.0, slope=2.0)
@@ -196,6 +204,18 @@ def test_fuss_catalan_over_the_whole_range(M, x, scale):
 
 
 @MEDIUM
+@given(st.integers(1, 1000), st.floats(0.0, 1.0), st.floats(0.0, 1.0))
+def test_fuss_catalan_x_and_phi_over_their_domains(M, a, b):
+    top = math.pi / (M + 1)
+    p_lo, p_hi = sorted((a * top, b * top))
+    x_lo, x_hi = _honest(gradexp.fuss_catalan_x(p_lo, M)), _honest(gradexp.fuss_catalan_x(p_hi, M))
+    assert fuss_catalan_edge(M) >= x_lo >= x_hi >= 0  # x(phi) decreases from the edge to 0
+    e = fuss_catalan_edge(M)
+    phi = _honest(gradexp.fuss_catalan_phi(a * e, M))
+    assert 0 <= phi <= top
+
+
+@MEDIUM
 @given(st.integers(1, 40), st.floats(0.0, 1.0), st.floats(0.0, 1.0), POSITIVE)
 def test_fuss_catalan_ppf_monotone_and_bounded(M, a, b, scale):
     lo, hi = min(a, b), max(a, b)
@@ -214,6 +234,22 @@ def test_fuss_catalan_moments(k, M, scale):
     if k <= 30 and 1e-8 < scale < 1e8:
         exact = fuss_catalan_moment(k, M, exact=True)
         assert v == pytest.approx(exact * scale**k, rel=4e-16)
+
+
+# --------------------------------------------------------------------------- gaussian building blocks
+@FAST
+@given(REALS, REALS)
+def test_gaussian_primitives_have_no_nan(t, u):
+    from gradexp import gaussian as g
+
+    for v in g.scaled_partial_moments(t):
+        assert _honest(v) >= 0
+    assert _honest(g.mills_ratio(t)) > 0 or t > 38  # Q(t)/phi(t) ~ 1/t, positive
+    a, b = min(t, u), max(t, u)
+    p = _honest(g.norm_interval_prob(a, b))
+    assert 0.0 <= p <= 1.0
+    m, j = g.pdf_frexp(t)
+    assert (m == 0 and abs(t) > g.PDF_FREXP_CUT) or 0.28 < m < 0.57
 
 
 # --------------------------------------------------------------------------- extreme points vs mpmath

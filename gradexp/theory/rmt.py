@@ -39,6 +39,12 @@ the closed form (derived here; check: its derivative is :math:`\rho\,dx/d\varphi
 
 evaluated as sums of positive terms on both sides of the seam. Relative accuracy is a few
 ulp in the bulk and a few times :math:`10^{-15}` at both ends of the support.
+
+Domain: :math:`1 \le M \le` :data:`M_MAX` (1000; the accuracy degrades beyond, measured
+1.2e-13 at M = 1e5), every x ≥ 0 (0 or 1 outside the support) and every finite scale > 0.
+The scale never enters as a quotient that could under- or overflow on its own: near 0 only
+:math:`(x/s)^{1/(M+1)} = x^{1/(M+1)}/s^{1/(M+1)}` is used (below 1e-280 the leading terms,
+exact to rounding), near the edge the residual of the rounded :math:`x/s` is kept.
 """
 
 from __future__ import annotations
