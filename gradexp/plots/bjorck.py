@@ -79,7 +79,7 @@ def _fig8_plot(d):
     return fig
 
 
-register_figure("bjorck-fig8-histograms", paper="004",
+register_figure("bjorck-fig8-histograms", paper="bjorck-gomes-selman",
                 description="Fig. 8: histograms of the singular values of products of M = 1, 2, 4, 8 Gaussian "
                             "matrices (several runs) with the large-N density 2σρ(σ²)",
                 compute=_fig8_compute, plot=_fig8_plot)
@@ -116,7 +116,7 @@ def _fig9_plot(d):
     return fig
 
 
-register_figure("bjorck-fig9-x-phi", paper="004",
+register_figure("bjorck-fig9-x-phi", paper="bjorck-gomes-selman",
                 description="Fig. 9: the parametrisation x(φ) of eq. 9 for M = 1..5",
                 compute=_fig9_compute, plot=_fig9_plot)
 
@@ -166,7 +166,7 @@ def _fig10_plot(d):
     return fig
 
 
-register_figure("bjorck-fig10-densities", paper="004",
+register_figure("bjorck-fig10-densities", paper="bjorck-gomes-selman",
                 description="Fig. 10: the densities of eq. 10 (M = 1, 2, 3, 5) with histograms of sampled squared "
                             "singular values (mean ± s.e. over runs) over them",
                 compute=_fig10_compute, plot=_fig10_plot)
@@ -241,11 +241,11 @@ def _fig12_plot(d):
     return fig
 
 
-register_figure("bjorck-fig11-condition", paper="004",
+register_figure("bjorck-fig11-condition", paper="bjorck-gomes-selman",
                 description="Fig. 11: log10 condition number against the number of factors, direct vs stable QR "
                             "method, with the Lyapunov growth rate",
                 compute=_depth_compute, plot=_fig11_plot)
-register_figure("bjorck-fig12-sigma-max", paper="004",
+register_figure("bjorck-fig12-sigma-max", paper="bjorck-gomes-selman",
                 description="Fig. 12: largest singular value against the number of factors, direct vs stable, "
                             "with the theoretical edge sqrt((M+1)^{M+1}/M^M)",
-                compute=_depth_compute, plot=_fig12_plot)
+                compute=_depth_compute, plot=_fig12_plot, data_name="bjorck-fig11-condition")

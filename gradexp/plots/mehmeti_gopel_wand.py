@@ -3,6 +3,8 @@ ToyNet check (Figure 10), and a comparison of layer-wise optimizers in the same 
 
 from __future__ import annotations
 
+import functools
+
 import matplotlib
 import numpy as np
 
@@ -60,7 +62,7 @@ def _fig1_plot(d):
     return fig
 
 
-register_figure("mgw-fig1-discrete-vs-continuous", paper="002",
+register_figure("mgw-fig1-discrete-vs-continuous", paper="mehmeti-gopel-wand",
                 description="Fig. 1: layer-wise ELRs of the discrete model for three λ and of the "
                             "continuous model; large λ flips the ELRs after one step",
                 compute=_fig1_compute, plot=_fig1_plot)
@@ -105,14 +107,14 @@ def _fig2_plot(d):
     return fig
 
 
-register_figure("mgw-fig2-mean-spread-vs-lr", paper="002",
+register_figure("mgw-fig2-mean-spread-vs-lr", paper="mehmeti-gopel-wand",
                 description="Fig. 2: Mean(E) and Std(E) after 10 steps against λ, plain and "
                             "residual (s = 2) profiles, depth 56",
                 compute=_fig2_compute, plot=_fig2_plot)
 
-register_figure("mgw-fig14-mean-spread-steps", paper="002",
+register_figure("mgw-fig14-mean-spread-steps", paper="mehmeti-gopel-wand",
                 description="Fig. 14: Figure 2 after 10, 50 and 100 steps",
-                compute=lambda fast, seed: _fig2_compute(fast, seed, steps=(10, 50, 100)),
+                compute=functools.partial(_fig2_compute, steps=(10, 50, 100)),
                 plot=_fig2_plot)
 
 
@@ -157,7 +159,7 @@ def _fig4_plot(d):
     return fig
 
 
-register_figure("mgw-fig4-momentum-spread", paper="002",
+register_figure("mgw-fig4-momentum-spread", paper="mehmeti-gopel-wand",
                 description="Figs. 4 and 13: Std(E) over λ × μ after 10, 25, 50 and 100 steps of "
                             "the momentum model, plain and residual profiles",
                 compute=_fig4_compute, plot=_fig4_plot)
@@ -221,7 +223,7 @@ def _fig6_plot(d):
     return fig
 
 
-register_figure("mgw-fig6-schedulers", paper="002",
+register_figure("mgw-fig6-schedulers", paper="mehmeti-gopel-wand",
                 description="Fig. 6: ELRs and weight norms per layer under constant, step, cosine, "
                             "warm-up + cosine and OneCycle schedules",
                 compute=_fig6_compute, plot=_fig6_plot)
@@ -282,7 +284,7 @@ def _fig10_plot(d):
     return fig
 
 
-register_figure("mgw-fig10-toynet", paper="002",
+register_figure("mgw-fig10-toynet", paper="mehmeti-gopel-wand",
                 description="Fig. 10: the discrete model fitted to a trained ToyNet's step-0 norms "
                             "against the measured ELRs over 30 SGD steps, small and large λ",
                 compute=_fig10_compute, plot=_fig10_plot)

@@ -89,7 +89,7 @@ def _fig1_plot(d: dict):
     return fig
 
 
-register_figure("pc-fig1-chain-growth", paper="000",
+register_figure("pc-fig1-chain-growth", paper="paik-choi-v2",
                 description="Fig. 1: gradient norm against depth in sampled chains: BN, BN with skips, "
                             "LayerNorm, no normalisation (left) and BN with the Fig. 1 activations "
                             "(right), with the predicted slopes",
@@ -153,7 +153,7 @@ def _corr_plot(d: dict):
     return fig
 
 
-register_figure("pc-correlation-ratio", paper="000",
+register_figure("pc-correlation-ratio", paper="paik-choi-v2",
                 description="Measured single-layer ratio against input correlation rho with "
                             "correlated_explosion_factor, and for x = b t against width with pi/(pi+1)",
                 compute=_corr_compute, plot=_corr_plot)
@@ -211,7 +211,7 @@ def _fig4_plot(d: dict):
     return fig
 
 
-register_figure("pc-fig4-second-derivatives", paper="000",
+register_figure("pc-fig4-second-derivatives", paper="paik-choi-v2",
                 description="Fig. 4 / Lemma 2.9: diagonal second derivatives against squared gradients "
                             "in a one-output network with a logistic loss",
                 compute=_fig4_compute, plot=_fig4_plot)

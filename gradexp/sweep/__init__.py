@@ -135,7 +135,8 @@ def run_sweep(func: Callable, grid, *, root_seed, executor=None, workers: int | 
 
     path = Path(path)
     with _lock(path):
-        if resume and path.exists():
+        created = not (resume and path.exists())
+        if not created:
             old = _Store.read(path)
             _check_same(old, store, path)
             store = old
@@ -153,6 +154,9 @@ def run_sweep(func: Callable, grid, *, root_seed, executor=None, workers: int | 
         try:
             _execute(func, cells, todo, root_seed, executor, workers, chunksize, progress, path.name, on_results)
         except BaseException as exc:
+            if created and not store.done.any() and not isinstance(exc, KeyboardInterrupt):
+                path.unlink(missing_ok=True)  # nothing finished (a bad parameter?): leave no file
+                raise
             store.write()
             exc.add_note(f"sweep interrupted: {store.done.sum()}/{len(cells)} cells saved in {path}; "
                          f"run it again with the same arguments to resume")

@@ -37,6 +37,7 @@ macOS, ``%LOCALAPPDATA%\\gradexp\\Cache`` on Windows). ``GRADEXP_NO_CACHE=1`` or
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import hashlib
 import os
@@ -47,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["cached_call", "code_hash", "cache_dir", "default_cache_dir", "configure", "settings", "cache_info",
-           "clear_cache", "is_enabled"]
+           "clear_cache", "is_enabled", "using"]
 
 ENV_DIR = "GRADEXP_CACHE_DIR"
 ENV_OFF = "GRADEXP_NO_CACHE"
@@ -91,6 +92,17 @@ def configure(*, enabled: bool | None = None, directory=None) -> None:
         raise TypeError(f"enabled must be a bool or None, got {enabled!r}")
     _STATE["enabled"] = enabled
     _STATE["directory"] = None if directory is None else str(Path(directory).expanduser())
+
+
+@contextlib.contextmanager
+def using(*, enabled: bool | None = None, directory=None):
+    """:func:`configure` inside a ``with`` block only (the previous setting is restored)."""
+    old = dict(_STATE)
+    configure(enabled=enabled, directory=directory)
+    try:
+        yield
+    finally:
+        _STATE.update(old)
 
 
 def settings() -> dict:

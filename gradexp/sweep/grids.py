@@ -19,6 +19,7 @@ class SweepGrid:
     func: Callable
     grid: dict
     fast_grid: dict
+    validate: Callable | None = None  # validate(params) raises ValueError/TypeError naming the parameter
 
 
 def chain_rate_cell(*, seed, **params) -> dict:
@@ -33,11 +34,37 @@ def chain_rate_cell(*, seed, **params) -> dict:
     return {"rate": float(r.rate), "rate_stderr": float(r.rate_stderr)}
 
 
+def validate_chain_cell(params: dict) -> None:
+    """Check one cell's parameters for :func:`chain_rate_cell` without simulating anything:
+    names against :func:`gradexp.mc.chain.simulate_chain`'s keywords, values with the
+    chain's own validation (ValueError/TypeError naming the parameter)."""
+    import inspect
+
+    from ..mc import chain
+
+    sig = inspect.signature(chain.simulate_chain)
+    allowed = [k for k in sig.parameters if k not in ("seed", "engine", "threads")]
+    unknown = [k for k in params if k not in allowed]
+    if unknown:
+        raise ValueError(f"unknown parameter {unknown[0]!r}; the chain takes: {', '.join(allowed)}")
+    full = {k: params.get(k, sig.parameters[k].default) for k in allowed}
+    for k in ("depth", "width", "batch"):
+        if full[k] is inspect.Parameter.empty:
+            raise ValueError(f"parameter {k!r} is required")
+    from .._validate import check_int
+
+    check_int(full.pop("reps"), "reps", 1)
+    make = getattr(chain, "_make_spec", None)
+    if make is not None:  # the chain's own argument checks (no allocation, no sampling)
+        mparams = inspect.signature(make).parameters
+        make(**{k: v for k, v in full.items() if k in mparams})
+
+
 GRIDS: dict[str, SweepGrid] = {}
 
 
 def _register(name, description, func, grid, fast_grid):
-    GRIDS[name] = SweepGrid(name, description, func, grid, fast_grid)
+    GRIDS[name] = SweepGrid(name, description, func, grid, fast_grid, validate_chain_cell)
 
 
 # Paik & Choi's setting: ReLU after BatchNorm, He init, i.i.d. Gaussian upstream gradient;
