@@ -87,6 +87,13 @@ def _parse_formats(text: str) -> list[str]:
     return list(dict.fromkeys(formats))
 
 
+def _check_run_options(args) -> None:
+    if args.workers is not None and args.dask not in (None, "local"):
+        raise UsageError("--workers applies to local processes and to --dask local only")
+    if args.workers is not None and getattr(args, "serial", False):
+        raise UsageError("--workers and --serial exclude each other")
+
+
 @contextlib.contextmanager
 def _executor(args):
     """The executor chosen by --workers / --dask (connected before any computation)."""
@@ -154,6 +161,7 @@ def _cmd_verify(args) -> int:
     from .claims.runner import run_claims
 
     claims = _select_claims(args)
+    _check_run_options(args)
     _apply_cache_flag(args)
 
     def stream(res):
@@ -189,6 +197,7 @@ def _cmd_figures(args) -> int:
     if unknown:
         raise UsageError(f"unknown figure(s): {', '.join(unknown)} (see gradexp figures --list)")
     formats = _parse_formats(args.format)
+    _check_run_options(args)
     out = check_writable_dir(args.out)
     _apply_cache_flag(args)
     names = list(dict.fromkeys(args.names)) or list(figures)
@@ -249,8 +258,7 @@ def _cmd_sweep(args) -> int:
     spec = GRIDS.get(args.grid)
     if spec is None:
         raise UsageError(f"unknown sweep {args.grid!r}; available: {', '.join(GRIDS)} (see --list)")
-    if args.workers is not None and args.serial:
-        raise UsageError("--workers and --serial exclude each other")
+    _check_run_options(args)
     grid = _apply_sets(spec.fast_grid if args.fast else spec.grid, args.set)
     try:
         cells = expand_grid(grid)
