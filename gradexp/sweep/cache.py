@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["cached_call", "code_hash", "cache_dir", "default_cache_dir", "configure", "settings", "cache_info",
+__all__ = ["cached_call", "code_hash", "code_dependencies", "call_key", "cache_dir", "default_cache_dir", "configure", "settings", "cache_info",
            "clear_cache", "is_enabled", "using"]
 
 ENV_DIR = "GRADEXP_CACHE_DIR"
@@ -122,7 +122,10 @@ def _module_file(name: str) -> Path | None:
     """Source file of gradexp module ``name`` (package -> its __init__.py), or None."""
     if name != "gradexp" and not name.startswith("gradexp."):
         return None
-    rel = Path(*name.split(".")[1:])
+    parts = name.split(".")[1:]
+    if not parts:
+        return _PACKAGE_ROOT / "__init__.py"
+    rel = Path(*parts)
     for cand in (_PACKAGE_ROOT / rel.with_suffix(".py"), _PACKAGE_ROOT / rel / "__init__.py"):
         if cand.is_file():
             return cand
@@ -149,8 +152,8 @@ def _imports(name: str, path: Path) -> set[str]:
     return {m for m in out if _module_file(m) is not None}
 
 
-@functools.lru_cache(maxsize=None)
-def _module_closure_hash(name: str) -> str:
+def _closure(name: str) -> dict[str, Path]:
+    """gradexp module ``name`` and every gradexp module it imports, transitively: {name: file}."""
     seen: dict[str, Path] = {}
     todo = [name]
     while todo:
@@ -162,6 +165,12 @@ def _module_closure_hash(name: str) -> str:
             continue
         seen[mod] = path
         todo.extend(_imports(mod, path) - set(seen))
+    return seen
+
+
+@functools.lru_cache(maxsize=None)
+def _module_closure_hash(name: str) -> str:
+    seen = _closure(name)
     h = hashlib.sha256()
     for mod in sorted(seen):
         h.update(mod.encode())
@@ -169,6 +178,17 @@ def _module_closure_hash(name: str) -> str:
         h.update(seen[mod].read_bytes())
         h.update(b"\0")
     return h.hexdigest()
+
+
+def code_dependencies(func) -> list[str]:
+    """The gradexp modules whose source enters :func:`code_hash` of ``func``."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    mod = func.__module__
+    if _module_file(mod) is not None:
+        return sorted(_closure(mod))
+    src = Path(sys.modules[mod].__file__)
+    return sorted(set().union(*(_closure(d) for d in _imports(mod, src))) if _imports(mod, src) else set())
 
 
 def code_hash(func) -> str:
