@@ -42,7 +42,7 @@ def ncalls(log) -> int:
 def test_store_is_where_the_environment_says(store):
     assert cache.cache_dir() == store
     assert cache.default_cache_dir() != store  # the tests never write to the user's cache directory
-    cache.cached_call(counted, str(store.parent / "log"), 1.0)
+    cache.cached_call(counted, str(store.parent / "log"), 1.0, seed=0)
     assert cache.cache_info()["entries"] == 1 and store.is_dir()
 
 
@@ -73,6 +73,20 @@ def test_key_changes_with_arguments_and_seed(tmp_path, change):
     assert ncalls(log) == 2
 
 
+def test_positional_keyword_and_default_are_one_key(tmp_path):
+    log = str(tmp_path / "log")
+    a = cache.cached_call(counted, log, 2.0, seed=3)
+    b = cache.cached_call(counted, log=log, x=2.0, scale=1.0, seed=3)
+    assert ncalls(log) == 1 and a.tobytes() == b.tobytes()
+
+
+def test_seed_none_is_fresh_entropy_and_not_cached(tmp_path):
+    log = str(tmp_path / "log")
+    cache.cached_call(counted, log, 2.0)
+    cache.cached_call(counted, log, 2.0, seed=None)
+    assert ncalls(log) == 2 and cache.cache_info()["entries"] == 0
+
+
 def test_seed_sequence_keyed_by_state_not_by_children_spawned(tmp_path):
     log = str(tmp_path / "log")
     ss = np.random.SeedSequence(11)
@@ -92,19 +106,19 @@ def test_generator_arguments_and_lambdas_are_not_cached(tmp_path):
 def test_partial_is_keyed_by_its_bound_arguments(tmp_path):
     log = str(tmp_path / "log")
     f2, f3 = functools.partial(counted, scale=2.0), functools.partial(counted, scale=3.0)
-    a, b = cache.cached_call(f2, log, 1.0), cache.cached_call(f3, log, 1.0)
+    a, b = cache.cached_call(f2, log, 1.0, seed=0), cache.cached_call(f3, log, 1.0, seed=0)
     assert ncalls(log) == 2 and not np.array_equal(a, b)
 
 
 def test_disabled_store_computes_and_writes_nothing(tmp_path, monkeypatch, store):
     log = str(tmp_path / "log")
     monkeypatch.setenv(cache.ENV_OFF, "1")
-    cache.cached_call(counted, log, 1.0)
-    cache.cached_call(counted, log, 1.0)
+    cache.cached_call(counted, log, 1.0, seed=0)
+    cache.cached_call(counted, log, 1.0, seed=0)
     assert ncalls(log) == 2 and not store.exists()
     monkeypatch.delenv(cache.ENV_OFF)
     with cache.using(enabled=False):
-        cache.cached_call(counted, log, 1.0)
+        cache.cached_call(counted, log, 1.0, seed=0)
     assert ncalls(log) == 3 and not store.exists() and cache.is_enabled()
 
 
@@ -171,7 +185,7 @@ def test_several_processes_share_the_store(tmp_path, store):
 def test_cli_cache_info_and_clear(tmp_path, capsys, store):
     from gradexp.cli import main
 
-    cache.cached_call(counted, str(tmp_path / "log"), 1.0)
+    cache.cached_call(counted, str(tmp_path / "log"), 1.0, seed=0)
     assert main(["cache", "info"]) == 0
     out = capsys.readouterr().out
     assert str(store) in out and "entries:   1" in out

@@ -23,8 +23,9 @@ module-level and inside functions, restricted to the ``gradexp`` package; code o
 (numpy, scipy, numba) is represented by numpy's version only.
 
 Not cached (computed directly): calls with a :class:`numpy.random.Generator` argument (the call
-advances the caller's generator, which a stored result cannot do), lambdas and functions defined
-inside other functions (no stable identity).
+advances the caller's generator, which a stored result cannot do), calls whose ``seed``/``rng``
+parameter is None (fresh entropy), lambdas and functions defined inside other functions (no
+stable identity).
 
 Storage is :class:`joblib.Memory` (atomic writes by rename, so several processes may share the
 store; two processes computing the same key at once both compute it and one write wins).
@@ -40,6 +41,7 @@ import ast
 import contextlib
 import functools
 import hashlib
+import inspect
 import os
 import shutil
 import sys
@@ -217,6 +219,10 @@ class _Uncacheable(Exception):
     pass
 
 
+#: parameters that name a random stream; None there means fresh entropy: never cached
+_SEED_NAMES = ("seed", "rng", "random_state")
+
+
 def _canonical(value):
     """A hashable stand-in for an argument: SeedSequences by their state, Generators refused."""
     if isinstance(value, np.random.Generator) or isinstance(value, np.random.BitGenerator):
@@ -247,8 +253,18 @@ def call_key(func, args=(), kwargs=None) -> str:
     import joblib
 
     ident = _identity(func)
+    kwargs = dict(kwargs or {})
+    try:  # f(1, b=2) and f(a=1, b=2) and f(1) with default b=2 are one computation
+        bound = inspect.signature(func).bind(*args, **kwargs)
+        bound.apply_defaults()
+        args, kwargs = (), dict(bound.arguments)
+    except (TypeError, ValueError):  # no signature, or a call that will raise anyway: key as given
+        pass
+    for name in _SEED_NAMES:
+        if name in kwargs and kwargs[name] is None:
+            raise _Uncacheable(f"{name}=None draws fresh entropy")
     return joblib.hash((ident, code_hash(func), np.__version__, _canonical(tuple(args)),
-                        _canonical(dict(sorted((kwargs or {}).items())))))
+                        _canonical(dict(sorted(kwargs.items())))))
 
 
 def _run(key, func, args, kwargs):
