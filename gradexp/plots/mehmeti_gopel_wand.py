@@ -21,12 +21,12 @@ def _layer_colors(n):
     return [cmap(x) for x in np.linspace(0.0, 0.95, n)]
 
 
-def _layer_legend(ax, L, first=1):
+def _layer_legend(ax, L, first=1, **kw):
     from matplotlib.lines import Line2D
 
     cols = _layer_colors(L)
     ax.legend([Line2D([], [], color=cols[0]), Line2D([], [], color=cols[-1])],
-              [f"layer {first} (input side)", f"layer {L + first - 1}"], loc="lower left")
+              [f"layer {first} (input side)", f"layer {L + first - 1}"], **{"loc": "lower left", **kw})
 
 
 # ================================================================== Figure 1
@@ -267,9 +267,18 @@ def _fig10_plot(d):
             ax.plot(k, d[f"elr_model_{i}"][:, ell], color=cols[ell], lw=1.0, ls="--")
         ax.set_yscale("log")
         ax.set_xlabel("step k")
-        ax.set_title(f"λ = {lr:g}: measured (—) vs model (--)")
+        ax.set_title(f"λ = {lr:g}: measured (—), model (--)")
     axes[0][0].set_ylabel("E = ‖∇W‖/‖W‖")
-    _layer_legend(axes[0][0], L, first=2)
+    # legends outside the axes, below them, so that they cover no data
+    from matplotlib.lines import Line2D
+
+    cols_l = _layer_colors(L)
+    axes[0][0].legend([Line2D([], [], color=cols_l[0]), Line2D([], [], color=cols_l[-1])],
+                      ["layer 2 (input side)", f"layer {L + 1}"], loc="upper center",
+                      bbox_to_anchor=(0.5, -0.3), ncol=1, fontsize=7)
+    axes[0][1].legend([Line2D([], [], color="0.3"), Line2D([], [], color="0.3", ls="--")],
+                      ["measured", "model fitted at step 0"], loc="upper center", bbox_to_anchor=(0.5, -0.3),
+                      ncol=1, fontsize=7)
     ax = axes[0][2]
     for i, lr in enumerate(d["lrs"]):
         mc_points(ax, k, d[f"log_err_{i}"], d[f"log_err_se_{i}"], color=PALETTE[i], label=f"λ = {lr:g}")
@@ -277,10 +286,11 @@ def _fig10_plot(d):
     ax.axhspan(f - fse, f + fse, color="0.8", label="minibatch noise floor")
     ax.set_xlabel("step k")
     ax.set_ylabel("mean |log(E_model / E_measured)|")
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=1, fontsize=7)
     fig.suptitle(f"Fig. 10: discrete model fitted at step 0 vs BN+ReLU ToyNet MLP (depth "
                  f"{int(d['depth'])}, width {int(d['width'])}, batch {int(d['batch'])}, "
-                 f"{int(d['runs'])} runs)", fontsize=10)
+                 f"{int(d['runs'])} runs)\nλ = 1 training is chaotic (rounding changes single runs): "
+                 "read averages and error statistics", fontsize=9)
     return fig
 
 
