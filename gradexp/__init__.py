@@ -28,6 +28,10 @@ from .theory.rmt import *  # noqa: F401,F403  (its __all__)
 from .theory import elr  # noqa: F401
 from . import optim  # noqa: F401
 
+import sys as _sys
+
+_sys.modules[__name__ + ".elr"] = elr  # `import gradexp.elr` works like `gradexp.elr`
+
 from .theory import rmt as _rmt
 
 __version__ = "0.1.0"
