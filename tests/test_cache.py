@@ -28,10 +28,14 @@ def store(tmp_path, monkeypatch):
     cache.configure()
 
 
-def counted(log, x, scale=1.0, seed=None):
+def counted(log, x, scale=1.0, seed=None, delay=0.0):
     """Appends one byte to ``log`` per call; returns numbers that depend on x, scale and seed."""
     with open(log, "a") as f:
         f.write("1")
+    if delay:
+        import time
+
+        time.sleep(delay)  # long enough for concurrent callers to overlap
     return scale * (np.random.default_rng(seed).random(3) + x)
 
 
@@ -161,7 +165,7 @@ import sys, numpy as np
 sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
 from gradexp.sweep import cache
 from test_cache import counted
-r = cache.cached_call(counted, {log!r}, 7.0, seed=np.random.SeedSequence(1))
+r = cache.cached_call(counted, {log!r}, 7.0, seed=np.random.SeedSequence(1), delay=3.0)
 print(r.tobytes().hex())
 """
 
@@ -175,6 +179,7 @@ def test_several_processes_share_the_store(tmp_path, store):
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [e for _, e in outs]
     assert len({o for o, _ in outs}) == 1  # same bytes from every process
+    assert ncalls(tmp_path / "log") == 1  # computed once: the others waited on the key's lock, then read it
     assert cache.cache_info()["entries"] == 1
     assert not list(store.rglob("*.tmp*"))  # no partial file left behind
     before = ncalls(tmp_path / "log")

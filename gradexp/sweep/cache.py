@@ -28,7 +28,9 @@ parameter is None (fresh entropy), lambdas and functions defined inside other fu
 stable identity).
 
 Storage is :class:`joblib.Memory` (atomic writes by rename, so several processes may share the
-store; two processes computing the same key at once both compute it and one write wins).
+store). A per-key advisory lock (``locks/<key>.lock``) makes a process that needs a result another
+process is computing wait for it and read it back, so two claims running at once in two workers
+compute a shared experiment once.
 Location: ``$GRADEXP_CACHE_DIR`` if set, else the platform's user cache directory
 (``$XDG_CACHE_HOME/gradexp`` or ``~/.cache/gradexp`` on Linux, ``~/Library/Caches/gradexp`` on
 macOS, ``%LOCALAPPDATA%\\gradexp\\Cache`` on Windows). ``GRADEXP_NO_CACHE=1`` or
@@ -295,7 +297,34 @@ def cached_call(func, /, *args, **kwargs):
         key = call_key(func, args, kwargs)
     except _Uncacheable:
         return func(*args, **kwargs)
-    return _memoised(str(cache_dir()))(key, func, args, kwargs)
+    location = str(cache_dir())
+    with _key_lock(location, key):  # a second process wanting the same result waits, then reads it
+        return _memoised(location)(key, func, args, kwargs)
+
+
+@contextlib.contextmanager
+def _key_lock(location: str, key: str):
+    """Advisory per-key lock (POSIX flock, released by the OS if the holder dies), so that
+    processes needing the same result at the same time compute it once. Different keys do
+    not wait for each other; nested calls take different keys (a computation cannot need
+    itself), so they cannot deadlock. Without fcntl (Windows) or a writable store: no lock."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    try:
+        d = Path(location) / "locks"
+        d.mkdir(parents=True, exist_ok=True)
+        fd = os.open(d / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 # =========================================================================== maintenance
