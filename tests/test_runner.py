@@ -52,3 +52,13 @@ def test_bad_worker_counts():
         run_claims(cheap_claims(), workers=0)
     with pytest.raises(TypeError, match="workers"):
         run_claims(cheap_claims(), workers=1.5)
+
+
+def test_dask_client_gives_the_same_results(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    claims = cheap_claims()[:3]
+    serial = run_claims(claims, fast=True, workers=1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        remote = run_claims(claims, fast=True, executor=client)
+    assert [(r.status, r.evidence, r.note) for r in remote] == [(r.status, r.evidence, r.note) for r in serial]
