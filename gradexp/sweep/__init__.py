@@ -97,8 +97,8 @@ def run_sweep(func: Callable, grid, *, root_seed, executor=None, workers: int | 
     executor : None, "serial", int, concurrent.futures.Executor or dask.distributed.Client
         Where cells run (see the module docstring). Executors passed in are not shut down.
     workers : int, optional
-        Run on a local pool of this many processes (instead of ``executor``; also overrides
-        :func:`use_executor`). Default: usable CPUs, capped at the number of tasks.
+        Run on a local pool of this many processes (instead of ``executor``). Default: usable
+        CPUs, capped at the number of tasks.
     path : str or Path, optional
         Result file (.npz). Without it nothing is written.
     resume : bool
