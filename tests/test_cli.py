@@ -154,3 +154,16 @@ def test_console_script_entry_point():
     r = subprocess.run([sys.executable, "-m", "gradexp.cli", "verify", "--fast", "--id", "pc-yang-rate"],
                        capture_output=True, text=True, timeout=120, env=_env(), cwd=ROOT)
     assert r.returncode == 0 and "HOLDS" in r.stdout
+
+
+def test_figures_sharing_data_are_computed_once(tmp_path, monkeypatch):
+    import gradexp.plots.render as render
+
+    calls = []
+    real = render.compute_figure_data
+    monkeypatch.setattr(render, "compute_figure_data", lambda spec, *a: calls.append(spec.name) or real(spec, *a))
+    out = render.render_figures(["bjorck-fig11-condition", "bjorck-fig12-sigma-max"], out=tmp_path, fast=True,
+                                workers=1)
+    assert calls == ["bjorck-fig11-condition"] and set(out) == {"bjorck-fig11-condition", "bjorck-fig12-sigma-max"}
+    with np.load(tmp_path / "bjorck-fig11-condition.npz") as a, np.load(tmp_path / "bjorck-fig12-sigma-max.npz") as b:
+        np.testing.assert_array_equal(a["stable_sigma_max_mean"], b["stable_sigma_max_mean"])

@@ -80,6 +80,10 @@ def render_figures(names, out="figures", formats=("png",), fast=False, seed=0, *
                    workers: int | None = None, progress: bool | None = None, on_written=None) -> dict:
     """Render figures by name; return ``{name: (paths, compute_seconds, plot_seconds)}``.
 
+    Figures that share their data (same compute step and ``data_name``, e.g. Bjorck et al.
+    Figs. 11 and 12) are computed by one task and both drawn from its result (the second
+    reports 0 compute seconds).
+
     Compute steps run on ``executor``/``workers`` (see :func:`gradexp.sweep.executors.sweep_map`;
     ``workers=1`` runs in this process); each figure is plotted and written here as soon as its
     data arrives, and ``on_written(name, paths)`` is called. A tqdm bar shows on a terminal.
@@ -97,6 +101,12 @@ def render_figures(names, out="figures", formats=("png",), fast=False, seed=0, *
     if executor is None:
         n = min(available_cpus(), len(names)) if workers is None else min(workers, len(names))
         executor = "serial" if n <= 1 else n
+    # figures drawing the same data (same compute step and data name) share one task
+    groups: dict = {}
+    for n in names:
+        spec = figures[n]
+        groups.setdefault((_compute_id(spec.compute), spec.data_name), []).append(n)
+    heads = [members[0] for members in groups.values()]
     st = cache.settings()
     task = functools.partial(_compute_task, fast=fast, root_seed=int(seed), cache_enabled=st["enabled"],
                              cache_dir=st["directory"])
@@ -104,12 +114,19 @@ def render_figures(names, out="figures", formats=("png",), fast=False, seed=0, *
 
     def plot(i, payload):
         data, secs = payload
-        t0 = time.perf_counter()
-        paths = save_figure(figures[names[i]], data, Path(out), formats, fast, seed)
-        done[names[i]] = (paths, secs, time.perf_counter() - t0)
-        if on_written is not None:
-            on_written(names[i], paths)
+        for name in groups[_compute_id(figures[heads[i]].compute), figures[heads[i]].data_name]:
+            t0 = time.perf_counter()
+            paths = save_figure(figures[name], data, Path(out), formats, fast, seed)
+            done[name] = (paths, secs if name == heads[i] else 0.0, time.perf_counter() - t0)
+            if on_written is not None:
+                on_written(name, paths)
 
-    sweep_map(task, [{"name": n} for n in names], 0, executor, progress=progress, on_result=plot,
+    sweep_map(task, [{"name": n} for n in heads], 0, executor, progress=progress, on_result=plot,
               desc="figures", leave=False)
     return {n: done[n] for n in names}
+
+
+def _compute_id(compute) -> tuple:
+    if isinstance(compute, functools.partial):
+        return (_compute_id(compute.func), compute.args, tuple(sorted(compute.keywords.items())))
+    return (compute.__module__, compute.__qualname__)
