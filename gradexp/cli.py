@@ -168,9 +168,11 @@ def _cmd_verify(args) -> int:
         if args.jsonl:
             print(result_jsonl(res), flush=True)
 
+    # a progress bar on a terminal, unless the JSON lines stream to that same terminal
+    progress = False if (args.jsonl and sys.stdout.isatty()) else None
     with _executor(args) as ex:
         results = run_claims(claims, fast=args.fast, executor=None if isinstance(ex, int) else ex,
-                             workers=ex if isinstance(ex, int) else None, on_result=stream)
+                             workers=ex if isinstance(ex, int) else None, on_result=stream, progress=progress)
     summary = summary_table(results)
     if args.json:
         print(ledger_json(results), flush=True)

@@ -29,6 +29,12 @@ from gradexp.sweep import executors as sw_executors
 TESTS = str(Path(__file__).resolve().parent)
 
 
+@pytest.fixture(autouse=True)
+def _store(tmp_path, monkeypatch):
+    """The result store in tmp (chain cells go through it), never the user's cache directory."""
+    monkeypatch.setenv("GRADEXP_CACHE_DIR", str(tmp_path / "store"))
+
+
 # ------------------------------------------------------------------ module-level cells
 def toy_cell(x, n=3, delay=0.0, log=None, seed=None):
     """A cell whose numbers depend on its seed: a random vector shifted by x, and a scalar."""

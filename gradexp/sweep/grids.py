@@ -25,12 +25,14 @@ class SweepGrid:
 def chain_rate_cell(*, seed, **params) -> dict:
     """Sweep cell: the per-layer gradient growth rate of a BN chain.
 
-    Calls :func:`gradexp.mc.chain.simulate_chain` with the cell's parameters and returns
+    Calls :func:`gradexp.mc.chain.simulate_chain` with the cell's parameters (through the
+    result store, so a chain that a claim or a figure already computed is read back) and returns
     ``{"rate": ..., "rate_stderr": ...}``.
     """
     from ..mc.chain import simulate_chain
+    from .cache import cached_call
 
-    r = simulate_chain(**params, seed=seed)
+    r = cached_call(simulate_chain, **params, seed=seed)  # shared with claims and figures
     return {"rate": float(r.rate), "rate_stderr": float(r.rate_stderr)}
 
 
