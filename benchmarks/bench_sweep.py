@@ -111,24 +111,21 @@ def main(argv=None):
 
 
 def bench_cache(repeat: int) -> None:
-    """Hit against compute for one chain cell, in a temporary store."""
+    """Hit against compute for one chain (simulate_chain), in a temporary store."""
     import tempfile
 
+    from gradexp.mc.chain import simulate_chain
     from gradexp.sweep import cache
 
     params = {**CHAIN, "width": 64}
     with tempfile.TemporaryDirectory() as d, cache.using(enabled=True, directory=d):
         seed = np.random.SeedSequence(7)
-        compute = min(timed(lambda: chain_rate_cell(**params, seed=seed))[0] for _ in range(repeat))
-        cache.cached_call(chain_rate_cell, **params, seed=seed)  # store it
-        hit = min(timed(lambda: cache.cached_call(chain_rate_cell, **params, seed=seed))[0] for _ in range(repeat))
-        key = min(timed(lambda: cache.call_key(chain_rate_cell, (), {**params, "seed": seed}))[0]
+        compute = min(timed(lambda: simulate_chain(**params, seed=seed))[0] for _ in range(repeat))
+        cache.cached_call(simulate_chain, **params, seed=seed)  # store it
+        hit = min(timed(lambda: cache.cached_call(simulate_chain, **params, seed=seed))[0] for _ in range(repeat))
+        key = min(timed(lambda: cache.call_key(simulate_chain, (), {**params, "seed": seed}))[0]
                   for _ in range(repeat))
-        same = cache.cached_call(chain_rate_cell, **params, seed=seed) == chain_rate_cell(**params, seed=seed)
-    print(f"result store, one chain cell {params}, best of {repeat}:")
+        same = cache.cached_call(simulate_chain, **params, seed=seed).rate == simulate_chain(**params, seed=seed).rate
+    print(f"result store, one simulate_chain call {params}, best of {repeat}:")
     print(f"  compute {1e3 * compute:8.2f} ms; read back {1e3 * hit:6.2f} ms; key {1e3 * key:6.2f} ms")
     print(f"  SPEED-UP read back / compute: {compute / hit:.0f}x; stored result identical: {same}")
-
-
-if __name__ == "__main__":
-    main()
