@@ -199,3 +199,12 @@ def test_cli_cache_info_and_clear(tmp_path, capsys, store):
     with pytest.raises(SystemExit) as e:
         main(["cache", "purge"])
     assert e.value.code == 2
+
+
+def test_unwritable_store_location_computes_without_it(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv(cache.ENV_DIR, str(blocker / "store"))  # under a file: cannot be created
+    log = str(tmp_path / "log")
+    a = cache.cached_call(counted, log, 1.0, seed=0)
+    assert ncalls(log) == 1 and a.tobytes() == counted(log, 1.0, seed=0).tobytes()

@@ -298,8 +298,12 @@ def cached_call(func, /, *args, **kwargs):
     except _Uncacheable:
         return func(*args, **kwargs)
     location = str(cache_dir())
+    try:
+        memo = _memoised(location)
+    except OSError:  # the store cannot be created (read-only location): compute without it
+        return func(*args, **kwargs)
     with _key_lock(location, key):  # a second process wanting the same result waits, then reads it
-        return _memoised(location)(key, func, args, kwargs)
+        return memo(key, func, args, kwargs)
 
 
 @contextlib.contextmanager
