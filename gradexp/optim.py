@@ -56,7 +56,8 @@ from typing import Any
 
 import numpy as np
 
-from .gaussian import _out, as_float_array, check_interval, check_positive
+from ._validate import as_float_array, check_interval, check_positive
+from .gaussian import _out
 
 __all__ = [
     # schedules

@@ -2,14 +2,12 @@ import subprocess
 import sys
 
 
-def test_import_is_fast_and_compiles_nothing():
-    code = ("import time, sys; t = time.perf_counter(); import gradexp; dt = time.perf_counter() - t; "
-            "print(dt); print('numba' in sys.modules, 'matplotlib' in sys.modules)")
-    best = min(float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                    check=True).stdout.split()[0]) for _ in range(3))
+def test_import_compiles_nothing():
+    """``import gradexp`` loads neither numba nor matplotlib (its time is measured by
+    benchmarks/bench_import.py, not asserted here)."""
+    code = "import sys, gradexp; print('numba' in sys.modules, 'matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert best < 1.0, best
-    assert out[1:] == ["False", "False"], "import gradexp must not load numba or matplotlib"
+    assert out == ["False", "False"], "import gradexp must not load numba or matplotlib"
 
 
 def test_public_api():

@@ -25,7 +25,7 @@ import numpy as np
 from .._random import as_generator, as_seed_sequence, spawn_seeds
 from .._threads import blas_threads
 from .._validate import check_int, check_real
-from ..gaussian import check_positive
+from .._validate import check_positive
 from ..optim import SGD, Optimizer, StateSchedule, schedule_values
 from ._estimate import Estimate, estimate
 

@@ -54,7 +54,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import check_real
-from ..gaussian import _out, as_float_array, check_interval, check_positive
+from .._validate import as_float_array, check_interval, check_positive
+from ..gaussian import _out
 from ..optim import SGD, LayerRule, Optimizer, StateSchedule, schedule_values
 from .explosion import YANG_RATE
 
