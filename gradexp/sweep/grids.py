@@ -38,28 +38,21 @@ def chain_rate_cell(*, seed, **params) -> dict:
 
 def validate_chain_cell(params: dict) -> None:
     """Check one cell's parameters for :func:`chain_rate_cell` without simulating anything:
-    names against :func:`gradexp.mc.chain.simulate_chain`'s keywords, values with the
-    chain's own validation (ValueError/TypeError naming the parameter)."""
-    import inspect
-
+    names against the chain's size, ``reps`` and its options (:data:`gradexp.mc.chain.CHAIN_OPTIONS`),
+    values with the chain's own validation (:class:`~gradexp.mc.chain.ChainSpec`; ValueError or
+    TypeError naming the parameter; nothing is allocated or sampled)."""
+    from .._validate import check_int
     from ..mc import chain
 
-    sig = inspect.signature(chain.simulate_chain)
-    allowed = [k for k in sig.parameters if k not in ("seed", "engine", "threads")]
+    allowed = ("depth", "width", "batch", "reps", *chain.CHAIN_OPTIONS)
     unknown = [k for k in params if k not in allowed]
     if unknown:
         raise ValueError(f"unknown parameter {unknown[0]!r}; the chain takes: {', '.join(allowed)}")
-    full = {k: params.get(k, sig.parameters[k].default) for k in allowed}
     for k in ("depth", "width", "batch"):
-        if full[k] is inspect.Parameter.empty:
+        if k not in params:
             raise ValueError(f"parameter {k!r} is required")
-    from .._validate import check_int
-
-    check_int(full.pop("reps"), "reps", 1)
-    make = getattr(chain, "_make_spec", None)
-    if make is not None:  # the chain's own argument checks (no allocation, no sampling)
-        mparams = inspect.signature(make).parameters
-        make(**{k: v for k, v in full.items() if k in mparams})
+    check_int(params.get("reps", 1), "reps", 1)
+    chain.ChainSpec(**{k: v for k, v in params.items() if k != "reps"})
 
 
 GRIDS: dict[str, SweepGrid] = {}
@@ -71,7 +64,7 @@ def _register(name, description, func, grid, fast_grid):
 
 # Paik & Choi's setting: ReLU after BatchNorm, He init, i.i.d. Gaussian upstream gradient;
 # ``rate`` is the geometric-mean growth of the gradient norm per layer (Yang's rate
-# sqrt(pi/(pi-1)) = 1.2116 in the limit of wide layers and large batches).
+# gradexp.YANG_RATE = sqrt(pi/(pi-1)) in the limit of wide layers and large batches).
 _CHAIN = {"depth": 50, "width": 128, "batch": 64, "activation": "relu", "norm": "batch", "reps": 16}
 _CHAIN_FAST = {"depth": 10, "width": 32, "batch": 16, "activation": "relu", "norm": "batch", "reps": 4}
 # every registered activation that needs no parameters
