@@ -201,6 +201,7 @@ def test_infinite_batch_is_activation_factor(name):
         assert finite_batch_factor(math.inf, name, bn_backward=bk) == float(activation_factor(name))
 
 
+@pytest.mark.slow
 def test_relu_expansion_against_sympy():
     sp = pytest.importorskip("sympy")
     e = sp.symbols("e", positive=True)  # e = 1/B
@@ -229,7 +230,7 @@ def test_relu_expansion_against_sympy():
         assert abs(resid - c2) < 2 * abs(c3) / Bn + 1e-6  # the next term is c3/B
 
 
-@pytest.mark.parametrize("name", ["identity", "leaky_relu", "tanh", "gelu", "elu", "silu"])
+@pytest.mark.parametrize("name", ["relu", "identity", "leaky_relu", "tanh", "gelu", "elu", "silu"])
 def test_expansion_against_large_batches(name):
     """c1 against (λ(B) − λ∞)·B: the residual must shrink like 1/B (B = 2000 and 8000)."""
     for bk in ("full", "simplified"):

@@ -31,6 +31,7 @@ PAPERS = {
     "002": "002_dd5754da8201044e.txt",  # Mehmeti-Göpel & Wand
     "003": "003_febb6d4e6d4555eb.txt",  # Do et al. (TVLARS)
     "004": "004_2f83347b479196cb.txt",  # Bjorck, Gomes & Selman
+    "gradexp": "gradexp (own results)",  # gx- claims (claims/gradexp_own)
 }
 
 
