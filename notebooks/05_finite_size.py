@@ -117,7 +117,7 @@ from gradexp.claims.gradexp_own.finite_size import numpy_chain
 depth, d = 300, 16
 fig, ax = plt.subplots(figsize=(5.5, 3.4))
 for k, w in enumerate(("gaussian", "orthogonal")):
-    r = numpy_chain(depth, d, d, weights=w, norm="batch-nomean", seed=3, stats_every=depth)
+    r = numpy_chain(depth, d, d, weights=w, norm="batch-nocenter", seed=3, stats_every=depth)
     lg = np.log(r["grad_norms"])
     ax.plot(np.arange(depth + 1), (lg - lg[-1])[::-1], color=f"C{k}", label=f"{w} weights")
     print(f"{w:10s} log(||g^0||/||g^N||) = {lg[0] - lg[-1]:.2f}, final isometry gap {r['isometry_gap'][-1]:.3g}")

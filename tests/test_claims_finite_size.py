@@ -78,7 +78,7 @@ def test_haar_orthogonal_is_orthogonal_and_unbiased_sign():
     assert abs(sq.mean() - 1 / 6) < 5 * sq.std(ddof=1) / math.sqrt(sq.size)
 
 
-@pytest.mark.parametrize("norm", ["batch", "batch-nomean", "layer", "none"])
+@pytest.mark.parametrize("norm", ["batch", "batch-nocenter", "layer", "none"])
 def test_numpy_chain_backward_against_finite_differences(norm):
     """The exact backward of numpy_chain: the directional derivative of L = <G, x^N> along a
     random direction of x^0 against central differences (same weights: same seed)."""
@@ -142,3 +142,33 @@ def test_numpy_chain_agrees_with_gradexp_mc():
     b = blocks(np.log(res.grad_norms))
     se = math.hypot(a.std(ddof=1) / math.sqrt(a.size), b.std(ddof=1) / math.sqrt(b.size))
     assert abs(a.mean() - b.mean()) < 5 * se, (a.mean(), b.mean(), se)
+
+
+def test_representation_statistics_numpy_vs_mc():
+    """Gram statistics of the claim (gradexp.mc, stats='gram') against the independent numpy chain:
+    mean |cos| and stable rank at the last layer agree within 5 combined standard errors."""
+    kw = dict(fast=True, seed=31, width=32, batch=16, depth=20, reps=6)
+    a = fsc.representation_profiles(engine="mc", **kw)
+    b = fsc.representation_profiles(engine="numpy", **kw)
+    for norm in ("batch", "layer", "none"):
+        for key in ("mean_abs_cos", "stable_rank"):
+            ma, sa = a[f"{norm}_{key}_mean"][-1], a[f"{norm}_{key}_se"][-1]
+            mb, sb = b[f"{norm}_{key}_mean"][-1], b[f"{norm}_{key}_se"][-1]
+            assert abs(ma - mb) < 5 * math.hypot(sa, sb) + 1e-12, (norm, key, ma, mb, sa, sb)
+
+
+def test_orthogonal_gain_numpy_vs_mc():
+    """Input-gradient log gain, orthogonal weights, BN without centring, B = d = 16, depth 100:
+    numpy chain against gradexp.mc (weights='orthogonal', norm='batch-nocenter')."""
+    from gradexp.mc import simulate_chain
+
+    B, depth, reps = 16, 100, 6
+    a = [math.log(r["grad_norms"][0] / r["grad_norms"][-1])
+         for r in (fsc.numpy_chain(depth, B, B, weights="orthogonal", norm="batch-nocenter",
+                                   seed=300 + s, stats_every=depth) for s in range(reps))]
+    res = simulate_chain(depth, B, B, activation="identity", weights="orthogonal",
+                         norm="batch-nocenter", reps=reps, rng=41, corr_features=0,
+                         weight_grads=False)
+    b = np.log(res.grad_norms[:, 0] / res.grad_norms[:, -1])
+    se = math.hypot(np.std(a, ddof=1) / math.sqrt(reps), np.std(b, ddof=1) / math.sqrt(reps))
+    assert abs(np.mean(a) - np.mean(b)) < 5 * se, (np.mean(a), np.mean(b), se)

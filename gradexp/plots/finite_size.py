@@ -113,7 +113,7 @@ def _ortho_plot(d: dict):
     fig, axes = new_figure(1, 2, width=4.6, height=3.6)
     k = np.asarray(d["layers_from_output"])
     B = int(d["batch"])
-    for ax, norm in zip(axes[0], ("batch", "batch-nomean")):
+    for ax, norm in zip(axes[0], ("batch", "batch-nocenter")):
         for c, w in enumerate(("gaussian", "orthogonal")):
             key = f"{w}_{norm}"
             m, se = np.asarray(d[f"{key}_mean"]), np.asarray(d[f"{key}_se"])

@@ -325,11 +325,11 @@ def haar_orthogonal(rng: np.random.Generator, n: int, m: int | None = None) -> n
 
 
 def _normalise(z, norm, eps=0.0):
-    """(y, backward) for norm in batch | batch-nomean | layer | none (z: batch × width)."""
+    """(y, backward) for norm in batch | batch-nocenter | layer | none (z: batch × width)."""
     if norm == "none":
         return z, lambda g: g
     axis = 0 if norm.startswith("batch") else 1
-    if norm == "batch-nomean":
+    if norm == "batch-nocenter":
         r = np.sqrt(np.mean(z * z, axis=axis, keepdims=True) + eps)
         y = z / r
         return y, lambda g: (g - y * np.mean(g * y, axis=axis, keepdims=True)) / r
@@ -362,7 +362,7 @@ def numpy_chain(depth, width, batch, *, activation="identity", weights="gaussian
     r"""A small BN/LN/no-norm chain in numpy with Gaussian or Haar-orthogonal weights.
 
     :math:`x^{n+1} = \mathrm{Norm}(\varphi(x^n)W^n)`, :math:`x^0 \sim N(0, I)`, upstream gradient
-    i.i.d. N(0, 1); exact backward (the full BN backward; ``"batch-nomean"`` divides by the batch
+    i.i.d. N(0, 1); exact backward (the full BN backward; ``"batch-nocenter"`` divides by the batch
     RMS without centring, Meterez et al.'s setting). Returns per-layer gradient norms
     ``grad_norms[n] = ||∂L/∂x^n||`` (n = 0..depth) and, every ``stats_every`` layers, the Gram
     statistics of :func:`gram_statistics` and the batch excess kurtosis of :math:`x^n`.
@@ -413,8 +413,8 @@ def _kurtosis(x):
 
 
 # ============================================================================ orthogonal weights
-ORTHO_ARMS = (("gaussian", "batch"), ("orthogonal", "batch"), ("gaussian", "batch-nomean"),
-              ("orthogonal", "batch-nomean"))
+ORTHO_ARMS = (("gaussian", "batch"), ("orthogonal", "batch"), ("gaussian", "batch-nocenter"),
+              ("orthogonal", "batch-nocenter"))
 
 
 def orthogonal_depth_profiles(batch, width, depth, *, reps=3, seed=0) -> dict:
@@ -440,7 +440,7 @@ def orthogonal_depth_profiles(batch, width, depth, *, reps=3, seed=0) -> dict:
     return out
 
 
-def orthogonal_map(batches, widths, *, depth=200, start=50, reps=2, norm="batch-nomean",
+def orthogonal_map(batches, widths, *, depth=200, start=50, reps=2, norm="batch-nocenter",
                    seed=0) -> dict:
     """Per-layer log growth of the gradient norm over layers ``start`` … ``depth`` from the output,
     orthogonal weights, identity activation, over a (batch, width) grid."""
@@ -504,8 +504,8 @@ def _check_orthogonal(fast: bool, *, weights: str = "orthogonal") -> Verdict:
         m, se = ev[f"{w}_{n}_gain"], ev[f"{w}_{n}_gain_se"]
         return float(m[-1] - m[0]), float(math.hypot(se[-1], se[0]))
 
-    tested = change(weights, "batch-nomean")
-    gauss = change("gaussian", "batch-nomean")
+    tested = change(weights, "batch-nocenter")
+    gauss = change("gaussian", "batch-nocenter")
     ortho_c = change("orthogonal", "batch")
     gauss_c = change("gaussian", "batch")
     B = width
@@ -537,21 +537,34 @@ def _check_orthogonal(fast: bool, *, weights: str = "orthogonal") -> Verdict:
 
 # ============================================================================ representations
 def representation_profiles(fast=True, seed=0, *, activation="relu", batch=32, width=None,
-                            depth=None, reps=None) -> dict:
-    """Per-layer Gram statistics and kurtosis for BN / LN / no normalisation (Gaussian weights)."""
+                            depth=None, reps=None, engine="mc") -> dict:
+    """Per-layer Gram statistics (mean |cos|, stable rank) and excess kurtosis of the
+    normalisation outputs for BN / LN / no normalisation (Gaussian weights).
+
+    ``engine="mc"`` runs :func:`gradexp.mc.simulate_chain` (``stats="gram"``; kurtosis: the
+    bias-corrected G2, 0 for Gaussian samples); ``"numpy"`` runs :func:`numpy_chain` (biased g2),
+    an independent implementation used to cross-check the first."""
     width = (64 if fast else 128) if width is None else width
     depth = (60 if fast else 200) if depth is None else depth
     reps = (3 if fast else 6) if reps is None else reps
     every = max(1, depth // 20)
+    layers = np.arange(0, depth + 1, every)
     ss = np.random.SeedSequence(seed).spawn(3 * reps)
-    out = {"batch": batch, "width": width, "depth": depth, "reps": reps, "activation": activation}
+    out = {"batch": batch, "width": width, "depth": depth, "reps": reps, "activation": activation,
+           "layers": layers, "engine": engine}
     for a, norm in enumerate(("batch", "layer", "none")):
-        runs = [cached_call(numpy_chain, depth, width, batch, activation=activation, norm=norm,
-                            seed=int(ss[a * reps + r].generate_state(1)[0]), stats_every=every)
-                for r in range(reps)]
-        out["layers"] = runs[0]["layers"]
-        for key in ("mean_abs_cos", "stable_rank", "kurtosis"):
-            v = np.array([r[key] for r in runs])
+        if engine == "mc":
+            res = _chain().simulate_chain(depth, width, batch, activation=activation, norm=norm,
+                                          reps=reps, rng=ss[a * reps], stats="gram",
+                                          corr_features=0, weight_grads=False)
+            vals = {"mean_abs_cos": res.gram_cos[:, layers], "stable_rank": res.stable_rank[:, layers],
+                    "kurtosis": res.kurtosis[:, layers]}
+        else:
+            runs = [cached_call(numpy_chain, depth, width, batch, activation=activation, norm=norm,
+                                seed=int(ss[a * reps + r].generate_state(1)[0]), stats_every=every)
+                    for r in range(reps)]
+            vals = {k: np.array([r[k] for r in runs]) for k in ("mean_abs_cos", "stable_rank", "kurtosis")}
+        for key, v in vals.items():
             out[f"{norm}_{key}_mean"] = v.mean(axis=0)
             out[f"{norm}_{key}_se"] = v.std(axis=0, ddof=1) / math.sqrt(reps)
     return out
