@@ -24,6 +24,7 @@ from .theory.explosion import (
     yang_rate,
 )
 from .theory.relu import relu_moments
+from .theory.finite_size import finite_batch_expansion, finite_batch_factor, finite_batch_rate
 from .theory.rmt import *  # noqa: F401,F403  (its __all__)
 from .theory import elr  # noqa: F401
 from . import optim  # noqa: F401
@@ -37,7 +38,8 @@ __all__ = [
     "correlated_explosion_factor", "explosion_factor", "explosion_factor_asymptotic",
     "jensen_corrected_perfectly_correlated_bound", "perfectly_correlated_bound",
     "perfectly_correlated_bound_earlier", "theorem_2_4_probability", "theorem_2_4_upper_factor",
-    "yang_rate", "relu_moments", "elr", "optim", *_rmt.__all__,
+    "yang_rate", "relu_moments", "finite_batch_factor", "finite_batch_expansion",
+    "finite_batch_rate", "elr", "optim", *_rmt.__all__,
 ]
 
 _LAZY = {"mc", "claims", "plots", "sweep"}

@@ -101,7 +101,6 @@ __all__ = [
     "finite_batch_rate",
     "sphere_pair_rule",
     "rate_vs_batch_overlay",
-    "width_corrected_factor",
 ]
 
 _BACKWARDS = ("full", "simplified")
@@ -450,24 +449,7 @@ def finite_batch_expansion(activation="relu", *, bn_backward="full", **params):
     return float(lam), float(c1)
 
 
-# ============================================================================ width correction
-def width_corrected_factor(batch, width, activation="relu", *, bn_backward="full",
-                           coefficient=None, **params):
-    r"""Finite-width prediction :math:`\lambda(B, d) \approx \lambda(B)\,(1 + a/d)`.
-
-    ``coefficient`` is a; by default the value fitted in ``notes/finite.md`` is not assumed:
-    without it the infinite-width factor is returned unchanged (width only validated).
-    """
-    lam = finite_batch_factor(batch, activation, bn_backward=bn_backward, **params)
-    d = np.asarray(width, dtype=float)
-    if np.any(~np.isfinite(d) & (d != np.inf)) or np.any(d < 1):
-        raise ValueError(f"width must be >= 1 (or inf), got {width!r}")
-    if coefficient is None:
-        return lam * np.ones_like(d) if d.ndim else lam
-    with np.errstate(divide="ignore"):
-        return lam * (1.0 + coefficient / d)
-
-
+# ============================================================================ sweep overlay
 def rate_vs_batch_overlay(batches, activation="relu", *, bn_backward="full", **params) -> dict:
     r"""Theory curves for the sweeps ``rate-vs-batch`` / ``rate-vs-width-batch``.
 
