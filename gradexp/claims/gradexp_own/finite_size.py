@@ -613,7 +613,7 @@ def depth_drift(fast=True, seed=0, *, activations=("tanh", "gelu", "relu"), batc
     and width (gradexp.mc chains, full backward)."""
     widths = (64, 128) if fast else (64, 256)
     depth = 30 if fast else 48
-    reps = 6 if fast else 8
+    reps = 16 if fast else 24
     win = 6
     edges = list(range(4, depth - 4 - win + 1, win))
     ss = np.random.SeedSequence(seed).spawn(len(activations) * len(widths))
@@ -656,7 +656,8 @@ def depth_drift(fast=True, seed=0, *, activations=("tanh", "gelu", "relu"), batc
         falsify={"direction": -1})
 def _check_drift(fast: bool, *, direction: int = 1, smooth: tuple = ("tanh", "gelu")) -> Verdict:
     ev = _memo(depth_drift, fast, seed=4848)
-    rows, rising, excess_rising = {}, [], []
+    rows = {}
+    pooled = {a: [0.0, 0.0, 0.0, 0.0] for a in smooth}  # Σ change, Σ se², Σ rate change, Σ se²
     for act in [str(a) for a in ev["activations"]]:
         for d in ev["widths"]:
             km, ks = ev[f"{act}_{d}_kurt_mean"], ev[f"{act}_{d}_kurt_se"]
@@ -667,18 +668,28 @@ def _check_drift(fast: bool, *, direction: int = 1, smooth: tuple = ("tanh", "ge
             ex, exs = ev[f"{act}_{d}_excess"], ev[f"{act}_{d}_excess_se"]
             dex, dexs = float(ex[-1] - ex[0]), float(math.hypot(exs[-1], exs[0]))
             rows[f"{act}, width {int(d)}"] = _sig([km[early], km[late], dk, dks, ex[0], ex[-1], dex, dexs], 3)
-            if act in smooth:
-                rising.append(direction * dk > 5 * dks)
-                excess_rising.append(direction * dex > 2 * dexs)
-    ok_k = all(rising)
-    ok_e = all(excess_rising)
+            if act in pooled:
+                p = pooled[act]
+                p[0] += dk
+                p[1] += dks ** 2
+                p[2] += dex
+                p[3] += dexs ** 2
+    # per activation, pooled over the widths (the statement is about the activation)
+    zk = {a: direction * p[0] / math.sqrt(p[1]) for a, p in pooled.items()}
+    ze = {a: direction * p[2] / math.sqrt(p[3]) for a, p in pooled.items()}
+    ok_k = all(z > Z_MAX for z in zk.values())
+    ok_e = all(z > 2.0 for z in ze.values())
     status = HOLDS if (ok_k and ok_e) else (HOLDS_LOOSELY if ok_k else FAILS)
     evidence = {"batch": int(ev["batch"]), "depth": int(ev["depth"]), "reps": int(ev["reps"]),
                 "sphere_baseline_kurtosis_-6/(B+1)": _sig(ev["baseline_kurtosis"], 3),
                 "tested": list(smooth), "direction": direction,
+                "z_kurtosis_departure_rise (pooled over widths)": {a: _sig(z, 3) for a, z in zk.items()},
+                "z_rate_excess_rise (pooled over widths)": {a: _sig(z, 3) for a, z in ze.items()},
                 "rows (kurt early, late, change of |kurt - baseline|, se, rate excess first window, "
                 "last window, change, se)": rows}
     parts = [f"{k}: kurtosis {v[0]:+.3f} -> {v[1]:+.3f}, rate excess {100 * v[4]:+.2f}% -> {100 * v[5]:+.2f}%"
              for k, v in rows.items()]
-    note = ("Layer 4 -> layer depth-4: " + "; ".join(parts) + ".")
+    note = ("Layer 4 -> layer depth-4: " + "; ".join(parts) + ". Rise of the kurtosis departure, "
+            "pooled over widths: " + ", ".join(f"{a} z = {z:.1f}" for a, z in zk.items())
+            + "; rise of the rate excess: " + ", ".join(f"{a} z = {z:.1f}" for a, z in ze.items()) + ".")
     return Verdict(status, evidence, note)
