@@ -170,7 +170,7 @@ def main():
     w(f"Cost: {ms:.1f} ms per new (activation, batch) for the quadrature (GELU), {ms_cached * 1e3:.0f} µs "
       f"cached; closed forms {us_relu:.2f} µs per batch size vectorised (ReLU, 1e5 sizes). The Gauss "
       "rule is also checked against closed forms (ReLU, identity, leaky ReLU: 1e-12), a direct "
-      "mpmath 2-D integral over the disk density (ReLU B = 4, 5, 9; tanh, ELU B = 7) and a "
+      "mpmath 2-D integral over the disk density (ReLU B = 4, 5, 9; tanh, ELU B = 5) and a "
       "Monte-Carlo integral over the sphere (5 standard errors).\n")
 
     # ---------------------------------------------------------------- chains
@@ -233,14 +233,16 @@ def main():
         p = chk(True, **over)
         w(f"| {cid} | {v.status} (perturbed {over}: {p.status}) | {v.note} | {sec:.0f} |")
     w("")
-    om = fsc.orthogonal_map((8, 16, 32, 64), (16, 32, 64), depth=200, start=50, reps=2, seed=7)
-    w("**Orthogonal weights: where the bound holds.** Per-layer log growth of ||g|| over layers "
-      f"{om['start']}…{om['depth']} from the output (Haar-orthogonal weights, identity activation, "
-      "BN without centring; mean of 2 chains):\n")
+    om = fsc.orthogonal_map((8, 16, 32, 64, 128), (16, 32, 64, 128), depth=800, start=50, reps=2, seed=7)
+    w("**Orthogonal weights: where the bound holds.** Per-layer log growth of ||g|| between layers "
+      f"{om['start']} and {om['stop']} from the output of a depth-{om['depth']} chain (deep, after the "
+      "forward transient near the input; Haar-orthogonal weights, identity activation, BN without "
+      "centring; mean ± se of 2 chains):\n")
     w("| batch \\ width | " + " | ".join(str(int(d)) for d in om["width"]) + " |")
     w("| --- |" + " --- |" * len(om["width"]))
     for i, B in enumerate(om["batch"]):
-        w(f"| {int(B)} | " + " | ".join(f"{om['slope'][i, j]:+.4f}" for j in range(len(om["width"]))) + " |")
+        w(f"| {int(B)} | " + " | ".join(f"{om['slope'][i, j]:+.5f} ± {om['slope_se'][i, j]:.5f}"
+                                      for j in range(len(om["width"]))) + " |")
     w("")
     w("(The Gaussian-weight rate at the same batch is ½ log λ(B) ≈ "
       + ", ".join(f"{0.5 * math.log(fs.finite_batch_factor(int(B), 'identity')):.4f} (B = {int(B)})"

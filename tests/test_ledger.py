@@ -30,7 +30,7 @@ def ledger():
 def test_ids_unique_and_prefixed():
     ids = [c.id for c in all_claims()]
     assert len(ids) == len(set(ids))
-    prefix = {"000": "pc-", "001": "pc-", "002": "mgw-", "003": "tvlars-", "004": "bjorck-"}
+    prefix = {"000": "pc-", "001": "pc-", "002": "mgw-", "003": "tvlars-", "004": "bjorck-", "gradexp": "gx-"}
     for c in all_claims():
         assert c.id.startswith(prefix[c.paper]), c.id
 

@@ -440,10 +440,13 @@ def orthogonal_depth_profiles(batch, width, depth, *, reps=3, seed=0) -> dict:
     return out
 
 
-def orthogonal_map(batches, widths, *, depth=200, start=50, reps=2, norm="batch-nocenter",
-                   seed=0) -> dict:
-    """Per-layer log growth of the gradient norm over layers ``start`` … ``depth`` from the output,
-    orthogonal weights, identity activation, over a (batch, width) grid."""
+def orthogonal_map(batches, widths, *, depth=800, start=50, stop=None, reps=2,
+                   norm="batch-nocenter", seed=0) -> dict:
+    """Per-layer log growth of the gradient norm between ``start`` and ``stop`` (default depth/2)
+    layers from the output of a depth-``depth`` chain (orthogonal weights, identity activation),
+    over a (batch, width) grid: the stationary rate deep in the network, after the forward
+    transient near the input."""
+    stop = depth // 2 if stop is None else stop
     S = np.full((len(batches), len(widths)), np.nan)
     E = np.full_like(S, np.nan)
     ss = np.random.SeedSequence(seed).spawn(len(batches) * len(widths) * reps)
@@ -457,11 +460,11 @@ def orthogonal_map(batches, widths, *, depth=200, start=50, reps=2, norm="batch-
                                   seed=int(ss[k].generate_state(1)[0]), stats_every=depth)
                 k += 1
                 lg = np.log(res["grad_norms"])
-                sl.append((lg[0] - lg[depth - start]) / (depth - start))
+                sl.append((lg[depth - stop] - lg[depth - start]) / (stop - start))
             S[i, j] = np.mean(sl)
             E[i, j] = np.std(sl, ddof=1) / math.sqrt(reps) if reps > 1 else math.nan
     return {"batch": np.array(batches), "width": np.array(widths), "slope": S, "slope_se": E,
-            "depth": depth, "start": start, "norm": norm}
+            "depth": depth, "start": start, "stop": stop, "norm": norm}
 
 
 def orthogonal_gains(batch, width, depths, *, reps=3, seed=0, arms=ORTHO_ARMS) -> dict:
