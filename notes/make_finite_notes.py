@@ -233,7 +233,8 @@ def main():
         p = chk(True, **over)
         w(f"| {cid} | {v.status} (perturbed {over}: {p.status}) | {v.note} | {sec:.0f} |")
     w("")
-    om = fsc.orthogonal_map((8, 16, 32, 64, 128), (16, 32, 64, 128), depth=800, start=50, reps=2, seed=7)
+    om = fsc.orthogonal_map((8, 16, 32, 64), (16, 32, 64), depth=600, start=50, reps=2, seed=7)
+    np.savez(HERE / "orthogonal_map.npz", **{k: np.asarray(v) for k, v in om.items()})
     w("**Orthogonal weights: where the bound holds.** Per-layer log growth of ||g|| between layers "
       f"{om['start']} and {om['stop']} from the output of a depth-{om['depth']} chain (deep, after the "
       "forward transient near the input; Haar-orthogonal weights, identity activation, BN without "
