@@ -495,16 +495,16 @@ def _linear_growth(fast: bool, claimed_slope: str = "linear") -> Verdict:
        falsify={"claimed_increasing": False})
 def _fig12(fast: bool, claimed_increasing: bool = True) -> Verdict:
     scan = _sigma_max_scan(fast)
-    m = scan.summary("sigma_max")
-    increasing = bool(np.all(np.diff(m["mean"]) > 0))
+    m = scan.estimate("sigma_max")
+    increasing = bool(np.all(np.diff(m.mean) > 0))
     depths = scan.depths
     per_rep = np.array([_slope(depths + 1, row) for row in scan.sigma_max])
     slope = float(per_rep.mean())
     ok = increasing == claimed_increasing and slope < 0.75
     return Verdict(
         HOLDS if ok else FAILS,
-        evidence={"N": scan.N, "depths": depths.tolist(), "mean_sigma_max": [round(v, 3) for v in m["mean"]],
-                  "std_sigma_max": [round(v, 3) for v in m["std"]], "loglog_slope": round(slope, 3)},
+        evidence={"N": scan.N, "depths": depths.tolist(), "mean_sigma_max": [round(v, 3) for v in m.mean],
+                  "std_sigma_max": [round(v, 3) for v in m.stderr * np.sqrt(m.n)], "loglog_slope": round(slope, 3)},
         note=f"Observation holds: sigma_max grows like sqrt(M+1) (log-log slope {slope:.3g}). The sub-linear growth is "
              "what infinitely large matrices predict too (the 'linear' expectation mistakes x for a singular value).")
 
@@ -533,7 +533,7 @@ def _condition(fast: bool, gap_scale: float = 1.0) -> Verdict:
     err = np.median(np.abs(st.log_sv[..., -1] - di.log_sv[..., -1]), axis=0)
     fail_idx = int(np.argmax(err > 0.01))
     fail_depth = int(depths[fail_idx])
-    log10k_at_fail = float(st.summary("log10_condition")["mean"][fail_idx])
+    log10k_at_fail = float(st.estimate("log10_condition").mean[fail_idx])
     # the stable method against an mpmath product (N = 6, 40 factors: kappa ~ 1e27)
     rng = np.random.default_rng(20190013)
     Ws = [rng.standard_normal((6, 6)) / math.sqrt(6) for _ in range(40)]
@@ -545,14 +545,14 @@ def _condition(fast: bool, gap_scale: float = 1.0) -> Verdict:
     gap1000 = float(ginibre_lyapunov_exponents(1000)[0] - ginibre_lyapunov_exponents(1000)[-1])
     ok = abs(z_rate) < 5 and gap > 1 and e_st < 1e-12 and abs(gx_gap / gap - 1) < 1e-12
     dec1000 = gap1000 / math.log(10)
-    sat = float(di.summary("log10_condition")["mean"][-1])
+    sat = float(di.estimate("log10_condition").mean[-1])
     return Verdict(
         HOLDS if ok else FAILS,
-        evidence={"N": N, "mean_log10_kappa_by_depth_1_to_24": [round(v, 2) for v in st.summary("log10_condition")["mean"]],
+        evidence={"N": N, "mean_log10_kappa_by_depth_1_to_24": [round(v, 2) for v in st.estimate("log10_condition").mean],
                   "growth_nats_per_factor_mc": round(float(inc.mean()), 3), "lyapunov_gap_lambda1_minus_lambdaN": round(gap, 3),
                   "z_rate": round(z_rate, 2), "direct_fails_at_depth": fail_depth,
                   "log10_kappa_where_direct_fails": round(log10k_at_fail, 2),
-                  "direct_log10_kappa_saturates_at": round(float(di.summary("log10_condition")["mean"][-1]), 2),
+                  "direct_log10_kappa_saturates_at": round(float(di.estimate("log10_condition").mean[-1]), 2),
                   "N1000_decades_per_factor": round(gap1000 / math.log(10), 3),
                   "mpmath_N6_M40_log10_kappa": round(math.log10(ref[0] / ref[-1]), 1),
                   "N1000_factors_to_direct_failure": round(log10k_at_fail / dec1000, 2),

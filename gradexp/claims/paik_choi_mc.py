@@ -376,7 +376,7 @@ def _mc_thm_2_4(fast: bool, ref_scale: float = 1.0) -> Verdict:
     s1, s2 = _seeds(2204, 2)
     pop = ch.single_layer_ratio(d, 1024, input_mean=SQRT2 * R, bn_backward="simplified",
                                 bn_stats="population", reps=nets, batches=nb, seed=s1)
-    m, se = pop.network_means, pop.network_stderrs
+    m, se = pop.networks.mean, pop.networks.stderr
     # one-way analysis of variance: is E[ratio | W] the same for every W?
     msw = float(np.mean(nb * se ** 2))  # pooled within-network variance of one batch's ratio
     msb = float(nb * np.var(m, ddof=1))
@@ -389,7 +389,7 @@ def _mc_thm_2_4(fast: bool, ref_scale: float = 1.0) -> Verdict:
     frac = float(consistent.mean())
     bat = ch.single_layer_ratio(d, 64, input_mean=SQRT2 * R, bn_backward="simplified",
                                 reps=nets, batches=nb, seed=s2)
-    bm, bse = bat.network_means, bat.network_stderrs
+    bm, bse = bat.networks.mean, bat.networks.stderr
     bpool = math.sqrt(float(np.mean(nb * bse ** 2)) / nb)
     b_inside = float(((bm + Z_MAX * bpool >= C) & (bm - Z_MAX * bpool <= upper)).mean())
     bz = float((bm.mean() - C) / (bpool / math.sqrt(nets)))

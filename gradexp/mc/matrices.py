@@ -401,11 +401,6 @@ class DepthScan:
         ``mean`` and ``stderr`` are arrays over ``depths`` (NaN stderr with one repetition)."""
         return estimate_over_reps(self._quantity(quantity))
 
-    def summary(self, quantity: str) -> dict[str, np.ndarray]:
-        """Deprecated dict form of :meth:`estimate` (``mean``, ``std``, ``stderr`` per depth)."""
-        est = self.estimate(quantity)
-        return {"mean": est.mean, "std": est.stderr * math.sqrt(est.n), "stderr": est.stderr}
-
     def estimates(self, quantity: str) -> list[Estimate]:
         """One scalar :class:`Estimate` per depth (needs at least 2 repetitions)."""
         q = self._quantity(quantity)

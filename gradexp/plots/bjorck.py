@@ -190,9 +190,9 @@ def _depth_compute(fast: bool, seed: int) -> dict:
     out = {"N": N, "runs": runs, "depths": depths, "lyapunov_gap": lam[0] - lam[-1]}
     for name, scan in (("stable", stable), ("direct", direct)):
         for q in ("log10_condition", "sigma_max"):
-            s = scan.summary(q)
-            out[f"{name}_{q}_mean"] = s["mean"]
-            out[f"{name}_{q}_std"] = s["std"]
+            est = scan.estimate(q)
+            out[f"{name}_{q}_mean"] = est.mean
+            out[f"{name}_{q}_std"] = est.stderr * np.sqrt(est.n)
     mm_ = np.arange(1, depths[-1] + 1)
     out["theory_depths"] = mm_
     out["theory_log10_kappa"] = (math.log(N) + EDELMAN_LOG_KAPPA + (mm_ - 1) * out["lyapunov_gap"]) / math.log(10)
