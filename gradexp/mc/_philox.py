@@ -234,7 +234,7 @@ def _fill_raw(k0, k1, c0, c1, c2, c3, out):
 
 # ============================================================================ ziggurat
 @kernel
-def _zig64(r, k0, k1, c0, c1, c2, c3, j):
+def _zig64(r0, k0, k1, c0, c1, c2, c3, j):
     """numpy's ``random_standard_normal`` on the words (r, s_j, s_{j+1}, ...), s the sequential
     stream at counter c; returns (variate, index of the first unused s). 
 
@@ -242,6 +242,7 @@ def _zig64(r, k0, k1, c0, c1, c2, c3, j):
     once below x_{i-1}, else the wedge test (strips 1-255) or Marsaglia's exponential tail
     sampler (strip 0) on uniforms ⌊s/2^11⌋2^-53; a rejected wedge starts over with a new word.
     """
+    r = _U(r0)
     while True:
         idx = np.intp(r & _MASK8)
         r = r >> _S8
@@ -273,13 +274,14 @@ def _zig64(r, k0, k1, c0, c1, c2, c3, j):
 
 
 @kernel
-def _zig32(r, k0, k1, c0, c1, c2, c3, j):
+def _zig32(r0, k0, k1, c0, c1, c2, c3, j):
     """numpy's ``random_standard_normal_f`` on the 32-bit words (r, s_j, s_{j+1}, ...), s the
     sequential 32-bit stream at counter c; returns (float32 variate, first unused index).
     Strip = bits 0-7, sign = bit 8, abscissa = bits 9-31 times x_i/2^23, float32 arithmetic as
     in numpy (the wedge compared with exp(-x²/2) in float64)."""
     zr32 = np.float32(_ZR)
     inv32 = np.float32(1.0 / _ZR)
+    r = np.uint32(r0)
     while True:
         idx = np.intp(r & _U32_FF)
         sign = (r >> _U32_8) & _U32_1
@@ -311,9 +313,10 @@ def _zig32(r, k0, k1, c0, c1, c2, c3, j):
 
 
 @kernel
-def _normal64_at(w, j, k0, k1, stream):
+def _normal64_at(w0, j, k0, k1, stream):
     """Float64 normal j of a stream whose word j is w: the ziggurat's fast path inline, the
     rare rejection continued on the fallback stream (t, stream, 1, j)."""
+    w = _U(w0)
     idx = np.intp(w & _MASK8)
     rabs = (w >> _S9) & _MASK52
     if rabs < _KI64[idx]:
@@ -323,8 +326,9 @@ def _normal64_at(w, j, k0, k1, stream):
 
 
 @kernel
-def _normal32_at(w, j, k0, k1, stream):
+def _normal32_at(w0, j, k0, k1, stream):
     """Float32 normal j of a stream whose 32-bit word j is w (fallback (t, stream, 2, j))."""
+    w = np.uint32(w0)
     idx = np.intp(w & _U32_FF)
     rabs = (w >> _U32_9) & _U32_M23
     if rabs < _KI32[idx]:
