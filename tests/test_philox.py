@@ -344,3 +344,111 @@ def test_neighbouring_streams_are_uncorrelated():
     # float32 neighbours share a 64-bit word: low and high halves must be independent
     assert abs(_corr_z(z32[0::2], z32[1::2])) < 5
     assert abs(_corr_z(z32[0::2] ** 2, z32[1::2] ** 2)) < 5
+
+
+# ============================================================================ chains on Philox streams
+CHAIN_CASES = [
+    dict(activation="silu", residual=2, input_mean=0.5),
+    dict(activation="dropout", activation_params={"keep_prob": 0.7}, bias_std=0.3,
+         input_corr=0.4, upstream="cross_entropy", classes=3, eps=1e-3),
+    dict(activation="relu", dtype=np.float32, weights="orthogonal", upstream="logistic"),
+    dict(activation="tanh", input_corr="bt", weight_mean=0.5, upstream="mse"),
+]
+
+
+@pytest.mark.parametrize("kw", CHAIN_CASES)
+def test_chain_numbers_identical_across_engines_threads_and_fills(kw):
+    """The same seed gives the same chains on the wide engine (parallel fills over numba's
+    threads, 1 or all of them) and on the threaded engine (serial fills, 1-3 threads)."""
+    from gradexp.mc.chain import simulate_chain
+
+    args = (5, 12, 10)
+    ref = simulate_chain(*args, reps=5, rng=41, engine="compiled", threads=1, **kw)
+    others = [simulate_chain(*args, reps=5, rng=41, engine="compiled", threads=t, **kw)
+              for t in (2, 3)]
+    old = numba.get_num_threads()
+    try:
+        for nt in sorted({1, old}):
+            numba.set_num_threads(nt)
+            others.append(simulate_chain(*args, reps=5, rng=41, engine="wide", **kw))
+    finally:
+        numba.set_num_threads(old)
+    for other in others:
+        for name in ("grad_norms", "var_product", "act_kurtosis", "weight_norms", "loss"):
+            np.testing.assert_array_equal(getattr(other, name), getattr(ref, name))
+
+
+def test_chain_tensors_are_the_documented_streams():
+    """sample_chain(rng=s) draws tensor T of layer n from stream_id(T, n) under the key of
+    the first child of s: W^n = σ_w (μ_w/σ_w + z), x = μ + σ z, G = z."""
+    from gradexp.mc.chain import sample_chain
+
+    d, B, N = 6, 5, 3
+    ch = sample_chain(N, d, B, rng=9, input_mean=0.3, input_std=2.0, weight_mean=0.2,
+                      init="lecun", bias_std=0.5)
+    key = P.key_from_seed(np.random.SeedSequence(9).spawn(1)[0])
+    g = 1 / math.sqrt(d)
+    for n in range(N):
+        z = P.normal(key, P.stream_id(P.WEIGHT, n), d * d).reshape(d, d)
+        np.testing.assert_array_equal(ch.weights[n], g * z + g * 0.2)
+        np.testing.assert_array_equal(ch.biases[n], 0.5 * P.normal(key, P.stream_id(P.BIAS, n), d))
+    np.testing.assert_array_equal(ch.inputs, 0.3 + 2.0 * P.normal(key, P.stream_id(P.INPUT), B * d).reshape(B, d))
+    np.testing.assert_array_equal(ch.upstream, P.normal(key, P.stream_id(P.UPSTREAM), B * d).reshape(B, d))
+
+
+def test_fresh_batches_redraw_only_the_data_streams():
+    """single_layer_ratio(batches=k): batch k uses the data streams of batch k and keeps the
+    network, so repetition 0 with one batch equals batch 0 of a run with several."""
+    from gradexp.mc import chain as C
+
+    one = C.single_layer_ratio(16, 12, reps=3, batches=1, rng=2)
+    many = C.single_layer_ratio(16, 12, reps=3, batches=4, rng=2, engine="compiled")
+    spec = C.ChainSpec.from_options(1, (16, 16), 12, upstream="gaussian", weight_grads=False,
+                                    corr_features=0)
+    OUT4 = C._simulate(spec, 3, 2, batches=4)[0]
+    OUT1 = C._simulate(spec, 3, 2, batches=1)[0]
+    np.testing.assert_array_equal(OUT4[:, 0], OUT1)
+    assert not np.array_equal(OUT4[:, 1], OUT4[:, 0])
+    np.testing.assert_allclose(many.samples, (OUT4[..., 2, 0] / OUT4[..., 2, 1]).mean(axis=1))
+    np.testing.assert_allclose(one.samples, OUT1[..., 2, 0] / OUT1[..., 2, 1])
+
+
+def test_rng_engines_agree_in_distribution():
+    """Philox and numpy streams estimate the same gradient growth rate and Thm 2.2 ratio:
+    differences within 5 combined standard errors."""
+    from gradexp.mc.chain import simulate_chain, single_layer_ratio
+
+    rates = [simulate_chain(10, 32, 32, reps=48, rng=7, rng_engine=e, corr_features=0,
+                            weight_grads=False).rate_between() for e in ("philox", "numpy")]
+    z = (rates[0].mean - rates[1].mean) / math.hypot(rates[0].stderr, rates[1].stderr)
+    assert abs(z) < 5, (rates, z)
+    ratios = [single_layer_ratio(32, 32, reps=400, rng=8, rng_engine=e).ratio
+              for e in ("philox", "numpy")]
+    z = (ratios[0].mean - ratios[1].mean) / math.hypot(ratios[0].stderr, ratios[1].stderr)
+    assert abs(z) < 5, (ratios, z)
+
+
+def test_concurrent_wide_runs_fall_back_to_serial_fills():
+    """Two Python threads running one-chain-at-a-time simulations at once: the second finds
+    the parallel fill taken and fills serially (numba's workqueue layer cannot run two
+    parallel kernels at once); the numbers are those of a lone run."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradexp.mc.chain import simulate_chain
+
+    ref = simulate_chain(3, 64, 64, reps=3, rng=5, engine="wide")
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda _: simulate_chain(3, 64, 64, reps=3, rng=5, engine="wide"),
+                             range(8)))
+    for r in runs:
+        np.testing.assert_array_equal(r.grad_norms, ref.grad_norms)
+
+
+def test_rng_engine_option_is_validated():
+    from gradexp.mc.chain import ChainSpec, simulate_chain
+
+    with pytest.raises(ValueError, match="rng_engine"):
+        ChainSpec(2, 4, 4, rng_engine="mt19937")
+    assert ChainSpec(2, 4, 4).rng_engine == "philox"
+    a = simulate_chain(2, 4, 4, reps=2, rng=1, rng_engine="numpy")
+    assert a.params["rng_engine"] == "numpy"

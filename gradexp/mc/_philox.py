@@ -61,6 +61,7 @@ for generating random variables", J. Stat. Softw. 5(8), 2000. numpy ``_philox.py
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 from llvmlite import ir
@@ -75,6 +76,7 @@ __all__ = [
     "fill_normal",
     "fill_uniform",
     "fill_integers",
+    "fill_bernoulli",
     "normal",
     "ziggurat_tables",
     "INPUT",
@@ -473,6 +475,18 @@ def _fill_integers(k0, k1, stream, k, out):
 
 
 @kernel
+def _fill_bernoulli(k0, k1, stream, p, out):
+    """out[j] = 1 if u_j < p else 0 (any float dtype), u_j the uniforms of the stream."""
+    n = out.shape[0]
+    for blk in range((n + 3) // 4):
+        w = _philox(_U(blk), stream, _ZERO, _ZERO, k0, k1)
+        for lane in range(4):
+            j = 4 * blk + lane
+            if j < n:
+                out[j] = 1.0 if np.float64(w[lane] >> _S11) * _INV53 < p else 0.0
+
+
+@kernel
 def _seq_normal64(k0, k1, c0, c1, c2, c3, out):
     """numpy's ``standard_normal`` (float64) on the sequential stream at counter c, the ziggurat
     consuming the words in order, rejected ones included: ``Generator(Philox(key=k,
@@ -614,6 +628,28 @@ def stream_id(tensor: int, layer: int = 0, batch: int = 0) -> int:
     return int(tensor) + (int(layer) << 8) + (int(batch) << 32)
 
 
+#: held while a ``prange`` fill runs: numba's workqueue threading layer aborts the process on
+#: concurrent parallel launches, so a second thread that finds it taken fills serially
+#: instead (the same numbers)
+_PARALLEL_LOCK = threading.Lock()
+
+
+def _fill_prepared(k0, k1, out, offsets, streams, scales, shifts, parallel=False):
+    """:func:`fill_normal` on checked arguments (uint64 key words, int64 offsets, uint64
+    streams, float64 scales and shifts): the kernel call and nothing else."""
+    if out.dtype == np.float64:
+        serial, par = _fill_segments64, _pfill_segments64
+    else:
+        serial, par = _fill_segments32, _pfill_segments32
+    if parallel and _PARALLEL_LOCK.acquire(blocking=False):
+        try:
+            par(k0, k1, out, offsets, streams, scales, shifts)
+        finally:
+            _PARALLEL_LOCK.release()
+    else:
+        serial(k0, k1, out, offsets, streams, scales, shifts)
+
+
 def _key_words(key):
     if len(key) != 2:
         raise ValueError(f"key must be a pair of 64-bit words, got {key!r}")
@@ -627,9 +663,8 @@ def fill_normal(key, streams, out, *, offsets=None, scales=1.0, shifts=0.0,
     With ``offsets`` (length len(streams) + 1), segment s = out[offsets[s]:offsets[s+1]]
     receives ``shifts[s] + scales[s] * z`` with z the first normals of stream ``streams[s]``;
     without, ``streams`` is one stream id for the whole of ``out``. ``parallel=True`` spreads
-    chunks of counters over numba's threads (same numbers). Never call it with
-    ``parallel=True`` from several Python threads at once (numba's workqueue layer is not
-    re-entrant).
+    chunks of counters over numba's threads (same numbers); while another thread runs a
+    parallel fill, the call fills serially (numba's workqueue layer is not re-entrant).
     """
     if not isinstance(out, np.ndarray) or out.ndim != 1 or not out.flags.c_contiguous:
         raise TypeError("out must be a 1-D C-contiguous numpy array")
@@ -648,11 +683,7 @@ def fill_normal(key, streams, out, *, offsets=None, scales=1.0, shifts=0.0,
     sc = np.broadcast_to(np.asarray(scales, dtype=np.float64), st.shape).copy()
     sh = np.broadcast_to(np.asarray(shifts, dtype=np.float64), st.shape).copy()
     k0, k1 = _key_words(key)
-    if out.dtype == np.float64:
-        fn = _pfill_segments64 if parallel else _fill_segments64
-    else:
-        fn = _pfill_segments32 if parallel else _fill_segments32
-    fn(k0, k1, out, off, st, sc, sh)
+    _fill_prepared(k0, k1, out, off, st, sc, sh, parallel)
     return out
 
 
@@ -665,6 +696,13 @@ def fill_uniform(key, stream, out) -> np.ndarray:
     """Fill the 1-D float64 array ``out`` with the uniforms [0, 1) of a stream."""
     k0, k1 = _key_words(key)
     _fill_uniform(k0, k1, _U(stream), out)
+    return out
+
+
+def fill_bernoulli(key, stream, p, out) -> np.ndarray:
+    """Fill the 1-D float array ``out`` with 1 (probability ``p``) or 0 from a stream."""
+    k0, k1 = _key_words(key)
+    _fill_bernoulli(k0, k1, _U(stream), float(p), out)
     return out
 
 
