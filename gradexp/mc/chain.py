@@ -45,6 +45,13 @@ single-threaded through :func:`gradexp._threads.blas_threads`). Repetition r alw
 from the r-th child of the ``rng`` seed sequence (:func:`gradexp._random.spawn_seeds`), so
 engines and thread counts give identical numbers.
 
+Random numbers (``rng_engine``): by default every tensor of repetition r is a Philox4x64-10
+stream keyed by that child and named by (layer, tensor, batch) (:class:`_PhiloxPlan`,
+:mod:`gradexp.mc._philox`), drawn in compiled code: by the chain's own thread on the
+threaded engine, by all of numba's threads (``prange`` over blocks of counters) when chains
+run one at a time. ``rng_engine="numpy"`` draws the same tensors from an SFC64 generator per
+repetition in numpy (the earlier path, kept for cross-checks).
+
 References
 ----------
 Paik & Choi (000, 001), Thm 2.2, eq. 4, Figures 1, 3, 4; Mehmeti-Göpel & Wand (002),
