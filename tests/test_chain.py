@@ -19,7 +19,6 @@ from gradexp.mc import _chain_kernels as K
 from gradexp.mc.chain import (
     ChainResult,
     ChainSpec,
-    InfiniteGrowthWarning,
     sample_chain,
     simulate_chain,
     single_layer_ratio,

@@ -224,3 +224,12 @@ def test_layer_ratio_networks_estimate():
     np.testing.assert_array_equal(net.mean, r.network_means)
     np.testing.assert_array_equal(net.stderr, r.network_stderrs)
     assert net.n == 3 and single_layer_ratio(8, 16, reps=2, rng=5).networks is None
+
+
+def test_spec_pickles_for_worker_processes():
+    import pickle
+
+    spec = ChainSpec(3, np.array([8, 6, 6, 4]), 6, activation="leaky_relu", activation_params={"slope": 0.2},
+                     dtype="float32", stats="gram", weights="orthogonal", norm="batch-nocenter")
+    back = pickle.loads(pickle.dumps(spec))
+    assert back == spec and back.act.param == 0.2 and back.width == (8, 6, 6, 4)
