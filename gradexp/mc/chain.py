@@ -610,8 +610,6 @@ class _PhiloxPlan:
             self.w_scales, self.w_shifts = gains, gains * spec.weight_mean
         self.b_streams = np.array([P.stream_id(P.BIAS, n) for n in range(N)], u64)
         self.b_scales, self.zeros = np.full(N, spec.bias_std), np.zeros(N)
-        self.one = np.ones(1)
-        self.zero = np.zeros(1)
 
     def fill(self, key, out, stream, scale=1.0, shift=0.0, parallel=False):
         """One stream into the flat array ``out`` (a view), ``shift + scale·z``."""
