@@ -37,6 +37,8 @@ from gradexp.mc import chain as C
 
 REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
 SECTIONS = sys.argv[2].split(",") if len(sys.argv) > 2 else ["guard", "wide", "many"]
+#: BENCH_DTYPES=float64 restricts the wide and many sections to one dtype
+DTYPES = [np.dtype(t).type for t in os.environ.get("BENCH_DTYPES", "float64,float32").split(",")]
 #: slowest/fastest round of every timed function of the last best_of call
 SPREAD: dict[str, float] = {}
 
@@ -329,10 +331,10 @@ def main():
     gn, _ = numpy_chain(x, ws, G)
     assert np.allclose(net.result().grad_norms[0, ::-1], gn, rtol=1e-10)
     results = {"blas_guard": blas_guard_overhead()} if "guard" in SECTIONS else {}
-    for dtype in (np.float64, np.float32):
+    for dtype in DTYPES:
         if "wide" in SECTIONS:
             results[f"wide_{np.dtype(dtype).name}"] = wide(torch, dtype)
-    for dtype in (np.float64, np.float32):
+    for dtype in DTYPES:
         if "many" in SECTIONS:
             results[f"many_{np.dtype(dtype).name}"] = many(torch, dtype)
     print("\nsummary (issue 15 targets: wide float64 roofline_fraction_e2e >= 0.8; small chains "
