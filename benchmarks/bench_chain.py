@@ -3,6 +3,7 @@
 Run by hand: ``python benchmarks/bench_chain.py [repeats] [sections]`` (best of ``repeats``,
 default 3; ``sections`` a comma-separated subset of ``guard,wide,many``, default all). Every
 table also prints the spread of the rounds (slowest/fastest) of the end-to-end timings.
+On a busy machine ``BENCH_DTYPES=float64`` and ``BENCH_TORCH_THREADS=1`` shorten the run.
 
 gradexp end to end is timed with both random-number engines: ``rng_engine="philox"`` (the
 default: counter-based streams drawn in compiled code by every core) and ``"numpy"`` (SFC64
