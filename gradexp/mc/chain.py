@@ -741,27 +741,32 @@ def _gram_stats(spec: ChainSpec, lay: _Layout, x_flat: np.ndarray) -> np.ndarray
     layer's :math:`X = x^n` (batch × width): mean :math:`|\cos|` over pairs of samples, the
     stable rank :math:`\mathrm{tr}\,G/\lambda_{max}` and the isometry gap
     :math:`\log(\mathrm{tr}\,G/B) - \tfrac1B\sum_i\log\lambda_i` (+inf when G is singular to
-    working precision: λ_min ≤ 10·B·eps(dtype)·λ_max)."""
+    working precision: λ_min ≤ 10·B·eps(dtype)·λ_max). Layers of one width are done in one
+    batched matmul and one batched ``eigvalsh``."""
     B = lay.B
     out = np.full((N_GRAM, lay.N + 1), np.nan)
     iu = np.triu_indices(B, 1)
     tol = 10.0 * B * float(np.finfo(spec.dtype).eps)
-    for n in range(lay.N + 1):
-        x = x_flat[lay.x_off[n]:lay.x_off[n + 1]].reshape(B, int(lay.d[n])).astype(np.float64)
-        G = x @ x.T
-        diag = np.diagonal(G).copy()
-        if not np.all(diag > 0) or not np.isfinite(G).all():
+    for d in np.unique(lay.d):
+        layers = np.flatnonzero(lay.d == d)
+        x = np.stack([x_flat[lay.x_off[n]:lay.x_off[n + 1]] for n in layers]).reshape(-1, B, int(d))
+        x = x.astype(np.float64, copy=False)
+        G = np.matmul(x, x.transpose(0, 2, 1))
+        diag = np.diagonal(G, axis1=1, axis2=2)
+        ok = np.all(diag > 0, axis=1) & np.isfinite(G).all(axis=(1, 2))
+        if not ok.any():
             continue
+        G, diag, layers = G[ok], diag[ok], layers[ok]
         s = np.sqrt(diag)
-        out[G_COS, n] = float(np.abs(G[iu] / (s[iu[0]] * s[iu[1]])).mean())
+        out[G_COS, layers] = np.abs(G[:, iu[0], iu[1]] / (s[:, iu[0]] * s[:, iu[1]])).mean(axis=1)
         lam = np.linalg.eigvalsh(G)
-        lmax = lam[-1]
-        tr = float(diag.sum())
-        out[G_STABLE_RANK, n] = tr / lmax
-        if lam[0] <= tol * lmax:
-            out[G_ISOMETRY_GAP, n] = np.inf
-        else:
-            out[G_ISOMETRY_GAP, n] = math.log(tr / B) - float(np.log(lam).mean())
+        lmax = lam[:, -1]
+        tr = diag.sum(axis=1)
+        out[G_STABLE_RANK, layers] = tr / lmax
+        singular = lam[:, 0] <= tol * lmax
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gap = np.log(tr / B) - np.log(lam).mean(axis=1)
+        out[G_ISOMETRY_GAP, layers] = np.where(singular, np.inf, gap)
     return out
 
 
