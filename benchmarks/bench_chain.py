@@ -49,15 +49,18 @@ def best(fn, repeats=REPEATS):
 
 
 def best_of(fns, repeats=REPEATS):
-    """Best-of-``repeats`` time of each function, the functions interleaved in every round, so
-    that load from other processes hits every implementation alike (ratios stay meaningful)."""
+    """Best-of-``repeats`` time of each function, the functions interleaved in every round (in
+    a rotated order), so that load from other processes hits every implementation alike."""
     for fn in fns.values():
         fn()  # warm-up (compilation, page faults, thread pools)
     times = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, fn in fns.items():
+    names = list(fns)
+    for r in range(repeats):
+        # rotate the order every round: a run right after a big pass (BLAS threads still
+        # spinning, fresh pages) is slower, and no function should always come second
+        for k in names[r % len(names):] + names[:r % len(names)]:
             t = time.perf_counter()
-            fn()
+            fns[k]()
             times[k].append(time.perf_counter() - t)
     SPREAD.clear()
     SPREAD.update({k: max(v) / min(v) for k, v in times.items()})
