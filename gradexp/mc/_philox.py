@@ -372,13 +372,22 @@ def _fill_normal32_range(k0, k1, stream, out, lo, hi, scale, shift):
         w0, w1, w2, w3 = _philox(_U(blk), stream, _ZERO, _ZERO, k0, k1)
         j0 = 8 * blk
         if j == j0 and j0 + 8 <= hi:  # a whole block
-            for lane in range(4):
-                w = w0 if lane == 0 else (w1 if lane == 1 else (w2 if lane == 2 else w3))
-                jj = j0 + 2 * lane
-                z = _normal32_at(np.uint32(w & _MASK32), _U(jj), k0, k1, stream)
-                out[jj - lo] = np.float32(shift + scale * np.float64(z))
-                z = _normal32_at(np.uint32(w >> _S32), _U(jj + 1), k0, k1, stream)
-                out[jj + 1 - lo] = np.float32(shift + scale * np.float64(z))
+            z = _normal32_at(np.uint32(w0 & _MASK32), _U(j0), k0, k1, stream)
+            out[j0 - lo] = np.float32(shift + scale * np.float64(z))
+            z = _normal32_at(np.uint32(w0 >> _S32), _U(j0 + 1), k0, k1, stream)
+            out[j0 + 1 - lo] = np.float32(shift + scale * np.float64(z))
+            z = _normal32_at(np.uint32(w1 & _MASK32), _U(j0 + 2), k0, k1, stream)
+            out[j0 + 2 - lo] = np.float32(shift + scale * np.float64(z))
+            z = _normal32_at(np.uint32(w1 >> _S32), _U(j0 + 3), k0, k1, stream)
+            out[j0 + 3 - lo] = np.float32(shift + scale * np.float64(z))
+            z = _normal32_at(np.uint32(w2 & _MASK32), _U(j0 + 4), k0, k1, stream)
+            out[j0 + 4 - lo] = np.float32(shift + scale * np.float64(z))
+            z = _normal32_at(np.uint32(w2 >> _S32), _U(j0 + 5), k0, k1, stream)
+            out[j0 + 5 - lo] = np.float32(shift + scale * np.float64(z))
+            z = _normal32_at(np.uint32(w3 & _MASK32), _U(j0 + 6), k0, k1, stream)
+            out[j0 + 6 - lo] = np.float32(shift + scale * np.float64(z))
+            z = _normal32_at(np.uint32(w3 >> _S32), _U(j0 + 7), k0, k1, stream)
+            out[j0 + 7 - lo] = np.float32(shift + scale * np.float64(z))
             j += 8
         else:
             while j < min(j0 + 8, hi):
