@@ -1,6 +1,13 @@
 """Benchmark of the chain simulator (gradexp.mc.chain) against references measured in the same run.
 
-Run by hand: ``python benchmarks/bench_chain.py [repeats]`` (best of ``repeats``, default 3).
+Run by hand: ``python benchmarks/bench_chain.py [repeats] [sections]`` (best of ``repeats``,
+default 3; ``sections`` a comma-separated subset of ``guard,wide,many``, default all). Every
+table also prints the spread of the rounds (slowest/fastest) of the end-to-end timings.
+On a busy machine ``BENCH_DTYPES=float64`` and ``BENCH_TORCH_THREADS=1`` shorten the run.
+
+gradexp end to end is timed with both random-number engines: ``rng_engine="philox"`` (the
+default: counter-based streams drawn in compiled code by every core) and ``"numpy"`` (SFC64
+drawn by numpy on one thread before each chain runs).
 
 1. Wide chains (depth 50, width 1024, batch 1024, forward + backward with weight gradients):
    achieved GFLOP/s (6·batch·width² flops per layer) as a fraction of numpy's BLAS matmul rate
@@ -19,6 +26,7 @@ respect to the BatchNorm outputs and of the weight gradients, from a Gaussian up
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 
@@ -29,6 +37,11 @@ from gradexp._threads import blas_threads
 from gradexp.mc import chain as C
 
 REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+SECTIONS = sys.argv[2].split(",") if len(sys.argv) > 2 else ["guard", "wide", "many"]
+#: BENCH_DTYPES=float64 restricts the wide and many sections to one dtype
+DTYPES = [np.dtype(t).type for t in os.environ.get("BENCH_DTYPES", "float64,float32").split(",")]
+#: slowest/fastest round of every timed function of the last best_of call
+SPREAD: dict[str, float] = {}
 
 
 def best(fn, repeats=REPEATS):
@@ -36,17 +49,26 @@ def best(fn, repeats=REPEATS):
 
 
 def best_of(fns, repeats=REPEATS):
-    """Best-of-``repeats`` time of each function, the functions interleaved in every round, so
-    that load from other processes hits every implementation alike (ratios stay meaningful)."""
+    """Best-of-``repeats`` time of each function, the functions interleaved in every round (in
+    a rotated order), so that load from other processes hits every implementation alike."""
     for fn in fns.values():
         fn()  # warm-up (compilation, page faults, thread pools)
     times = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, fn in fns.items():
+    names = list(fns)
+    for r in range(repeats):
+        # rotate the order every round: a run right after a big pass (BLAS threads still
+        # spinning, fresh pages) is slower, and no function should always come second
+        for k in names[r % len(names):] + names[:r % len(names)]:
             t = time.perf_counter()
-            fn()
+            fns[k]()
             times[k].append(time.perf_counter() - t)
+    SPREAD.clear()
+    SPREAD.update({k: max(v) / min(v) for k, v in times.items()})
     return {k: min(v) for k, v in times.items()}
+
+
+def spread(*names):
+    return "rounds max/min: " + ", ".join(f"{k} {SPREAD[k]:.2f}" for k in names if k in SPREAD)
 
 
 # ----------------------------------------------------------------------------- references
@@ -118,6 +140,9 @@ def wide(torch, dtype, depth=50, d=1024, B=1024):
         "gradexp_pass": lambda: net.run(keep_weight_grads=False),
         "gradexp_e2e": lambda: C.simulate_chain(depth, d, B, rng=1, dtype=dtype, corr_features=0,
                                                 engine="wide"),
+        "gradexp_e2e_numpy": lambda: C.simulate_chain(depth, d, B, rng=1, dtype=dtype,
+                                                      corr_features=0, engine="wide",
+                                                      rng_engine="numpy"),
         "numpy_pass": lambda: numpy_chain(x, ws, G),
     }
     if torch is not None:
@@ -139,10 +164,16 @@ def wide(torch, dtype, depth=50, d=1024, B=1024):
     t_pass, t_e2e, t_np = t["gradexp_pass"], t["gradexp_e2e"], t["numpy_pass"]
     print(f"gradexp pass:       {t_pass:7.2f} s  {flops / t_pass / 1e9:6.1f} GFLOP/s  "
           f"= {flops / t_pass / roof:.2f} of roofline")
+    t_e2n = t["gradexp_e2e_numpy"]
     print(f"gradexp end to end: {t_e2e:7.2f} s  {flops / t_e2e / 1e9:6.1f} GFLOP/s  "
-          f"= {flops / t_e2e / roof:.2f} of roofline (includes drawing {depth * d * d / 1e6:.0f}M weights)")
+          f"= {flops / t_e2e / roof:.2f} of roofline (philox; includes drawing "
+          f"{depth * d * d / 1e6:.0f}M weights)")
+    print(f"  with rng_engine='numpy': {t_e2n:7.2f} s = {flops / t_e2n / roof:.2f} of roofline")
     print(f"numpy loop pass:    {t_np:7.2f} s  -> gradexp pass is {t_np / t_pass:.2f}x faster")
+    print("  " + spread("mm", "gradexp_pass", "gradexp_e2e", "gradexp_e2e_numpy", "numpy_pass",
+                        "torch_e2e"))
     res = {"roofline_fraction_pass": flops / t_pass / roof, "roofline_fraction_e2e": flops / t_e2e / roof,
+           "roofline_fraction_e2e_numpy_rng": flops / t_e2n / roof,
            "speedup_vs_numpy": t_np / t_pass}
     if torch is not None:
         t_t, t_te = t["torch_pass"], t["torch_e2e"]
@@ -189,6 +220,9 @@ def many(torch, dtype, depth=50, d=64, B=64, n=256):
 
     fns = {"gradexp_e2e": lambda: C.simulate_chain(depth, d, B, reps=n, rng=2, dtype=dtype,
                                                    corr_features=0, engine="compiled"),
+           "gradexp_e2e_numpy": lambda: C.simulate_chain(depth, d, B, reps=n, rng=2, dtype=dtype,
+                                                         corr_features=0, engine="compiled",
+                                                         rng_engine="numpy"),
            "gradexp_pass": g_pass, "numpy_e2e": np_loop,
            "numpy_pass": lambda: [numpy_chain(*net) for net in nets]}
     if torch is not None:
@@ -196,7 +230,9 @@ def many(torch, dtype, depth=50, d=64, B=64, n=256):
         tnets = [draw_torch(torch, torch.Generator().manual_seed(5 + i), depth, d, B, tdt)
                  for i in range(n)]
         old = torch.get_num_threads()
-        for nt in sorted({old, 1}, reverse=True):
+        # BENCH_TORCH_THREADS=1: only the one-thread torch reference (saves time on a busy machine)
+        only = os.environ.get("BENCH_TORCH_THREADS")
+        for nt in ([int(only)] if only else sorted({old, 1}, reverse=True)):
             def t_loop(nt=nt):
                 torch.set_num_threads(nt)
                 gen = torch.Generator().manual_seed(4)
@@ -215,9 +251,12 @@ def many(torch, dtype, depth=50, d=64, B=64, n=256):
             fns[f"torch{nt}_e2e"] = t_loop
             fns[f"torch{nt}_pass"] = t_pass
     t = best_of(fns)
-    t_g, t_gp = t["gradexp_e2e"], t["gradexp_pass"]
+    t_g, t_gp, t_gn = t["gradexp_e2e"], t["gradexp_pass"], t["gradexp_e2e_numpy"]
     print(f"gradexp, end to end (draws included): {t_g:7.3f} s   pass alone: {t_gp:7.3f} s "
-          f"({threads} threads)")
+          f"({threads} threads; philox)")
+    print(f"  with rng_engine='numpy': {t_gn:7.3f} s (numpy loop {t['numpy_e2e'] / t_gn:.1f}x, "
+          + ", ".join(f"torch {k[5:-4]} thread(s) {t[k] / t_gn:.1f}x" for k in sorted(t)
+                      if k.startswith("torch") and k.endswith("_e2e")) + " slower)")
     print(f"numpy loop, end to end: {t['numpy_e2e']:7.3f} s -> gradexp {t['numpy_e2e'] / t_g:.1f}x "
           f"faster;  pass alone: {t['numpy_pass']:7.3f} s -> gradexp {t['numpy_pass'] / t_gp:.1f}x faster")
     res = {"speedup_vs_numpy_e2e": t["numpy_e2e"] / t_g, "speedup_vs_numpy_pass": t["numpy_pass"] / t_gp}
@@ -229,6 +268,10 @@ def many(torch, dtype, depth=50, d=64, B=64, n=256):
                   f"faster;  pass alone: {tp:7.3f} s -> gradexp {tp / t_gp:.1f}x faster")
             res[f"speedup_vs_torch{nt}_e2e"] = te / t_g
             res[f"speedup_vs_torch{nt}_pass"] = tp / t_gp
+    print("  " + spread("gradexp_e2e", "gradexp_e2e_numpy", "gradexp_pass", "numpy_e2e",
+                        *[k for k in sorted(t) if k.startswith("torch")]))
+    res["speedup_vs_numpy_e2e_numpy_rng"] = t["numpy_e2e"] / t_gn
+    res["philox_over_numpy_rng_e2e"] = t_gn / t_g
     return res
 
 
@@ -291,12 +334,15 @@ def main():
     net.run()
     gn, _ = numpy_chain(x, ws, G)
     assert np.allclose(net.result().grad_norms[0, ::-1], gn, rtol=1e-10)
-    results = {"blas_guard": blas_guard_overhead()}
-    for dtype in (np.float64, np.float32):
-        results[f"wide_{np.dtype(dtype).name}"] = wide(torch, dtype)
-    for dtype in (np.float64, np.float32):
-        results[f"many_{np.dtype(dtype).name}"] = many(torch, dtype)
-    print("\nsummary (targets: roofline >= 0.8, time <= 1.2x torch, small chains >= 5x):")
+    results = {"blas_guard": blas_guard_overhead()} if "guard" in SECTIONS else {}
+    for dtype in DTYPES:
+        if "wide" in SECTIONS:
+            results[f"wide_{np.dtype(dtype).name}"] = wide(torch, dtype)
+    for dtype in DTYPES:
+        if "many" in SECTIONS:
+            results[f"many_{np.dtype(dtype).name}"] = many(torch, dtype)
+    print("\nsummary (issue 15 targets: wide float64 roofline_fraction_e2e >= 0.8; small chains "
+          "speedup_vs_torch1_e2e >= 5 and speedup_vs_numpy_e2e >= 3, float64 and float32):")
     for k, v in results.items():
         print(f"  {k}: " + ", ".join(f"{a} {b:.2f}" for a, b in v.items()))
 

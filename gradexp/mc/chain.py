@@ -45,6 +45,13 @@ single-threaded through :func:`gradexp._threads.blas_threads`). Repetition r alw
 from the r-th child of the ``rng`` seed sequence (:func:`gradexp._random.spawn_seeds`), so
 engines and thread counts give identical numbers.
 
+Random numbers (``rng_engine``): by default every tensor of repetition r is a Philox4x64-10
+stream keyed by that child and named by (layer, tensor, batch) (:class:`_PhiloxPlan`,
+:mod:`gradexp.mc._philox`), drawn in compiled code: by the chain's own thread on the
+threaded engine, by all of numba's threads (``prange`` over blocks of counters) when chains
+run one at a time. ``rng_engine="numpy"`` draws the same tensors from an SFC64 generator per
+repetition in numpy (the earlier path, kept for cross-checks).
+
 References
 ----------
 Paik & Choi (000, 001), Thm 2.2, eq. 4, Figures 1, 3, 4; Mehmeti-Göpel & Wand (002),
@@ -95,6 +102,8 @@ _UPSTREAMS = {"gaussian": K.LOSS_GAUSSIAN, "mse": K.LOSS_MSE,
               "cross_entropy": K.LOSS_CROSS_ENTROPY, "logistic": K.LOSS_LOGISTIC}
 _INITS = {"he": math.sqrt(2.0), "lecun": 1.0}
 WEIGHTS = ("gaussian", "orthogonal")
+#: names accepted by ``rng_engine=`` (the first is the default)
+RNG_ENGINES = ("philox", "numpy")
 #: names accepted by ``stats=``: ``"gram"`` adds the batch-Gram statistics of every layer
 STATS = ("gram",)
 #: old keyword names still accepted (quietly) -> the one name
@@ -173,6 +182,11 @@ class ChainSpec:
         ``"gram"`` fills :attr:`ChainResult.gram_cos`, ``stable_rank`` and ``isometry_gap``
         (costs one B×B Gram matrix and its eigenvalues per layer and chain).
     dtype : ``numpy.float64`` or ``numpy.float32`` (stored as a :class:`numpy.dtype`).
+    rng_engine : how the random numbers are drawn: ``"philox"`` (default; counter-based
+        Philox4x64-10 streams drawn in compiled code, by every core, :mod:`gradexp.mc._philox`)
+        or ``"numpy"`` (an SFC64 generator per repetition, drawn by numpy; kept for
+        cross-checks). The two give different, equally distributed numbers; each gives the
+        same numbers for the same seed whatever the engine and thread count.
     """
 
     depth: int
@@ -198,6 +212,7 @@ class ChainSpec:
     corr_features: int = 32
     stats: Any = ()
     dtype: Any = np.float64
+    rng_engine: str = "philox"
     # derived, set by __post_init__
     act: Activation = field(init=False, repr=False, compare=False)
     gains: tuple = field(init=False, repr=False, compare=False)
@@ -291,6 +306,8 @@ class ChainSpec:
         if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise ValueError(f"dtype must be float64 or float32, got {dtype}")
         put("dtype", dtype)
+        if self.rng_engine not in RNG_ENGINES:
+            raise ValueError(f"rng_engine must be one of {RNG_ENGINES}, got {self.rng_engine!r}")
         self._warn_degenerate()
 
     def _warn_degenerate(self):
@@ -566,6 +583,120 @@ def _draw(rng: np.random.Generator, spec: ChainSpec, lay: _Layout, buf: _Buffers
         buf.LAB[i] = rng.integers(0, k, lay.lab_len)
 
 
+class _PhiloxPlan:
+    r"""The Philox streams of a chain (:mod:`gradexp.mc._philox`), prepared once per run.
+
+    Repetition r has the key of its child seed sequence (:func:`gradexp.mc._philox.key_from_seed`);
+    within it, tensor T of layer n for batch k is stream ``stream_id(T, n, k)``: the input
+    :math:`e` (``INPUT``), its common factor c (``INPUT_COMMON``, ρ > 0) or the b and t of
+    ``input_corr="bt"`` (``INPUT_SCALE``, ``INPUT_COMMON``), the weights (``WEIGHT``, layer n:
+    :math:`W^n = \sigma_w(\mu_w/\sigma_w + z)`), biases (``BIAS``, layer n), dropout masks
+    (``MASK``), the upstream gradient or targets (``UPSTREAM``), the read-out (``READOUT``)
+    and labels (``LABEL``). The network's tensors use batch 0; batch k > 0 of
+    ``single_layer_ratio(batches=...)`` redraws only the data streams.
+    """
+
+    def __init__(self, spec: ChainSpec, lay: _Layout):
+        from . import _philox as P
+
+        self.P = P
+        N = lay.N
+        u64 = np.uint64
+        self.w_streams = np.array([P.stream_id(P.WEIGHT, n) for n in range(N)], u64)
+        gains = np.asarray(spec.gains, dtype=np.float64)
+        if spec.weights == "orthogonal":  # Gaussian draws first, scaled after the QR step
+            self.w_scales, self.w_shifts = np.ones(N), np.zeros(N)
+        else:
+            self.w_scales, self.w_shifts = gains, gains * spec.weight_mean
+        self.b_streams = np.array([P.stream_id(P.BIAS, n) for n in range(N)], u64)
+        self.b_scales, self.zeros = np.full(N, spec.bias_std), np.zeros(N)
+
+    def fill(self, key, out, stream, scale=1.0, shift=0.0, parallel=False):
+        """One stream into the flat array ``out`` (a view), ``shift + scale·z``."""
+        self.P._fill_prepared(key[0], key[1], out, np.array([0, out.size], np.int64),
+                              np.array([stream], np.uint64), np.array([float(scale)]),
+                              np.array([float(shift)]), parallel)
+
+
+def _draw_philox(key, plan: _PhiloxPlan, spec: ChainSpec, lay: _Layout, buf: _Buffers, i: int, *,
+                 batch: int = 0, data_only: bool = False, parallel: bool = False) -> None:
+    """:func:`_draw` on the Philox streams of :class:`_PhiloxPlan` (``key``: the repetition's
+    two uint64 key words). ``parallel`` fills the large tensors with numba's threads."""
+    P = plan.P
+    dt = spec.dtype
+    B, d0 = lay.B, int(lay.d[0])
+    x0 = buf.X[i, :B * d0]
+    mu, sd = spec.input_mean, spec.input_std
+    if spec.input_corr == "bt":  # Paik & Choi Thm 2.8: x = mu + sd b t
+        if data_only:
+            raise ValueError("fresh batches for the same network are not available with "
+                             "input_corr='bt' (t belongs to the network)")
+        b = np.empty(B, dt)
+        t = np.empty(d0, dt)
+        plan.fill(key, b, P.stream_id(P.INPUT_SCALE), sd)
+        plan.fill(key, t, P.stream_id(P.INPUT_COMMON))
+        np.multiply(b[:, None], t[None, :], out=x0.reshape(B, d0))
+        x0 += dt.type(mu)
+    else:
+        rho = spec.input_corr
+        plan.fill(key, x0, P.stream_id(P.INPUT, 0, batch), sd * math.sqrt(1.0 - rho), mu,
+                  parallel)
+        if rho > 0:  # equicorrelated: x = mu + sd (sqrt(rho) c_b + sqrt(1 - rho) e_bi)
+            c = np.empty(B, dt)
+            plan.fill(key, c, P.stream_id(P.INPUT_COMMON, 0, batch), sd * math.sqrt(rho))
+            x0.reshape(B, d0)[:] += c[:, None]
+    if not data_only:
+        w = buf.W[i]
+        P._fill_prepared(key[0], key[1], w, lay.w_off, plan.w_streams, plan.w_scales,
+                         plan.w_shifts, parallel)
+        if spec.weights == "orthogonal":
+            for n in range(lay.N):
+                seg = w[lay.w_off[n]:lay.w_off[n + 1]]
+                _orthogonalize(seg, int(lay.d[n]), int(lay.d[n + 1]))
+                seg *= dt.type(spec.gains[n])
+        if spec.has_bias:
+            P._fill_prepared(key[0], key[1], buf.Bv[i], lay.b_off, plan.b_streams,
+                             plan.b_scales, plan.zeros, False)
+    if spec.has_mask:
+        P._fill_bernoulli(key[0], key[1], np.uint64(P.stream_id(P.MASK, 0, batch)),
+                          float(spec.act.param), buf.M[i])
+    if spec.loss in (K.LOSS_GAUSSIAN, K.LOSS_MSE):
+        plan.fill(key, buf.UP[i].reshape(-1), P.stream_id(P.UPSTREAM, 0, batch), 1.0, 0.0,
+                  parallel)
+    else:
+        if not data_only:
+            plan.fill(key, buf.RO[i].reshape(-1), P.stream_id(P.READOUT),
+                      1.0 / math.sqrt(lay.d[-1]))
+        k = spec.classes if spec.loss == K.LOSS_CROSS_ENTROPY else 2
+        P._fill_integers(key[0], key[1], np.uint64(P.stream_id(P.LABEL, 0, batch)), k,
+                         buf.LAB[i])
+
+
+def _philox_key(ss: np.random.SeedSequence):
+    """The repetition's Philox key as two uint64 words."""
+    k = ss.generate_state(2, np.uint64)
+    return np.uint64(k[0]), np.uint64(k[1])
+
+
+class _Drawer:
+    """Draws chain i of a buffer set for repetition seed ``ss`` with the spec's rng engine."""
+
+    def __init__(self, spec: ChainSpec, lay: _Layout):
+        self.spec, self.lay = spec, lay
+        self.plan = _PhiloxPlan(spec, lay) if spec.rng_engine == "philox" else None
+
+    def start(self, ss: np.random.SeedSequence):
+        """The per-repetition state: a Philox key or a numpy Generator."""
+        return _philox_key(ss) if self.plan is not None else _stream(ss)
+
+    def __call__(self, state, buf: _Buffers, i: int, *, batch: int = 0, parallel: bool = False):
+        if self.plan is not None:
+            _draw_philox(state, self.plan, self.spec, self.lay, buf, i, batch=batch,
+                         data_only=batch > 0, parallel=parallel)
+        else:
+            _draw(state, self.spec, self.lay, buf, i, data_only=batch > 0)
+
+
 def _population_stats(spec: ChainSpec, lay: _Layout, buf: _Buffers, i: int, moments) -> None:
     """Exact first-layer BatchNorm statistics for i.i.d. N(μ, σ²) inputs (depth-1 chains).
 
@@ -713,14 +844,16 @@ def _simulate(spec: ChainSpec, reps: int, rng, *, engine="auto", threads=None, p
     GRAM = np.full((reps, batches, N_GRAM, lay.N + 1), np.nan)
     local = threading.local()
     moments = _activation_moments(spec.act, spec.input_mean, spec.input_std) if population else None
+    draw = _Drawer(spec, lay)
 
     def one(r):
         buf = getattr(local, "buf", None)
         if buf is None:
             buf = local.buf = _Buffers(spec, lay, 1)
-        rng_r = _stream(seqs[r])
+        state = draw.start(seqs[r])
         for k in range(batches):
-            _draw(rng_r, spec, lay, buf, 0, data_only=k > 0)
+            # one chain at a time: numba's threads fill the large tensors (same numbers)
+            draw(state, buf, 0, batch=k, parallel=threads == 1)
             if population and k == 0:
                 _population_stats(spec, lay, buf, 0, moments)
             _run(spec, lay, buf, 1, frozen=population)
@@ -909,12 +1042,16 @@ def simulate_chain(depth, width=None, batch=None, *, reps=1, rng=None, engine="a
     **options : the chain options, documented once in :class:`ChainSpec` (activation,
         activation_params, norm, bn_backward, eps, input_mean, input_std, input_corr,
         residual, residual_scale, init, weights, weight_mean, bias_std, upstream, classes,
-        weight_grads, corr_features, stats, dtype). ``n_classes`` is an old name of ``classes``.
+        weight_grads, corr_features, stats, dtype, rng_engine). ``n_classes`` is an old name
+        of ``classes``.
     reps : independent repetitions (fresh weights, inputs and upstream gradients each).
     rng : None, int, :class:`~numpy.random.SeedSequence` or :class:`~numpy.random.Generator`
-        (SPEC 7; ``seed`` is an alias). Repetition r draws from an SFC64 generator seeded by
-        the r-th child of the seed sequence (:func:`gradexp._random.spawn_seeds`); the same
-        int or SeedSequence gives the same numbers, and ``result.seed`` reproduces the run.
+        (SPEC 7; ``seed`` is an alias). Repetition r draws from the r-th child of the seed
+        sequence (:func:`gradexp._random.spawn_seeds`): with ``rng_engine="philox"`` (default)
+        from Philox streams keyed by it (:class:`_PhiloxPlan`; numba's threads fill the large
+        tensors when chains run one at a time), with ``"numpy"`` from an SFC64 generator seeded
+        by it. The same int or SeedSequence gives the same numbers whatever the engine and
+        thread count, and ``result.seed`` reproduces the run.
     engine : ``"wide"`` (one chain at a time, BLAS threads inside each matmul),
         ``"compiled"`` (chains spread over threads, one chain per thread, BLAS single-threaded)
         or ``"auto"`` (compiled when ``reps > 1`` and one chain per thread fits in
@@ -1096,7 +1233,8 @@ class SampledChain:
         self.seed = as_seed_sequence(seed)
         check_memory(self._lay.chain_bytes(spec, keep_dw=True), _what(spec, 1))
         self._buf = _Buffers(spec, self._lay, 1, keep_dw=True)
-        _draw(_stream(self.seed), spec, self._lay, self._buf, 0)
+        draw = _Drawer(spec, self._lay)
+        draw(draw.start(self.seed), self._buf, 0, parallel=True)
         lay = self._lay
         self.weights = _views(self._buf.W[0], lay.w_off,
                               [(int(lay.d[n]), int(lay.d[n + 1])) for n in range(lay.N)])
