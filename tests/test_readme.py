@@ -2,6 +2,7 @@
 its Monte-Carlo example prints what the README says it prints, and it points nowhere outside
 the repository."""
 
+import math
 import re
 from pathlib import Path
 
@@ -29,7 +30,17 @@ def test_each_block_runs_alone(k):
     if "res" in ns:
         _check_expected_rate(ns["res"])
     if k == 0:
-        assert abs(ns["gradexp"].explosion_factor(0.0) - 1.4669422069242) < 1e-12
+        assert abs(ns["gradexp"].explosion_factor(0.0) / (math.pi / (math.pi - 1)) - 1) < 1e-15
+    if "finite_batch_rate(256)" in BLOCKS[k]:
+        _check_finite_batch_rate(ns["gradexp"])
+
+
+def _check_finite_batch_rate(gradexp):
+    """Every value of finite_batch_rate(256) the README states is what the code computes."""
+    stated = re.findall(r"finite_batch_rate\(256\)\s+# ([0-9.]+)", TEXT) + re.findall(r"to ([0-9.]+) at B = 256", TEXT)
+    assert stated, "the README states no value of finite_batch_rate(256)"
+    for v in stated:
+        assert abs(gradexp.finite_batch_rate(256) - float(v)) <= 0.5 * 10.0 ** -len(v.split(".")[1]), v
 
 
 def _check_expected_rate(res):
