@@ -91,6 +91,24 @@ def test_seed_none_is_fresh_entropy_and_not_cached(tmp_path):
     assert ncalls(log) == 2 and cache.cache_info()["entries"] == 0
 
 
+def counted_alias(log, x, *, rng=None, seed=None):
+    """A simulator with gradexp's signature: ``rng`` and its alias ``seed``."""
+    return counted(log, x, seed=rng if rng is not None else seed)
+
+
+@pytest.mark.parametrize("given", [{"seed": 3}, {"rng": 3}])
+def test_a_seed_given_through_either_alias_is_cached(tmp_path, given):
+    """``seed=3`` with the default ``rng=None`` is a seeded call: cached (simulate_chain's case)."""
+    log = tmp_path / "log"
+    a = cache.cached_call(counted_alias, log, 1.0, **given)
+    b = cache.cached_call(counted_alias, log, 1.0, **given)
+    np.testing.assert_array_equal(a, b)
+    assert ncalls(log) == 1
+    cache.cached_call(counted_alias, log, 1.0)  # both None: fresh entropy, computed every time
+    cache.cached_call(counted_alias, log, 1.0)
+    assert ncalls(log) == 3
+
+
 def test_seed_sequence_keyed_by_state_not_by_children_spawned(tmp_path):
     log = str(tmp_path / "log")
     ss = np.random.SeedSequence(11)

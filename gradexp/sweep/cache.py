@@ -262,9 +262,10 @@ def call_key(func, args=(), kwargs=None) -> str:
         args, kwargs = (), dict(bound.arguments)
     except (TypeError, ValueError):  # no signature, or a call that will raise anyway: key as given
         pass
-    for name in _SEED_NAMES:
-        if name in kwargs and kwargs[name] is None:
-            raise _Uncacheable(f"{name}=None draws fresh entropy")
+    # ``rng`` and its alias ``seed``: uncacheable only when every one given is None (fresh entropy)
+    given = [name for name in _SEED_NAMES if name in kwargs]
+    if given and all(kwargs[name] is None for name in given):
+        raise _Uncacheable(f"{'/'.join(given)}=None draws fresh entropy")
     return joblib.hash((ident, code_hash(func), np.__version__, _canonical(tuple(args)),
                         _canonical(dict(sorted(kwargs.items())))))
 
