@@ -64,6 +64,27 @@ def test_depth_drift_claim_and_reversed_direction():
     assert w.status == FAILS
 
 
+@pytest.mark.slow
+def test_full_mode_verdicts_agree_with_fast():
+    """The verdict must not depend on ``fast``: the three finite-batch checks in full mode
+    (about 12 s with numba compiled) give the verdicts of fast mode, all 'holds'."""
+    full = {}
+    for check in (fsc._check_factor, fsc._check_identity, fsc._check_closed_form):
+        v, w = check(True), check(False)
+        assert v.status == w.status == HOLDS, (check.__name__, v.note, w.note)
+        full[check.__name__] = w
+    # B = 4 is in the full closed-form check (mpmath in the sin-chi form, no endpoint singularity)
+    assert full["_check_closed_form"].evidence["max_relative_error"] < 1e-12
+    ev = full["_check_factor"].evidence
+    assert ev["max_|z|"] < fsc.Z_MAX and ev["dof"] == 8
+
+
+def test_finite_variance_rule():
+    # E[1/chi^4_k] = 1/((k-2)(k-4)) is finite only for k = B - 1 > 4
+    assert [fsc.finite_variance(b) for b in (4, 5, 6, 8)] == [False, False, True, True]
+    assert all(fsc.finite_variance(b) for b in fsc.FACTOR_BATCHES + fsc.IDENTITY_BATCHES)
+
+
 # ----------------------------------------------------------------- the small numpy chain
 def test_haar_orthogonal_is_orthogonal_and_unbiased_sign():
     rng = np.random.default_rng(0)
