@@ -1,0 +1,374 @@
+"""Sphinx extension generating gradexp's API pages, ledger, gallery and tour pages.
+
+Everything is written into ``docs/_gen/`` when the builder starts (a file is rewritten only when
+its content changes, so incremental builds stay incremental):
+
+``_gen/api/<module>.rst``
+    one page per public module of gradexp: its docstring and an autosummary of its public names
+    (``__all__`` where the module has one, else the functions and classes it defines). A public
+    name that no page documents is reported as a warning (so ``-W`` fails).
+``_gen/ledger.md``
+    the claims ledger per paper: statement, source, verdict, evidence and note of every claim,
+    from a fast run of the checks (``run_ledger(fast=True)``) cached in ``_gen/cache/`` under a
+    key made of the source code of ``gradexp/`` (a stale result cannot be served).
+``_gen/gallery.md``
+    every figure of the registry (``gradexp.plots.all_figures()``) with its committed PNG.
+``_gen/notebooks/*.ipynb``
+    copies of the executed tours of ``notebooks/`` (myst-nb renders them without executing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import json
+import math
+import pkgutil
+import re
+import shutil
+import time
+from pathlib import Path
+
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+DOCS = Path(__file__).resolve().parents[1]
+ROOT = DOCS.parent
+GEN = DOCS / "_gen"
+
+#: citation key -> short reference, used when gradexp.claims.bibliography is not available
+_FALLBACK_PAPERS = {
+    "paik-choi-v2": "Paik & Choi, The Disharmony between BN and ReLU Causes Gradient Explosion, "
+                    "but is Offset by the Correlation between Activations (later version)",
+    "paik-choi-v1": "Paik & Choi, same title (earlier version)",
+    "mehmeti-gopel-wand": "Mehmeti-Göpel & Wand, Spreads in Effective Learning Rates: "
+                          "The Perils of Batch Normalization During Early Training",
+    "do-tvlars": "Do et al., Revisiting LARS for Large Batch Training Generalization of Neural "
+                 "Networks (TVLARS)",
+    "bjorck-gomes-selman": "Bjorck, Gomes & Selman, Understanding Batch Normalization",
+    "gradexp": "gradexp's own results",
+}
+#: the numeric paper ids used before the citation keys
+_NUMERIC_KEYS = {"000": "paik-choi-v2", "001": "paik-choi-v1", "002": "mehmeti-gopel-wand",
+                 "003": "do-tvlars", "004": "bjorck-gomes-selman"}
+_PAPER_FILE = re.compile(r"\b\d{3}_[0-9a-f]{16}\.txt\b")
+
+
+# ----------------------------------------------------------------------------- helpers
+def _write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` unless it already holds exactly that."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+
+
+def _copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if not dst.exists() or dst.read_bytes() != src.read_bytes():
+        shutil.copyfile(src, dst)
+
+
+def paper_key(paper: str) -> str:
+    """Citation key of a claim's or figure's ``paper`` field (numeric ids are mapped)."""
+    return _NUMERIC_KEYS.get(paper, paper)
+
+
+def paper_title(key: str) -> str:
+    """Short reference of a paper, from gradexp.claims.bibliography when it exists."""
+    try:
+        bib = importlib.import_module("gradexp.claims.bibliography")
+    except ModuleNotFoundError:
+        return _FALLBACK_PAPERS.get(key, key)
+    for name in ("cite", "reference", "short_reference", "citation"):
+        f = getattr(bib, name, None)
+        if callable(f):
+            try:
+                return str(f(key))
+            except Exception:  # noqa: BLE001 - an unknown key falls back to the table
+                break
+    return _FALLBACK_PAPERS.get(key, key)
+
+
+def _scrub(text: str) -> str:
+    """The papers' text-file names never appear in the docs."""
+    return _PAPER_FILE.sub("the paper", text)
+
+
+# ----------------------------------------------------------------------------- API pages
+def public_modules() -> list[str]:
+    """Every importable gradexp module none of whose path components is private."""
+    import gradexp
+
+    names = ["gradexp"]
+    for info in pkgutil.walk_packages(gradexp.__path__, "gradexp."):
+        if any(part.startswith("_") for part in info.name.split(".")):
+            continue
+        names.append(info.name)
+    return sorted(names)
+
+
+def _is_private_module(modname: str) -> bool:
+    return any(p.startswith("_") for p in modname.split("."))
+
+
+def _defines_data(mod, name: str) -> bool:
+    try:
+        src = inspect.getsource(mod)
+    except (OSError, TypeError):
+        return False
+    return re.search(rf"^{re.escape(name)}\s*(:[^=]*)?=", src, re.M) is not None
+
+
+def _candidates(modname: str) -> list[tuple[str, str | None]]:
+    """(name, home module or None for data) of every public name of a module."""
+    mod = importlib.import_module(modname)
+    if hasattr(mod, "__all__"):
+        names = list(mod.__all__)
+    elif hasattr(mod, "_EXPORTS"):  # lazy re-exports (gradexp.mc)
+        names = list(mod._EXPORTS)
+    else:
+        names = [n for n, o in vars(mod).items() if not n.startswith("_")
+                 and (inspect.isfunction(o) or inspect.isclass(o))
+                 and getattr(o, "__module__", None) == modname]
+    out = []
+    for name in names:
+        obj = getattr(mod, name)
+        if inspect.ismodule(obj):
+            continue
+        if inspect.isfunction(obj) or inspect.isclass(obj):
+            out.append((name, obj.__module__))
+        else:  # data: its home is the module that assigns it
+            out.append((name, modname if _defines_data(mod, name) else _data_home(name)))
+    return out
+
+
+def _all_modules() -> list[str]:
+    import gradexp
+
+    return ["gradexp"] + [i.name for i in pkgutil.walk_packages(gradexp.__path__, "gradexp.")]
+
+
+def _data_home(name: str) -> str | None:
+    """The gradexp module (public or private) whose source assigns ``name`` at top level."""
+    for m in _all_modules():
+        if _defines_data(importlib.import_module(m), name):
+            return m
+    return None
+
+
+def assign_pages(modules: list[str]) -> dict[str, tuple[list[str], list[tuple[str, str | None]]]]:
+    """For each module: (names documented on its page, [(name, documenting module)] re-exported).
+
+    A name is documented on the page of the public module that defines it; a name defined in a
+    private module (``gradexp.mc._estimate.Estimate``) on the first public module exporting it.
+    """
+    cands = {m: _candidates(m) for m in modules}
+    owner: dict[tuple[str, str], str] = {}  # (home, name) -> documenting module
+    for m in sorted(modules, key=lambda m: (m.count("."), m)):
+        for name, home in cands[m]:
+            listed_at_home = home in cands and any(n == name for n, _ in cands[home])
+            if home == m or not listed_at_home:
+                owner.setdefault((home, name), m)
+    pages = {}
+    for m in modules:
+        own, rex = [], []
+        for name, home in cands[m]:
+            doc = owner.get((home, name))
+            if doc == m:
+                own.append(name)
+            else:
+                rex.append((name, doc))
+        pages[m] = (own, rex)
+    return pages
+
+
+def _api_page(modname: str, own: list[str], reexported: list[tuple[str, str | None]]) -> str:
+    title = f"``{modname}``"
+    lines = [title, "=" * len(title), "", f".. automodule:: {modname}", "   :no-members:", ""]
+    if own:
+        lines += [".. currentmodule:: " + modname, "", ".. autosummary::", "   :toctree: stubs",
+                  "   :nosignatures:", ""]
+        lines += [f"   {n}" for n in own]
+        lines.append("")
+    if reexported:
+        lines += ["Re-exported here", "----------------", ""]
+        for n, doc in reexported:
+            lines.append(f"* :obj:`{n} <{doc}.{n}>`" if doc else f"* ``{n}``")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def generate_api() -> list[str]:
+    modules = public_modules()
+    pages = assign_pages(modules)
+    for m, (own, rex) in pages.items():
+        for n, doc in rex:
+            if doc is None:
+                logger.warning("gradexp_docs: public name %s.%s is documented on no API page", m, n)
+        _write(GEN / "api" / f"{m}.rst", _api_page(m, own, rex))
+    for p in (GEN / "api").glob("*.rst"):
+        if p.stem not in modules and p.stem != "index":
+            p.unlink()
+    index = ["API reference", "=============", "",
+             "Every public module of gradexp, with each public function and class on its own page",
+             "(formula, domain, paper and equation in its docstring).", "",
+             ".. toctree::", "   :maxdepth: 1", ""]
+    index += [f"   {m}" for m in modules]
+    _write(GEN / "api" / "index.rst", "\n".join(index) + "\n")
+    return modules
+
+
+# ----------------------------------------------------------------------------- ledger
+def source_key() -> str:
+    """Hash of the source code of gradexp/ (the ledger cache's key)."""
+    h = hashlib.sha256()
+    for p in sorted((ROOT / "gradexp").rglob("*.py")):
+        h.update(str(p.relative_to(ROOT)).encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:20]
+
+
+def ledger_records() -> list[dict]:
+    """Fast ledger results as plain dicts, cached by the source key."""
+    cache = GEN / "cache" / f"ledger-fast-{source_key()}.json"
+    if cache.exists():
+        return json.loads(cache.read_text(encoding="utf-8"))
+    from gradexp.claims import run_ledger
+
+    logger.info("gradexp_docs: running the fast ledger (cached afterwards in %s)", cache.name)
+    t0 = time.perf_counter()
+    records = []
+    for r in run_ledger(fast=True):
+        records.append({"id": r.claim.id, "paper": paper_key(r.claim.paper), "source": r.claim.source,
+                        "statement": r.claim.statement, "status": r.status,
+                        "evidence": r.evidence, "note": r.note, "seconds": r.seconds})
+    logger.info("gradexp_docs: ledger ran in %.1f s", time.perf_counter() - t0)
+    for old in cache.parent.glob("ledger-fast-*.json") if cache.parent.exists() else ():
+        old.unlink()
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(records, indent=1, default=str), encoding="utf-8")
+    return records
+
+
+def _fmt(v) -> str:
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v) or math.isinf(v):
+            return str(v)
+        return f"{v:.6g}"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    return str(v)
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+_BADGE = {"holds": "✅ holds", "holds-loosely": "🟡 holds loosely", "fails": "❌ fails",
+          "not-checkable": "⚪ not checkable", "error": "⚠️ check raised"}
+
+
+def generate_ledger() -> None:
+    records = ledger_records()
+    by_paper: dict[str, list[dict]] = {}
+    for r in records:
+        by_paper.setdefault(paper_key(r["paper"]), []).append(r)
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    out = ["# The claims ledger", "",
+           "Every checkable statement of the papers, with the evidence gradexp computes and the verdict",
+           "it draws (`holds`, `holds-loosely`, `fails` with the corrected statement, `not-checkable`).",
+           "This page is generated when the documentation is built, from a fast run of the checks",
+           "(`gradexp verify --fast`; the full run uses more samples, and no verdict depends on it).", "",
+           "Totals: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f" ({len(records)} claims).", ""]
+    out += ["| paper | claims | holds | holds loosely | fails |", "| --- | --- | --- | --- | --- |"]
+    for key, rs in by_paper.items():
+        c = {s: sum(r["status"] == s for r in rs) for s in ("holds", "holds-loosely", "fails")}
+        out.append(f"| [{_md_escape(paper_title(key))}](#ledger-{key}) | {len(rs)} | {c['holds']} | "
+                   f"{c['holds-loosely']} | {c['fails']} |")
+    out.append("")
+    for key, rs in by_paper.items():
+        out += [f"({'ledger-' + key})=", f"## {paper_title(key)}", "", f"Citation key `{key}`.", ""]
+        for r in rs:
+            out += [f"### `{r['id']}`", "",
+                    f"**{_BADGE.get(r['status'], r['status'])}** · source: {_scrub(r['source'])}", "",
+                    f"**Statement.** {_scrub(r['statement'])}", ""]
+            if r["evidence"]:
+                out.append("**Evidence.**")
+                out.append("")
+                for k, v in r["evidence"].items():
+                    out.append(f"- `{k}` = `{_scrub(_fmt(v))}`")
+                out.append("")
+            if r["note"]:
+                note = _scrub(r["note"])
+                if r["status"] == "error":
+                    out += ["```text", note, "```", ""]
+                else:
+                    out += [f"**Note.** {note}", ""]
+    _write(GEN / "ledger.md", "\n".join(out) + "\n")
+
+
+# ----------------------------------------------------------------------------- gallery
+def generate_gallery() -> None:
+    from gradexp.plots import all_figures
+
+    specs = all_figures()
+    by_paper: dict[str, list] = {}
+    for spec in specs.values():
+        by_paper.setdefault(paper_key(spec.paper), []).append(spec)
+    out = ["# Figure gallery", "",
+           "Every figure of the registry (`gradexp figures --list`), as committed in `figures/`.",
+           "Each is regenerated by `gradexp figures NAME`; its data (arrays, parameters, seed) is saved",
+           "beside the image as `NAME.npz`. Theory is drawn as lines, Monte Carlo as markers with",
+           "standard errors.", ""]
+    missing = []
+    for key, group in by_paper.items():
+        out += [f"## {paper_title(key)}", ""]
+        for spec in group:
+            png = ROOT / "figures" / f"{spec.name}.png"
+            out += [f"### `{spec.name}`", "", _scrub(spec.description), ""]
+            if png.exists():
+                out += [f"```{{image}} ../../figures/{spec.name}.png", f":alt: {spec.name}",
+                        ":width: 90%", "```", ""]
+            else:
+                missing.append(spec.name)
+                out += [f"*Not rendered yet: run `gradexp figures {spec.name}`.*", ""]
+    if missing:
+        logger.info("gradexp_docs: figures without a committed PNG: %s", ", ".join(missing))
+    _write(GEN / "gallery.md", "\n".join(out) + "\n")
+
+
+# ----------------------------------------------------------------------------- notebooks
+def copy_notebooks() -> list[str]:
+    src = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    dst_dir = GEN / "notebooks"
+    for p in src:
+        _copy(p, dst_dir / p.name)
+    keep = {p.name for p in src}
+    if dst_dir.exists():
+        for p in dst_dir.glob("*.ipynb"):
+            if p.name not in keep:
+                p.unlink()
+    return [p.stem for p in src]
+
+
+# ----------------------------------------------------------------------------- setup
+def _generate(app) -> None:
+    t0 = time.perf_counter()
+    generate_api()
+    copy_notebooks()
+    generate_gallery()
+    generate_ledger()
+    logger.info("gradexp_docs: generated pages in %.1f s", time.perf_counter() - t0)
+
+
+def setup(app):
+    app.connect("builder-inited", _generate, priority=100)  # before autosummary
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
