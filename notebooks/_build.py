@@ -53,6 +53,8 @@ def execute(nb, timeout: int = 600):
     import nbclient
 
     env_backend = os.environ.pop("MPLBACKEND", None)  # let the kernel use the inline backend
+    # small matrices dominate the tours: multi-threaded OpenBLAS only spin-waits on them
+    blas = os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                          resources={"metadata": {"path": str(HERE)}})
@@ -62,6 +64,7 @@ def execute(nb, timeout: int = 600):
     finally:
         if env_backend is not None:
             os.environ["MPLBACKEND"] = env_backend
+        del blas
 
 
 def key_numbers(nb) -> dict:
