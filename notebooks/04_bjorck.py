@@ -105,6 +105,20 @@ slope = np.polyfit(np.log(depths[2:]), np.log([e.mean for e in smax[2:]]), 1)[0]
 print(f"log-log slope of sigma_max against depth (M >= 4): {slope:.3f}  (linear growth: 1, sqrt: 0.5)")
 KEY["sigma_max_loglog_slope"] = float(slope)
 
+Ms = np.arange(1, 33)
+edge_sv = np.sqrt([float(gradexp.fuss_catalan_edge(int(m))) for m in Ms])
+fig, ax = plt.subplots(figsize=(6, 3.4))
+ax.plot(Ms, edge_sv, lw=2, label=r"$\sqrt{x_+}$ (the law's edge, in singular values)")
+ax.plot(Ms, edge_sv[0] * Ms, ":", color="grey", label="linear growth from M = 1")
+ax.errorbar(depths, [e.mean for e in smax], yerr=[e.stderr for e in smax], fmt="o", color="C1",
+            label="sampled, N = 128")
+ax.set_xscale("log")
+ax.set_yscale("log")
+ax.set_xlabel("number of factors M")
+ax.set_ylabel(r"largest singular value $\sigma_{\max}$")
+ax.legend(fontsize=8)
+plt.show()
+
 # %% [markdown]
 # At finite $N$ the sampled largest singular value falls below $\sqrt{x_+}$ as $M$ grows (the
 # limit law needs $N \gg M$), but its growth is nowhere near linear: the ledger's
