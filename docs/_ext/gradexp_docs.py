@@ -1,6 +1,6 @@
 """Sphinx extension generating gradexp's API pages, ledger, gallery and tour pages.
 
-Everything is written into ``docs/_gen/`` when the builder starts (a file is rewritten only when
+Everything is written into ``docs/_gen/`` when the configuration is read (a file is rewritten only when
 its content changes, so incremental builds stay incremental):
 
 ``_gen/api/<module>.rst``
@@ -19,6 +19,7 @@ its content changes, so incremental builds stay incremental):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import inspect
@@ -359,8 +360,105 @@ def copy_notebooks() -> list[str]:
     return [p.stem for p in src]
 
 
+# ----------------------------------------------------------------------------- aliases
+def canonical_name(target: str, modname: str | None = None, classname: str | None = None) -> str | None:
+    """The documented (defining-module) path of a public gradexp name referred to by an alias.
+
+    ``gradexp.activation_factor`` -> ``gradexp.theory.explosion.activation_factor``,
+    ``gradexp.elr`` -> ``gradexp.theory.elr``, ``gradexp.mc.ChainResult.rate`` ->
+    ``gradexp.mc.chain.ChainResult.rate``; a bare name is looked up in the current class and
+    module first (a name a module imports, e.g. ``activation_factor`` in
+    ``gradexp.theory.finite_size``). None when the target is not a public gradexp object.
+    """
+    target = target.lstrip("~.")
+    candidates = [target]
+    if modname:
+        if classname:
+            candidates.insert(0, f"{modname}.{classname}.{target}")
+        candidates.append(f"{modname}.{target}")
+    # ``ChainResult.rate`` written in a module that does not import ChainResult: a public
+    # class of that name defined in exactly one gradexp module
+    head = target.split(".")[0]
+    if head[:1].isupper():
+        homes = _class_homes().get(head, [])
+        if len(homes) == 1:
+            candidates.append(f"{homes[0]}.{target}")
+    for cand in candidates:
+        parts = cand.split(".")
+        if parts[0] != "gradexp" or any(p.startswith("_") for p in parts):
+            continue
+        obj, attrs = None, []
+        for i in range(len(parts), 0, -1):
+            try:
+                obj = importlib.import_module(".".join(parts[:i]))
+            except ImportError:
+                continue
+            attrs = parts[i:]
+            break
+        if obj is None:
+            continue
+        try:
+            for a in attrs:
+                obj = getattr(obj, a)
+        except AttributeError:
+            continue
+        if inspect.ismodule(obj):
+            return obj.__name__
+        # the defining object: a class or function, then the attribute path below it
+        head, tail = obj, []
+        for k in range(len(attrs), -1, -1):
+            base = importlib.import_module(".".join(parts[:len(parts) - len(attrs)]))
+            for a in attrs[:k]:
+                base = getattr(base, a)
+            if inspect.isclass(base) or inspect.isfunction(base):
+                head, tail = base, attrs[k:]
+                break
+        else:
+            continue
+        home = getattr(head, "__module__", None)
+        if home is None:
+            continue
+        if _is_private_module(home):  # made public by the package that re-exports it
+            pages = assign_pages(public_modules())
+            home = next((m for m, (own, _) in pages.items() if head.__name__ in own), None)
+            if home is None:
+                continue
+        return ".".join([home, head.__qualname__, *tail])
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _class_homes() -> dict[str, list[str]]:
+    """Public class name -> the public modules that define a class of that name."""
+    out: dict[str, list[str]] = {}
+    for m in public_modules():
+        for name, obj in vars(importlib.import_module(m)).items():
+            if inspect.isclass(obj) and not name.startswith("_") and obj.__module__ == m:
+                out.setdefault(name, []).append(m)
+    return out
+
+
+def _resolve_alias(app, env, node, contnode):
+    """missing-reference: resolve public aliases of gradexp objects to their documented path."""
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    name = canonical_name(target, node.get("py:module"), node.get("py:class"))
+    if name is None or name == target:
+        return None
+    domain = env.get_domain("py")
+    new = node.deepcopy()
+    new["reftarget"] = name
+    new["refspecific"] = False
+    for typ in (node.get("reftype"), "obj"):
+        res = domain.resolve_xref(env, node["refdoc"], app.builder, typ, name, new, contnode)
+        if res is not None:
+            return res
+    return None
+
+
 # ----------------------------------------------------------------------------- setup
-def _generate(app) -> None:
+def _generate(app, config=None) -> None:
     t0 = time.perf_counter()
     generate_api()
     copy_notebooks()
@@ -370,5 +468,8 @@ def _generate(app) -> None:
 
 
 def setup(app):
-    app.connect("builder-inited", _generate, priority=100)  # before autosummary
+    # config-inited: before Sphinx lists the source files, so the generated pages are found
+    # (and before autosummary writes the stubs of the API pages)
+    app.connect("config-inited", _generate)
+    app.connect("missing-reference", _resolve_alias)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
