@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
+import importlib.util
 import inspect
 import json
 import math
@@ -98,8 +99,14 @@ def _scrub(text: str) -> str:
 
 
 # ----------------------------------------------------------------------------- API pages
+#: private modules documented for contributors: the one way to make random streams, to
+#: limit BLAS threads and to validate arguments, which the public docstrings refer to
+INTERNAL_MODULES = ("gradexp._random", "gradexp._threads", "gradexp._validate")
+
+
 def public_modules() -> list[str]:
-    """Every importable gradexp module none of whose path components is private."""
+    """Every importable gradexp module none of whose path components is private, and the
+    documented internal modules."""
     import gradexp
 
     names = ["gradexp"]
@@ -107,11 +114,12 @@ def public_modules() -> list[str]:
         if any(part.startswith("_") for part in info.name.split(".")):
             continue
         names.append(info.name)
+    names += [m for m in INTERNAL_MODULES if importlib.util.find_spec(m) is not None]
     return sorted(names)
 
 
 def _is_private_module(modname: str) -> bool:
-    return any(p.startswith("_") for p in modname.split("."))
+    return modname not in INTERNAL_MODULES and any(p.startswith("_") for p in modname.split("."))
 
 
 def _defines_data(mod, name: str) -> bool:
@@ -216,7 +224,12 @@ def generate_api() -> list[str]:
              "Every public module of gradexp, with each public function and class on its own page",
              "(formula, domain, paper and equation in its docstring).", "",
              ".. toctree::", "   :maxdepth: 1", ""]
-    index += [f"   {m}" for m in modules]
+    index += [f"   {m}" for m in modules if m not in INTERNAL_MODULES]
+    index += ["", "Internals", "---------", "",
+              "Private modules the public docstrings refer to: one way to make random streams",
+              "(SPEC 7 ``rng``), to limit BLAS threads and to validate arguments.", "",
+              ".. toctree::", "   :maxdepth: 1", ""]
+    index += [f"   {m}" for m in modules if m in INTERNAL_MODULES]
     _write(GEN / "api" / "index.rst", "\n".join(index) + "\n")
     return modules
 
@@ -385,7 +398,8 @@ def canonical_name(target: str, modname: str | None = None, classname: str | Non
             candidates.append(f"{homes[0]}.{target}")
     for cand in candidates:
         parts = cand.split(".")
-        if parts[0] != "gradexp" or any(p.startswith("_") for p in parts):
+        if parts[0] != "gradexp" or (any(p.startswith("_") for p in parts)
+                                     and ".".join(parts[:2]) not in INTERNAL_MODULES):
             continue
         obj, attrs = None, []
         for i in range(len(parts), 0, -1):
