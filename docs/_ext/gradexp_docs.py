@@ -77,20 +77,48 @@ def paper_key(paper: str) -> str:
     return _NUMERIC_KEYS.get(paper, paper)
 
 
-def paper_title(key: str) -> str:
-    """Short reference of a paper, from gradexp.claims.bibliography when it exists."""
+def _bibliography():
     try:
-        bib = importlib.import_module("gradexp.claims.bibliography")
+        return importlib.import_module("gradexp.claims.bibliography")
     except ModuleNotFoundError:
-        return _FALLBACK_PAPERS.get(key, key)
-    for name in ("cite", "reference", "short_reference", "citation"):
-        f = getattr(bib, name, None)
-        if callable(f):
-            try:
-                return str(f(key))
-            except Exception:  # noqa: BLE001 - an unknown key falls back to the table
-                break
+        return None
+
+
+def paper_title(key: str) -> str:
+    """Short reference of a paper (``short: title`` from gradexp.claims.bibliography)."""
+    bib = _bibliography()
+    paper = getattr(bib, "PAPERS", {}).get(key) if bib is not None else None
+    if paper is not None and hasattr(paper, "short"):
+        return paper.short if paper.title in (paper.short, "gradexp's own results") and key == "gradexp" \
+            else f"{paper.short}: {paper.title}"
     return _FALLBACK_PAPERS.get(key, key)
+
+
+def _paper_intro(key: str) -> list[str]:
+    """Authors, what gradexp takes from the paper, and its coverage table, when the
+    bibliography provides them."""
+    bib = _bibliography()
+    paper = getattr(bib, "PAPERS", {}).get(key) if bib is not None else None
+    out = [f"Citation key `{key}`."]
+    if paper is None:
+        return out + [""]
+    if key != "gradexp":
+        out[0] += " " + ", ".join(paper.authors) + "."
+    if getattr(paper, "takes", ""):
+        out += ["", f"What gradexp takes from it: {_scrub(paper.takes)}."]
+    out.append("")
+    stmts = bib.statements_for_paper(key) if hasattr(bib, "statements_for_paper") else []
+    if stmts:
+        n_checked = sum(bool(st.claims) for st in stmts)
+        out += [f"**Coverage**: {len(stmts)} statements, {n_checked} checked by claims below, "
+                f"{len(stmts) - n_checked} not checkable (with the reason).", "",
+                "| section | statement | checked by, or why not |", "| --- | --- | --- |"]
+        for st in stmts:
+            how = ", ".join(f"{{ref}}`{c} <claim-{c}>`" for c in st.claims) if st.claims \
+                else _md_escape(_scrub(st.reason))
+            out.append(f"| {_md_escape(_scrub(st.section))} | {_md_escape(_scrub(st.text))} | {how} |")
+        out.append("")
+    return out
 
 
 def _scrub(text: str) -> str:
@@ -305,13 +333,13 @@ def generate_ledger() -> None:
     out += ["| paper | claims | holds | holds loosely | fails |", "| --- | --- | --- | --- | --- |"]
     for key, rs in by_paper.items():
         c = {s: sum(r["status"] == s for r in rs) for s in ("holds", "holds-loosely", "fails")}
-        out.append(f"| [{_md_escape(paper_title(key))}](#ledger-{key}) | {len(rs)} | {c['holds']} | "
+        out.append(f"| {{ref}}`{_md_escape(paper_title(key))} <ledger-{key}>` | {len(rs)} | {c['holds']} | "
                    f"{c['holds-loosely']} | {c['fails']} |")
     out.append("")
     for key, rs in by_paper.items():
-        out += [f"({'ledger-' + key})=", f"## {paper_title(key)}", "", f"Citation key `{key}`.", ""]
+        out += [f"({'ledger-' + key})=", f"## {paper_title(key)}", ""] + _paper_intro(key)
         for r in rs:
-            out += [f"### `{r['id']}`", "",
+            out += [f"(claim-{r['id']})=", f"### `{r['id']}`", "",
                     f"**{_BADGE.get(r['status'], r['status'])}** · source: {_scrub(r['source'])}", "",
                     f"**Statement.** {_scrub(r['statement'])}", ""]
             if r["evidence"]:
