@@ -248,6 +248,11 @@ def generate_api() -> list[str]:
     for p in (GEN / "api").glob("*.rst"):
         if p.stem not in modules and p.stem != "index":
             p.unlink()
+    # stubs of names that are gone (autosummary only ever adds stubs)
+    expected = {f"{m}.{n}" for m, (own, _) in pages.items() for n in own}
+    for p in (GEN / "api" / "stubs").glob("*.rst"):
+        if p.stem not in expected:
+            p.unlink()
     index = ["API reference", "=============", "",
              "Every public module of gradexp, with each public function and class on its own page",
              "(formula, domain, paper and equation in its docstring).", "",
