@@ -89,3 +89,10 @@ def test_paper_file_names_appear_in_no_page(html):
     offenders = [str(p.relative_to(html)) for p in html.rglob("*.html")
                  if PAPER_FILE.search(p.read_text(encoding="utf-8"))]
     assert not offenders, f"paper text-file names in: {offenders[:10]}"
+
+
+@pytest.mark.slow
+def test_numbers_in_prose_are_substituted(html):
+    """Theory pages quote computed numbers through MyST substitutions, never a raw {{ name }}."""
+    for page in (html / "theory").glob("*.html"):
+        assert "{{" not in page.read_text(encoding="utf-8"), page.name
