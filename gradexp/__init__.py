@@ -8,6 +8,7 @@ Monte-Carlo simulators (``gradexp.mc``, numba, imported on first use), the claim
 from __future__ import annotations
 
 import importlib
+import sys
 
 from .activations import ACTIVATION_NAMES, Activation, get_activation
 from .theory.explosion import (
@@ -21,12 +22,14 @@ from .theory.explosion import (
     perfectly_correlated_bound_earlier,
     theorem_2_4_probability,
     theorem_2_4_upper_factor,
-    yang_rate,
 )
 from .theory.relu import relu_moments
 from .theory.rmt import *  # noqa: F401,F403  (its __all__)
 from .theory import elr  # noqa: F401
 from . import optim  # noqa: F401
+
+# ``import gradexp.elr`` works like ``gradexp.elr`` (the module lives in gradexp.theory)
+sys.modules.setdefault(f"{__name__}.elr", elr)
 
 from .theory import rmt as _rmt
 
@@ -37,7 +40,7 @@ __all__ = [
     "correlated_explosion_factor", "explosion_factor", "explosion_factor_asymptotic",
     "jensen_corrected_perfectly_correlated_bound", "perfectly_correlated_bound",
     "perfectly_correlated_bound_earlier", "theorem_2_4_probability", "theorem_2_4_upper_factor",
-    "yang_rate", "relu_moments", "elr", "optim", *_rmt.__all__,
+    "relu_moments", "elr", "optim", *_rmt.__all__,
 ]
 
 _LAZY = {"mc", "claims", "plots", "sweep"}

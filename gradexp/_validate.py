@@ -11,8 +11,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_float_array", "check_positive", "check_interval", "check_int", "check_real",
-           "check_choice"]
+__all__ = ["as_float_array", "check_positive", "check_interval", "check_int", "check_int_array",
+           "check_real", "check_choice"]
 
 
 def as_float_array(x, name: str, *, allow_inf: bool = True) -> np.ndarray:
@@ -68,9 +68,26 @@ def check_int(v, name: str, lo: int | None = None, hi: int | None = None) -> int
     return v
 
 
+def check_int_array(x, name: str, *, lo: int | None = None) -> np.ndarray:
+    """A float array of integer values (``1e300`` counts), finite, >= ``lo``; bools refused.
+
+    For widths and counts that enter formulas as floats and may be astronomically large.
+    """
+    if isinstance(x, (bool, np.bool_)) or (isinstance(x, np.ndarray) and x.dtype == bool):
+        raise TypeError(f"{name} must be an integer or an array of integers, got {x!r}")
+    a = as_float_array(x, name, allow_inf=False)
+    if (a != np.round(a)).any():
+        raise ValueError(f"{name} must be an integer, got {a[a != np.round(a)].ravel()[0]!r}")
+    if lo is not None and (a < lo).any():
+        raise ValueError(f"{name} must be >= {lo}, got {a[a < lo].ravel()[0]!r}")
+    return a
+
+
 def check_real(v, name: str, *, lo: float | None = None, hi: float | None = None,
                allow_inf: bool = False) -> float:
-    """A real scalar (NaN refused; inf refused unless ``allow_inf``) in [lo, hi]."""
+    """A real scalar (NaN refused; inf refused unless ``allow_inf``) in [lo, hi]; 0-d arrays count."""
+    if isinstance(v, np.ndarray) and v.ndim == 0:
+        v = v.item()
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {v!r}")
     v = float(v)

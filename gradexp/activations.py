@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from ._validate import check_real
+
 RELU, LEAKY_RELU, ELU, GELU, SILU, TANH, SOFTPLUS, IDENTITY, DROPOUT = range(9)
 
 _NAMES = {
@@ -42,7 +44,12 @@ _PARAM_NAME = {LEAKY_RELU: "slope", ELU: "alpha", DROPOUT: "keep_prob"}
 
 
 def scalar_value(code: int, a: float, x: float) -> float:
-    """φ(x) for one float; numba-compilable (dropout returns x: the mask is applied outside)."""
+    """φ(x) for one float; numba-compilable (dropout returns x: the mask is applied outside).
+
+    References
+    ----------
+    Paik & Choi (paper ``000``), Figure 1 (right): the activations compared; Hendrycks & Gimpel (2016) for GELU, Elfwing et al. (2018) for SiLU, Clevert et al. (2016) for ELU.
+    """
     if code == RELU:
         return x if x > 0.0 else 0.0
     if code == LEAKY_RELU:
@@ -61,7 +68,12 @@ def scalar_value(code: int, a: float, x: float) -> float:
 
 
 def scalar_deriv(code: int, a: float, x: float) -> float:
-    """φ'(x) for one float; numba-compilable (at a kink the right derivative)."""
+    """φ'(x) for one float; numba-compilable (at a kink the right derivative).
+
+    References
+    ----------
+    As :func:`scalar_value`.
+    """
     if code == RELU:
         return 1.0 if x > 0.0 else 0.0
     if code == LEAKY_RELU:
@@ -160,6 +172,10 @@ def get_activation(activation="relu", **params) -> Activation:
 
     ``get_activation("leaky_relu", slope=0.2)``, ``get_activation("elu", alpha=1.0)``,
     ``get_activation("dropout", keep_prob=0.5)``.
+
+    References
+    ----------
+    Paik & Choi (paper ``000``), Figure 1 (right) and Figure 2b (dropout as activation).
     """
     if isinstance(activation, Activation):
         if params:
@@ -176,9 +192,7 @@ def get_activation(activation="relu", **params) -> Activation:
     extra = set(params) - {pname}
     if extra:
         raise ValueError(f"activation {activation!r} takes only {pname!r}, got {sorted(extra)}")
-    a = float(params.get(pname, _DEFAULT_PARAM[code]))
-    if math.isnan(a):
-        raise ValueError(f"{pname} must not be NaN")
+    a = check_real(params.get(pname, _DEFAULT_PARAM[code]), pname)
     if code == DROPOUT and not 0.0 < a <= 1.0:
         raise ValueError(f"keep_prob must lie in (0, 1], got {a}")
     if code == ELU and a < 0:

@@ -40,8 +40,12 @@ def test_bad_arguments():
         get_activation("relu", slope=0.1)
     with pytest.raises(ValueError, match="mask"):
         get_activation("dropout").value(1.0)
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="alpha"):
         get_activation("elu", alpha=float("nan"))
+    with pytest.raises(ValueError, match="slope"):
+        get_activation("leaky_relu", slope=float("inf"))
+    with pytest.raises(TypeError, match="keep_prob"):
+        get_activation("dropout", keep_prob=None)
 
 
 def test_no_overflow_warnings_in_tails():

@@ -14,7 +14,7 @@ from gradexp import (
     explosion_factor,
     explosion_factor_asymptotic,
 )
-from gradexp.claims.paik_choi import mp_explosion_factor
+from oracles import mp_activation_factor, mp_explosion_factor
 from gradexp.theory.explosion import _ASYMPTOTIC_R
 
 
@@ -136,3 +136,80 @@ def test_theorem_2_4_helpers():
         gradexp.theorem_2_4_probability(10, 10, 1.0)
     with pytest.raises(ValueError, match="d_in"):
         gradexp.theorem_2_4_upper_factor(0, 0.5)
+
+
+# --------------------------------------------------------------------------- seams added for issue 17
+def _mp_leaky(a, z):
+    """Leaky-ReLU factor from its definition in mpmath: E phi'^2 / Var(phi(Y))/sigma^2 with
+    phi(y) = a y + (1-a) ReLU(y) and the Prop. 2.1 moments (50 digits + 8 per decade of z)."""
+    with mp.workdps(int(50 + 8 * math.log10(abs(z) + 1))):
+        a, z = mp.mpf(a), mp.mpf(z)
+        cdf, pdf = mp.ncdf(z), mp.npdf(z)
+        m1 = z * cdf + pdf  # E ReLU(z + Z)
+        m2 = (1 + z * z) * cdf + z * pdf  # E ReLU(z + Z)^2
+        var_relu = m2 - m1**2
+        cov = cdf  # Cov(Y, ReLU(Y)) / sigma^2 (Stein)
+        var = a * a + (1 - a) ** 2 * var_relu + 2 * a * (1 - a) * cov
+        return (cdf + a * a * (1 - cdf)) / var
+
+
+@pytest.mark.parametrize("slope", [0.1, -1.0, 1e-200, 0.5])
+@pytest.mark.parametrize("z", [-1e5, -60.0, -38.0, -1e-300, 0.0, 1e-300, 3.0, 1e5])
+def test_leaky_factor_vs_mpmath_on_both_sides_of_zero(slope, z):
+    ref = _mp_leaky(slope, z)
+    assert _rel(activation_factor("leaky_relu", z, 1.0, slope=slope), ref) < 1e-13
+
+
+def test_dropout_factor_vs_definition():
+    for mu, sigma in ((1e200, 1.0), (1.0, 1e-300), (-3.0, 2.0), (1e-300, 1e300)):
+        with mp.workdps(50):
+            ref = mp.mpf(sigma) ** 2 / (mp.mpf(sigma) ** 2 + mp.mpf(0.5) * mp.mpf(mu) ** 2)
+            fref = float(ref)
+        v = activation_factor("dropout", mu, sigma, keep_prob=0.5)
+        assert v == fref if fref == 0 else _rel(v, ref) < 1e-15
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", gradexp.theory.explosion.QUADRATURE_ACTIVATIONS)
+def test_quadrature_activations_at_the_corners_of_their_domain(name):
+    from gradexp.theory.explosion import QUAD_MU_MAX, QUAD_SIGMA_RANGE
+
+    lo, hi = QUAD_SIGMA_RANGE  # the four corners and the centre (tests/accuracy_table.py covers a grid)
+    for mu, s in ((-QUAD_MU_MAX, lo), (-QUAD_MU_MAX, hi), (QUAD_MU_MAX, lo), (QUAD_MU_MAX, hi), (0.0, 1.0)):
+        assert _rel(activation_factor(name, mu, s), mp_activation_factor(name, mu, s, dps=20)) < 1e-10, (mu, s)
+    with pytest.raises(ValueError, match="mu"):
+        activation_factor(name, np.nextafter(QUAD_MU_MAX, np.inf), 1.0)
+    with pytest.raises(ValueError, match="sigma"):
+        activation_factor(name, 0.0, np.nextafter(lo, 0))
+
+
+def test_theorem_2_4_helpers_at_extremes_vs_mpmath():
+    cases = [(1e300, 1e300, 0.5), (1.0, 1e308, 5e-324), (100.0, 100.0, 1 - 1e-12), (3.0, 7.0, 0.3)]
+    for d_in, d_out, delta in cases:
+        with mp.workdps(60):
+            dl = mp.mpf(delta)
+            ref = 1 - mp.mpf(d_out) * mp.exp(-mp.mpf(d_in) / 2 * (dl - 1 - mp.log(dl)))
+        assert _rel(gradexp.theorem_2_4_probability(d_in, d_out, delta), ref) < 1e-13, (d_in, d_out, delta)
+    for d_in, delta, mu_w, sigma_w in [(1e300, 0.5, 1e200, 1e-200), (1.0, 5e-324 * 2**60, 0.0, 1.0),
+                                       (1e100, 0.5, 1e200, 1e-200), (100.0, 0.3, 0.7, 1.3)]:
+        with mp.workdps(60):
+            m = (mp.mpf(mu_w) / mp.mpf(sigma_w)) ** 2
+            ref = 1 + 2 * (1 + m) * (1 + 2 * m) / (mp.mpf(d_in) ** 3 * mp.mpf(delta) ** 3)
+            fref = float(ref)
+        v = gradexp.theorem_2_4_upper_factor(d_in, delta, mu_w, sigma_w)
+        assert v == fref if math.isinf(fref) else _rel(v, ref) < 1e-14, (d_in, delta, mu_w, sigma_w)
+
+
+def test_theorem_2_4_seams_vs_mpmath():
+    # the series of delta - 1 - log(delta) switches at |delta - 1| = 0.2; 1 + m switches to m
+    # (and to 1) at m = 2**(+-60): reference points on both sides, one tolerance
+    for delta in (0.8 * (1 - 1e-12), 0.8, 0.8 * (1 + 1e-12), 1 - 1e-15, 0.3):
+        with mp.workdps(60):
+            dl = mp.mpf(delta)
+            ref = 1 - 7 * mp.exp(-mp.mpf(50) / 2 * (dl - 1 - mp.log(dl)))
+        assert _rel(gradexp.theorem_2_4_probability(50, 7, delta), ref) < 1e-14, delta
+    for r in (2.0**30 * (1 - 1e-12), 2.0**30, 2.0**30 * (1 + 1e-12), 2.0**-30 * (1 - 1e-12), 2.0**-30 * (1 + 1e-12)):
+        with mp.workdps(60):
+            m = mp.mpf(r) ** 2
+            ref = 1 + 2 * (1 + m) * (1 + 2 * m) / (mp.mpf(10) ** 3 * mp.mpf(0.5) ** 3)
+        assert _rel(gradexp.theorem_2_4_upper_factor(10, 0.5, r, 1.0), ref) < 1e-14, r

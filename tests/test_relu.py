@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradexp import relu_moments
-from gradexp.claims.paik_choi import mp_relu_moments
+from oracles import mp_relu_moments
 
 
 def _rel(v, ref):

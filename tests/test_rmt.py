@@ -26,7 +26,7 @@ from gradexp import (
     fuss_catalan_x,
     ginibre_lyapunov_exponents,
 )
-from gradexp.claims.bjorck import (
+from oracles import (
     mp_fc_cdf,
     mp_fc_moment,
     mp_fc_pdf,
@@ -280,16 +280,18 @@ def test_shapes_and_scalars():
     assert fuss_catalan_pdf(1.0, 2.0) == fuss_catalan_pdf(1.0, 2)  # integral floats are accepted
 
 
-@pytest.mark.parametrize("M", [0, -1, 2.5, float("nan"), float("inf"), True, "3", None, [2]])
+@pytest.mark.parametrize("M", [0, -1, 2.5, float("nan"), float("inf"), True, "3", None, [2], 1001])
 def test_bad_M(M):
+    # a value out of range is a ValueError, a non-integer a TypeError; both name M
+    err = ValueError if isinstance(M, int) and not isinstance(M, bool) else TypeError
     for f in (fuss_catalan_pdf, fuss_catalan_cdf, fuss_catalan_sf, fuss_catalan_phi, fuss_catalan_singular_pdf):
-        with pytest.raises(ValueError, match="M must be an integer"):
+        with pytest.raises(err, match="M must be"):
             f(1.0, M)
-    with pytest.raises(ValueError, match="M must be an integer"):
+    with pytest.raises(err, match="M must be"):
         fuss_catalan_edge(M)
-    with pytest.raises(ValueError, match="M must be an integer"):
+    with pytest.raises(err, match="M must be"):
         fuss_catalan_x(0.1, M)
-    with pytest.raises(ValueError, match="M must be an integer"):
+    with pytest.raises(err, match="M must be"):
         fuss_catalan_moment(1, M)
 
 
@@ -319,7 +321,7 @@ def test_bad_arguments():
             fuss_catalan_moment(k, 2)
     with pytest.raises(ValueError, match="exact=True"):
         fuss_catalan_moment([1, 2], 2, exact=True)
-    with pytest.raises(ValueError, match="N must be an integer"):
+    with pytest.raises(ValueError, match="N must be >= 1"):
         ginibre_lyapunov_exponents(0)
     with pytest.raises(ValueError, match="sigma must be > 0"):
         ginibre_lyapunov_exponents(3, sigma=-1.0)
@@ -351,3 +353,63 @@ def test_lyapunov_exponents_against_mpmath():
                 ref = elog + mp.log(1.5) - mp.log(N) / 2
             assert abs(lam[i - 1] - float(ref)) < 1e-13
         assert np.all(np.diff(lam) < 0)
+
+
+# --------------------------------------------------------------------------- seams added for issue 17
+@pytest.mark.parametrize("M", [299, 300, 301, 302])
+def test_edge_seam_exact_rationals_vs_mpmath(M):
+    from gradexp.theory.rmt import _edge_dd
+
+    hi, lo = _edge_dd(M)
+    with mp.workdps(60):
+        ref = mp.mpf(M + 1) ** (M + 1) / mp.mpf(M) ** M
+        assert abs((mp.mpf(hi) + mp.mpf(lo)) / ref - 1) < mp.mpf(10) ** -30
+
+
+@pytest.mark.parametrize("M", [998, 999, 1000, 5])
+def test_root_seam_vs_mpmath(M):
+    from gradexp.theory.rmt import _root
+
+    xs = np.array([5e-324, 1e-310, 1e-300, 0.3, 1.0, 7.0, 1e300, 1.7e308])
+    r = _root(xs, M)
+    for x, v in zip(xs, r):
+        with mp.workdps(40):
+            ref = mp.mpf(x) ** (mp.mpf(1) / (M + 1))
+        assert _rel(v, ref) < TOL, x
+
+
+@pytest.mark.parametrize("M", [1])  # for M >= 2 the quantile at q = 1e-290 underflows even at scale 1e300
+def test_ppf_tiny_q_seam(M):
+    from gradexp.theory.rmt import _TINY_Q
+
+    scale = 1e300
+    for q in (_TINY_Q * (1 - 1e-12), _TINY_Q, _TINY_Q * (1 + 1e-12), _TINY_Q * 10):
+        x = fuss_catalan_ppf(q, M, scale=scale)
+        assert 0 < x < np.inf
+        # through the cdf (tested against the quadrature oracle): dlog x / dlog F -> M + 1
+        assert abs(fuss_catalan_cdf(x, M, scale=scale) / q - 1) < TOL * (M + 1)
+
+
+@pytest.mark.parametrize("M", [1, 2, 6])
+def test_scale_extremes_against_mpmath(M):
+    # rho(x/s)/s with x/s below the smallest double: only the root of x/s is used
+    from gradexp.theory.rmt import _TINY_ROOT
+
+    # both sides of the seam (x/s)^(1/(M+1)) = _TINY_ROOT of the leading-term branch (reachable
+    # for M = 1 only: for M >= 2 the root of a double ratio exceeds (5e-324/1.8e308)^(1/3) = 3e-211)
+    seam = [(float(mp.mpf(_TINY_ROOT) ** 2 * f * mp.mpf(1e300)), 1e300) for f in (1 - 1e-9, 1 + 1e-9)] if M == 1 else []
+    for x, s in [(1e-300, 1e300), (1e-200, 1e150), (5e-324, 1e10)] + seam:
+        with mp.workdps(60):
+            y = mp.mpf(x) / mp.mpf(s)
+            ref = mp_fc_pdf(y, M, dps=60) / mp.mpf(s)
+            refc = mp_fc_cdf(y, M)
+        assert _rel(fuss_catalan_pdf(x, M, scale=s), ref) < TOL * 2, (x, s)
+        assert _rel(fuss_catalan_cdf(x, M, scale=s), refc) < TOL * 2, (x, s)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("M", [300, 301, 1000])
+def test_large_M_against_mpmath(M):
+    e = fuss_catalan_edge(M)
+    for x in (1e-300, 1e-5, 1.0, 0.5 * e, 0.9 * e):
+        assert _rel(fuss_catalan_pdf(x, M), mp_fc_pdf(x, M)) < TOL, x

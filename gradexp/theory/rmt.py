@@ -39,19 +39,25 @@ the closed form (derived here; check: its derivative is :math:`\rho\,dx/d\varphi
 
 evaluated as sums of positive terms on both sides of the seam. Relative accuracy is a few
 ulp in the bulk and a few times :math:`10^{-15}` at both ends of the support.
+
+Domain: :math:`1 \le M \le` :data:`M_MAX` (1000; the accuracy degrades beyond, measured
+1.2e-13 at M = 1e5), every x ≥ 0 (0 or 1 outside the support) and every finite scale > 0.
+The scale never enters as a quotient that could under- or overflow on its own: near 0 only
+:math:`(x/s)^{1/(M+1)} = x^{1/(M+1)}/s^{1/(M+1)}` is used (below 1e-280 the leading terms,
+exact to rounding), near the edge the residual of the rounded :math:`x/s` is kept.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from fractions import Fraction
 from functools import lru_cache
 
 import numpy as np
 from scipy import special
 
-from ..gaussian import _out, as_float_array, check_positive
+from .._validate import as_float_array, check_int, check_interval, check_positive
+from ..gaussian import _out, exact_quotient
 
 __all__ = [
     "fuss_catalan_cdf",
@@ -71,28 +77,31 @@ _N_D_TERMS = 32  # series of D(phi) on (M+1)phi <= pi/2: ratio <= 1/4 per term
 _N_X_TERMS = 12  # series of u - sin u and 1 - y cot y (used for u, y < 1)
 
 
+#: largest number of factors accepted (the accuracy is tested against mpmath up to here)
+M_MAX = 1000
+
+
 # --------------------------------------------------------------------------- validation
 def _check_M(M) -> int:
-    """Validate the number of factors: an integer >= 1 (integral floats accepted)."""
-    if isinstance(M, (bool, np.bool_)):
-        raise ValueError(f"M must be an integer >= 1, got {M!r}")
-    if isinstance(M, numbers.Integral) or isinstance(M, numbers.Real) and math.isfinite(float(M)) and float(M).is_integer():
-        m = int(M)
-    else:
-        raise ValueError(f"M must be an integer >= 1, got {M!r}")
-    if m < 1:
-        raise ValueError(f"M must be an integer >= 1, got {M!r}")
-    return m
+    """Validate the number of factors: an integer in [1, M_MAX] (integral floats accepted)."""
+    return check_int(M, "M", 1, M_MAX)
 
 
 # --------------------------------------------------------------------------- constants per M
 @lru_cache(maxsize=256)
 def _edge_dd(M: int) -> tuple[float, float]:
-    """x_+ = (M+1)^(M+1)/M^M as a double-double (hi + lo), from exact rationals."""
-    fr = Fraction((M + 1) ** (M + 1), M**M)
-    hi = float(fr)
-    lo = float(fr - Fraction(hi))
-    return hi, lo
+    """x_+ = (M+1)^(M+1)/M^M as a double-double (hi + lo): from exact rationals for M <= 300,
+    else from mpmath at 50 digits as (M+1) exp(M log1p(1/M))."""
+    if M <= 300:
+        fr = Fraction((M + 1) ** (M + 1), M**M)
+        hi = float(fr)
+        return hi, float(fr - Fraction(hi))
+    import mpmath as mp
+
+    with mp.workdps(50):
+        e = (M + 1) * mp.exp(M * mp.log1p(mp.mpf(1) / M))
+        hi = float(e)
+        return hi, float(e - hi)
 
 
 @lru_cache(maxsize=256)
@@ -184,13 +193,26 @@ def _logx_eps(eps: np.ndarray, M: int, y=None) -> tuple[np.ndarray, np.ndarray]:
     return lx, eps * deriv
 
 
-def _x_eps(eps: np.ndarray, M: int) -> np.ndarray:
-    """x at phi = pi/(M+1) - eps as (s1/s3)^(M+1) (s3/s2): about 2(M+1) ulp (the map's own condition
-    number is M+1), where exp(log x) would lose |log x| ulp for tiny x; underflows to 0 quietly."""
+def _root_scale(scale: float, M: int) -> tuple[float, float]:
+    """(r, c) with r = scale^(1/(M+1)) and c = scale / r^(M+1) (1 to rounding), no overflow."""
+    if scale == 1.0:
+        return 1.0, 1.0
+    r = np.float64(_root(np.array([scale]), M)[0])
+    with np.errstate(over="ignore", under="ignore"):
+        c = (np.float64(scale) / r**M) / r  # r**M = scale^(M/(M+1)) stays in range
+    return float(r), float(c)
+
+
+def _x_eps(eps: np.ndarray, M: int, scale: float = 1.0) -> np.ndarray:
+    """scale * x at phi = pi/(M+1) - eps as (r s1/s3)^(M+1) (s3/s2) c, r = scale^(1/(M+1)),
+    c = scale / r^(M+1) (= 1 to rounding): about 2(M+1) ulp (the map's own condition number is
+    M+1), where exp(log x) would lose |log x| ulp for tiny x; the scale enters before the
+    power, so the product under- or overflows only where it does; quietly."""
     a = _PI / (M + 1)
     s1, s2, s3 = np.sin((M + 1) * eps), np.sin(a - eps), np.sin(a + M * eps)
-    with np.errstate(under="ignore"):
-        return np.power(s1 / s3, M + 1) * (s3 / s2)
+    r, c = _root_scale(scale, M)
+    with np.errstate(under="ignore", over="ignore"):
+        return np.power(r * s1 / s3, M + 1) * (s3 / s2) * c
 
 
 def _root(x: np.ndarray, M: int) -> np.ndarray:
@@ -200,6 +222,8 @@ def _root(x: np.ndarray, M: int) -> np.ndarray:
     power is taken of a number in [1/2, 2^(M+1)), where the rounding of 1/(M+1) is harmless.
     """
     m, e = np.frexp(x)
+    if M + 1 > 1000:  # 2**r could overflow; e/(M+1) is then small, exp2 of it accurate to an ulp
+        return np.exp2(e / (M + 1.0)) * np.power(m, 1.0 / (M + 1))
     q = np.floor_divide(e, M + 1)
     r = e - q * (M + 1)
     return np.ldexp(np.power(np.ldexp(m, r), 1.0 / (M + 1)), q)
@@ -239,11 +263,13 @@ def _newton_log(fun, args, lo, hi, guess, maxiter=200):
     return u
 
 
-def _solve(x: np.ndarray, M: int):
+def _solve(x: np.ndarray, M: int, yroot=None, x_lo=None):
     """For 0 < x < x_+: (edge-region mask, phi, eps) with phi + eps = pi/(M+1).
 
     In the edge region (x >= x(phi_*)) phi is accurate and eps = pi/(M+1) - phi; in the
-    small-x region eps is accurate and phi = pi/(M+1) - eps.
+    small-x region eps is accurate and phi = pi/(M+1) - eps. ``yroot`` is
+    x^(1/(M+1)) when given (x may then have underflowed to 0: only the root is used there);
+    ``x_lo`` a low-order part of x (the residual of x/scale), used in the distance to the edge.
     """
     hi, lo = _edge_dd(M)
     a = _PI / (M + 1)
@@ -255,13 +281,15 @@ def _solve(x: np.ndarray, M: int):
     if edge.any():
         xe = x[edge]
         delta = (hi - xe) + lo  # hi - x is exact (Sterbenz) whenever x >= x_+/2, i.e. where it matters
+        if x_lo is not None:
+            delta = delta - x_lo[edge]
         target = -np.log1p(-delta / hi)
         guess = np.sqrt(2.0 * target / (M * (M + 1)))
         p = _newton_log(lambda u, t: _log_D_ratio(u, t, M), (target,), 1e-100, star, guess)
         phi[edge] = p
         eps[edge] = a - p
     if (~edge).any():
-        y = _root(x[~edge], M)
+        y = _root(x[~edge], M) if yroot is None else yroot[~edge]
         guess = y * (math.sin(a) / (M + 1))
         e = _newton_log(lambda u, yy: _logx_eps(u, M, yy), (y,), 1e-300, star, guess)
         eps[~edge] = e
@@ -310,6 +338,34 @@ def _support(x, M, scale):
     return m, x, s
 
 
+_TINY_ROOT = 1e-280  # below this x^(1/(M+1)) the leading terms at x -> 0 are exact to rounding
+
+
+def _tiny_parts(yroot: np.ndarray, M: int):
+    r"""For :math:`y^{1/(M+1)} <` _TINY_ROOT: :math:`\pi h = \sin((M+1)\varepsilon)\dots
+    = y^{1/(M+1)}\sin a\,(1 + O(\varepsilon))` and :math:`F = (M+1)\,\pi h/\pi`, with
+    :math:`\varepsilon < 10^{-280}`: no Newton solve on subnormal ε."""
+    h = yroot * math.sin(_PI / (M + 1)) / _PI
+    return h, (M + 1) * h
+
+
+def _scaled(x: np.ndarray, M: int, s: float):
+    """(y, yroot, inside, y_lo) for y + y_lo = x/s: y may under- or overflow, its root
+    y^(1/(M+1)) = x^(1/(M+1)) / s^(1/(M+1)) does not; ``inside`` is 0 < y < x_+."""
+    hi, lo = _edge_dd(M)
+    if s != 1.0:
+        y, y_lo = exact_quotient(x, s)  # x/s = y + y_lo: the edge distance keeps full accuracy
+        y, y_lo = np.atleast_1d(y), np.atleast_1d(y_lo)
+    else:
+        y, y_lo = x.copy(), np.zeros_like(x)
+    pos = (x > 0) & np.isfinite(x)
+    xr = np.where(pos, x, 1.0)
+    with np.errstate(over="ignore"):  # overflows only far outside the support (unused there)
+        yroot = _root(xr, M) / (float(_root(np.array([s]), M)[0]) if s != 1.0 else 1.0)
+    inside = pos & ((hi - y) + lo - y_lo > 0)
+    return y, yroot, inside, y_lo
+
+
 # --------------------------------------------------------------------------- public API
 def fuss_catalan_edge(M, *, scale=1.0):
     r"""Right edge of the support, :math:`x_+ = s\,(M+1)^{M+1}/M^M`.
@@ -329,6 +385,10 @@ def fuss_catalan_edge(M, *, scale=1.0):
     --------
     >>> fuss_catalan_edge(1), fuss_catalan_edge(2)
     (4.0, 6.75)
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (paper ``004``), Theorem 1 and the text after eq. 5.
     """
     m = _check_M(M)
     s = float(check_positive(scale, "scale"))
@@ -350,6 +410,10 @@ def fuss_catalan_x(phi, M):
     ------
     ValueError
         If ``phi`` is NaN or outside :math:`[0, \pi/(M+1)]`, or ``M`` is not an integer >= 1.
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (paper ``004``), Appendix D, eq. 9; Haagerup & Möller (2012).
     """
     m = _check_M(M)
     a = _PI / (m + 1)
@@ -386,6 +450,10 @@ def fuss_catalan_phi(x, M):
     ------
     ValueError
         If ``x`` is NaN or outside the support :math:`[0, x_+]`.
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (paper ``004``), Appendix D, eq. 9.
     """
     m = _check_M(M)
     xa = as_float_array(x, "x")
@@ -426,35 +494,44 @@ def fuss_catalan_pdf(x, M, *, scale=1.0):
     >>> x = 1.3
     >>> bool(abs(fuss_catalan_pdf(x, 1) - np.sqrt((4 - x) / x) / (2 * np.pi)) < 1e-15)
     True
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (paper ``004``), Theorem 1 (eq. 5) and Appendix D (eqs. 9-10); Liu, Wang & Zhang (2016).
     """
     m, xa, s = _support(x, M, scale)
     shape = np.shape(xa)
-    xa = np.atleast_1d(xa / s if s != 1.0 else xa)
-    hi, lo = _edge_dd(m)
+    xa = np.atleast_1d(xa)
+    y, yroot, inside, y_lo = _scaled(xa, m, s)
     out = np.zeros_like(xa)
     out[xa == 0] = np.inf
-    inside = (xa > 0) & ((hi - xa) + lo > 0) & np.isfinite(xa)
+    tiny = inside & (yroot < _TINY_ROOT)
+    inside &= ~tiny
     if inside.any():
-        xi = xa[inside]
-        edge, phi, eps = _solve(xi, m)
+        edge, phi, eps = _solve(y[inside], m, yroot[inside], y_lo[inside])
         h = _h_parts(edge, phi, eps, m) / _PI
         with np.errstate(over="ignore"):
-            out[inside] = h / xi
-    if s != 1.0:
-        out = out / s
+            out[inside] = h / xa[inside]  # rho(x/s)/s = h/(x/s)/s = h/x
+    if tiny.any():
+        with np.errstate(over="ignore"):
+            out[tiny] = _tiny_parts(yroot[tiny], m)[0] / xa[tiny]
     return _out(out.reshape(shape))
 
 
 def _cdf_sf(x, M, scale):
     m, xa, s = _support(x, M, scale)
     shape = np.shape(xa)
-    xa = np.atleast_1d(xa / s if s != 1.0 else xa)
-    hi, lo = _edge_dd(m)
+    xa = np.atleast_1d(xa)
+    y, yroot, inside, y_lo = _scaled(xa, m, s)
     cdf = np.where(xa <= 0, 0.0, 1.0)
     sf = 1.0 - cdf
-    inside = (xa > 0) & ((hi - xa) + lo > 0) & np.isfinite(xa)
+    tiny = inside & (yroot < _TINY_ROOT)
+    inside &= ~tiny
+    if tiny.any():
+        cdf[tiny] = _tiny_parts(yroot[tiny], m)[1]
+        sf[tiny] = 1.0
     if inside.any():
-        edge, phi, eps = _solve(xa[inside], m)
+        edge, phi, eps = _solve(y[inside], m, yroot[inside], y_lo[inside])
         c = np.empty_like(phi)
         q = np.empty_like(phi)
         c[~edge] = _F_small(eps[~edge], m)
@@ -478,6 +555,10 @@ def fuss_catalan_cdf(x, M, *, scale=1.0):
     :math:`\varphi` is :math:`\rho\,dx/d\varphi`; checked with sympy in the tests). Near 0,
     :math:`F(x) \sim (M+1)\sin(\pi/(M+1))\,x^{1/(M+1)}/\pi`. ``x`` is a squared singular
     value divided by ``scale``; 0 below the support and 1 above it.
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (paper ``004``), Appendix D, eqs. 9-10 (integrated in gradexp).
     """
     return _out(_cdf_sf(x, M, scale)[0])
 
@@ -488,8 +569,15 @@ def fuss_catalan_sf(x, M, *, scale=1.0):
     Near the edge :math:`1 - F \approx (M+1)^2\varphi^3/(3\pi)`; it is evaluated as
     :math:`\pi(1-F) = M(\varphi - \sin\varphi\cos\varphi) + (\varphi^2-\sin^2\varphi)/\varphi
     + (\sin^2\varphi/\varphi)(1 - M\varphi\cot M\varphi)`, a sum of non-negative terms.
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (paper ``004``), Appendix D, eqs. 9-10 (integrated in gradexp).
     """
     return _out(_cdf_sf(x, M, scale)[1])
+
+
+_TINY_Q = 1e-290  # below this q the leading term of F near 0 is exact to rounding
 
 
 def fuss_catalan_ppf(q, M, *, scale=1.0):
@@ -506,22 +594,32 @@ def fuss_catalan_ppf(q, M, *, scale=1.0):
     ------
     ValueError
         If ``q`` is NaN or outside [0, 1].
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (paper ``004``), Appendix D, eqs. 9-10.
     """
     m = _check_M(M)
-    qa = as_float_array(q, "q")
+    qa = check_interval(q, "q", 0.0, 1.0)
     sc = float(check_positive(scale, "scale"))
-    bad = (qa < 0) | (qa > 1)
-    if bad.any():
-        raise ValueError(f"q must lie in [0, 1], got {qa[bad].ravel()[0]!r}")
     shape = np.shape(qa)
     qa = np.atleast_1d(qa)
     hi = _edge_dd(m)[0]
     a = _PI / (m + 1)
     star = a / 2
-    out = np.where(qa >= 1, hi, 0.0)
+    with np.errstate(over="ignore"):
+        out = np.where(qa >= 1, hi * sc, 0.0)
     inner = (qa > 0) & (qa < 1)
     q_star = float(_F_small(np.array([star]), m)[0])
-    small = inner & (qa <= q_star)
+    tiny = inner & (qa < _TINY_Q)
+    if tiny.any():
+        # F = (M+1)^2 eps / pi (1 + O(eps)), x = (sin((M+1) eps)/sin a)^(M+1) (1 + O(eps)): exact
+        # to rounding for eps < 1e-289; the scale enters through its root, before the power
+        r, c = _root_scale(sc, m)
+        base = (r * qa[tiny]) * (_PI / ((m + 1) * math.sin(a)))
+        with np.errstate(under="ignore", over="ignore"):
+            out[tiny] = np.power(base, m + 1) * c
+    small = inner & (qa <= q_star) & ~tiny
     if small.any():
         qs = qa[small]
         guess = _PI * qs / (m + 1) ** 2
@@ -533,8 +631,8 @@ def fuss_catalan_ppf(q, M, *, scale=1.0):
             return np.log(F / t), h * eps_dl / F  # d F / d log eps = eps * g = h * eps dL/deps
 
         e = _newton_log(fun, (qs,), 1e-310, star, guess)
-        out[small] = _x_eps(e, m)
-    big = inner & ~small
+        out[small] = _x_eps(e, m, sc)
+    big = inner & ~small & ~tiny
     if big.any():
         sv = 1.0 - qa[big]  # exact for q >= 1/2 (Sterbenz); q_star > 1/2 for every M
         guess = np.cbrt(3 * _PI * sv) / (m + 1) ** (2 / 3)
@@ -546,8 +644,9 @@ def fuss_catalan_ppf(q, M, *, scale=1.0):
             return np.log(S / t), h * dd / S  # d S / d log phi = phi * g = h * phi D'(phi)
 
         p = _newton_log(fun, (sv,), 1e-100, star, guess)
-        out[big] = hi * np.exp(-_D(p, m)[0])
-    return _out((out * sc).reshape(shape))
+        with np.errstate(over="ignore"):
+            out[big] = hi * np.exp(-_D(p, m)[0]) * sc
+    return _out(out.reshape(shape))
 
 
 def fuss_catalan_singular_pdf(s, M, *, scale=1.0):
@@ -556,27 +655,36 @@ def fuss_catalan_singular_pdf(s, M, *, scale=1.0):
     Supported on :math:`(0, \sqrt{x_+})`; for :math:`M = 1` the quarter-circle law
     :math:`\sqrt{4-\sigma^2}/\pi`. ``scale`` is :math:`\prod\sigma_i^2` as in
     :func:`fuss_catalan_pdf` (the singular values are divided by :math:`\sqrt{s}`).
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (paper ``004``), Theorem 1 and Appendix D (eq. 10), change of variables x = σ².
     """
     m = _check_M(M)
     sa = as_float_array(s, "s")
     sc = float(check_positive(scale, "scale"))
     shape = np.shape(sa)
-    sa = np.atleast_1d(sa / math.sqrt(sc))
+    sa = np.atleast_1d(sa)
     hi, lo = _edge_dd(m)
     out = np.zeros_like(sa)
-    out[sa == 0] = 2.0 / _PI if m == 1 else np.inf
+    out[sa == 0] = 2.0 / (_PI * math.sqrt(sc)) if m == 1 else np.inf
     pos = (sa > 0) & np.isfinite(sa)
-    xs = np.where(pos, sa * sa, 0.0)
-    inside = pos & (xs > 0) & ((hi - xs) + lo > 0)
+    with np.errstate(over="ignore", under="ignore"):
+        y = (sa / math.sqrt(sc)) ** 2
+    sr = _root(np.where(pos, sa, 1.0), m)
+    with np.errstate(over="ignore"):  # (s^2/scale)^(1/(M+1)) without underflow; overflows only outside
+        yroot = sr * sr / float(_root(np.array([sc]), m)[0])
+    inside = pos & ((hi - y) + lo > 0)
+    tiny = inside & (yroot < _TINY_ROOT)
+    inside &= ~tiny
     if inside.any():
-        edge, phi, eps = _solve(xs[inside], m)
+        edge, phi, eps = _solve(y[inside], m, yroot[inside])
         h = _h_parts(edge, phi, eps, m) / _PI
-        out[inside] = 2.0 * h / sa[inside]
-    tiny = pos & (xs == 0)  # s^2 underflows: leading asymptotic term (exact to O(s^(2/(M+1))))
+        with np.errstate(over="ignore"):
+            out[inside] = 2.0 * h / sa[inside]  # 2 (s/sqrt(c)) rho(s^2/c) / sqrt(c) = 2 h / s
     if tiny.any():
-        c = math.sin(_PI / (m + 1)) / _PI
-        out[tiny] = 2.0 * c * sa[tiny] ** ((1.0 - m) / (m + 1.0))
-    out = out / math.sqrt(sc)
+        with np.errstate(over="ignore"):
+            out[tiny] = 2.0 * _tiny_parts(yroot[tiny], m)[0] / sa[tiny]
     return _out(out.reshape(shape))
 
 
@@ -594,8 +702,14 @@ def fuss_catalan_moment(k, M, *, scale=1.0, exact=False):
     M : int >= 1
     exact : bool
         Return a Python ``int`` (scalar ``k``, ``scale=1`` only).
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (paper ``004``), Theorem 1; Mlotkowski (2010), Fuss-Catalan numbers.
     """
     m = _check_M(M)
+    if k is None:
+        raise TypeError("k must be a non-negative integer or an array of them, got None")
     ka = np.asarray(k)
     if ka.dtype == bool or not (np.issubdtype(ka.dtype, np.integer)
                                 or (np.issubdtype(ka.dtype, np.floating)
@@ -612,11 +726,23 @@ def fuss_catalan_moment(k, M, *, scale=1.0, exact=False):
         if ka.ndim != 0 or s != 1.0:
             raise ValueError("exact=True needs a scalar k and scale=1")
         return fc(int(ka))
-    flat = [fc(int(v)) for v in ka.ravel()]
-    vals = np.array([float(v) if v.bit_length() < 1024 else np.inf for v in flat]).reshape(ka.shape)
-    with np.errstate(over="ignore"):
-        vals = vals * s ** ka.astype(float)
+    vals = np.array([_moment_float(int(v), m, s, fc) for v in ka.ravel()]).reshape(ka.shape)
     return _out(vals)
+
+
+_EXACT_K = 2000  # up to here the Fuss-Catalan number is an exact integer, beyond mpmath at 40 digits
+
+
+def _moment_float(k: int, M: int, s: float, fc) -> float:
+    """fc(k) s^k correctly rounded (0 or inf where it under- or overflows)."""
+    import mpmath as mp
+
+    with mp.workdps(40):
+        if k <= _EXACT_K:
+            v = mp.mpf(fc(k)) * mp.mpf(s) ** k  # exact integer, one rounding at 40 digits
+        else:
+            v = mp.binomial((M + 1) * k, k) / (M * k + 1) * mp.mpf(s) ** k
+        return float(v) if v < mp.mpf(2) ** 1024 else math.inf
 
 
 def ginibre_lyapunov_exponents(N, *, sigma=1.0):
@@ -635,9 +761,12 @@ def ginibre_lyapunov_exponents(N, *, sigma=1.0):
     :math:`e^{M(\lambda_1-\lambda_N)}` with
     :math:`\lambda_1-\lambda_N = \tfrac12(\psi(N/2)-\psi(1/2))`. Not in Bjorck et al.; used
     to quantify the depth dependence of their Appendix E.
+
+    References
+    ----------
+    Newman, "The distribution of Lyapunov exponents", Commun. Math. Phys. 103 (1986); Forrester, J. Phys. A 46 (2013). Context: Bjorck, Gomes & Selman (paper ``004``), Appendix E.
     """
-    if isinstance(N, (bool, np.bool_)) or not isinstance(N, numbers.Integral) or N < 1:
-        raise ValueError(f"N must be an integer >= 1, got {N!r}")
+    N = check_int(N, "N", 1)
     sg = float(check_positive(sigma, "sigma"))
-    i = np.arange(1, int(N) + 1)
+    i = np.arange(1, N + 1)
     return math.log(sg) + 0.5 * (special.digamma((N - i + 1) / 2.0) + math.log(2.0 / N))
