@@ -24,6 +24,8 @@ import time
 
 import numpy as np
 
+from gradexp._random import spawn_seeds
+from gradexp._threads import blas_threads
 from gradexp.mc import chain as C
 
 REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
@@ -108,13 +110,13 @@ def wide(torch, dtype, depth=50, d=1024, B=1024):
     w = rng.standard_normal((d, d), dtype=dtype)
     out = np.empty((B, d), dtype=dtype)
     outw = np.empty((d, d), dtype=dtype)
-    net = C.sample_chain(depth, d, B, seed=1, dtype=dtype, corr_features=0)
+    net = C.sample_chain(depth, d, B, rng=1, dtype=dtype, corr_features=0)
     x, ws, G = draw_numpy(rng, depth, d, B, dtype)
     fns = {
         "mm": lambda: np.matmul(a, w, out=out),
         "mmT": lambda: np.matmul(a.T, a, out=outw),
         "gradexp_pass": lambda: net.run(keep_weight_grads=False),
-        "gradexp_e2e": lambda: C.simulate_chain(depth, d, B, seed=1, dtype=dtype, corr_features=0,
+        "gradexp_e2e": lambda: C.simulate_chain(depth, d, B, rng=1, dtype=dtype, corr_features=0,
                                                 engine="wide"),
         "numpy_pass": lambda: numpy_chain(x, ws, G),
     }
@@ -158,25 +160,24 @@ class _Part:
         for k, v in vars(buf).items():
             setattr(self, k, v[a:b])
 
+    def arrays(self, n):
+        return C._Buffers.arrays(self, n)
+
 
 def many(torch, dtype, depth=50, d=64, B=64, n=256):
     from concurrent.futures import ThreadPoolExecutor
 
     print(f"\n== {n} small chains: depth {depth}, width {d}, batch {B}, {np.dtype(dtype).name}")
     threads = C._n_threads()
-    spec = C._make_spec(depth, d, B, activation="relu", activation_params=None, norm="batch",
-                        bn_backward="full", eps=0.0, input_mean=0.0, input_std=1.0, input_corr=0.0,
-                        residual=None, residual_scale=1.0, init="he", weight_mean=0.0, bias_std=0.0,
-                        upstream="gaussian", n_classes=10, dtype=dtype, weight_grads=True,
-                        corr_features=0)
+    spec = C.ChainSpec(depth, d, B, residual_scale=1.0, dtype=dtype, corr_features=0)
     lay = C._Layout(spec)
     buf = C._Buffers(spec, lay, n)
-    for i, s in enumerate(C.resolve_seed(2).spawn(n)):
+    for i, s in enumerate(spawn_seeds(2, n)):
         C._draw(C._stream(s), spec, lay, buf, i)
     parts = [_Part(buf, k * n // threads, (k + 1) * n // threads) for k in range(threads)]
 
     def g_pass():  # the pass alone: networks drawn beforehand, chains split over the threads
-        with C._single_threaded_blas(), ThreadPoolExecutor(threads) as pool:
+        with blas_threads(1), ThreadPoolExecutor(threads) as pool:
             list(pool.map(lambda p: C._run(spec, lay, p, p.X.shape[0]), parts))
 
     nets = [draw_numpy(np.random.default_rng(3), depth, d, B, dtype) for _ in range(n)]
@@ -186,7 +187,7 @@ def many(torch, dtype, depth=50, d=64, B=64, n=256):
         for _ in range(n):
             numpy_chain(*draw_numpy(rng, depth, d, B, dtype))
 
-    fns = {"gradexp_e2e": lambda: C.simulate_chain(depth, d, B, reps=n, seed=2, dtype=dtype,
+    fns = {"gradexp_e2e": lambda: C.simulate_chain(depth, d, B, reps=n, rng=2, dtype=dtype,
                                                    corr_features=0, engine="compiled"),
            "gradexp_pass": g_pass, "numpy_e2e": np_loop,
            "numpy_pass": lambda: [numpy_chain(*net) for net in nets]}
@@ -231,6 +232,45 @@ def many(torch, dtype, depth=50, d=64, B=64, n=256):
     return res
 
 
+# ----------------------------------------------------------------------------- BLAS guard
+def blas_guard_overhead(n=2000):
+    """Per-call cost of the one BLAS-thread mechanism against the smallest chains it guards."""
+    import time
+
+    from threadpoolctl import threadpool_limits
+
+    print("\n== BLAS-thread guard (gradexp._threads.blas_threads, threadpoolctl)")
+    net = C.sample_chain(4, 16, 12, rng=0)
+    net.run()
+
+    def per_call(fn, k):
+        t0 = time.perf_counter()
+        for _ in range(k):
+            fn()
+        return (time.perf_counter() - t0) / k
+
+    def cached():
+        with blas_threads(1):
+            pass
+
+    def uncached():
+        with threadpool_limits(1, user_api="blas"):
+            pass
+
+    lay = net._lay
+    t_cached = min(per_call(cached, n) for _ in range(3))
+    t_uncached = min(per_call(uncached, n // 10) for _ in range(3))
+    t_kernel = min(per_call(lambda: C._run(net.spec, lay, net._buf, 1), n) for _ in range(3))
+    t_run = min(per_call(net.run, n) for _ in range(3))
+    print(f"blas_threads(1) enter+exit (cached controller): {t_cached * 1e6:7.1f} us")
+    print(f"threadpool_limits(1) enter+exit (rescans libs): {t_uncached * 1e6:7.1f} us")
+    print(f"kernel of a depth-4, width-16, batch-12 chain:  {t_kernel * 1e6:7.1f} us")
+    print(f"SampledChain.run (guard + kernel + copies):     {t_run * 1e6:7.1f} us "
+          f"-> guard = {t_cached / t_run:.2f} of a run (uncached would be {t_uncached / t_run:.1f}x a run)")
+    return {"guard_us": t_cached * 1e6, "uncached_us": t_uncached * 1e6,
+            "guard_fraction_of_small_run": t_cached / t_run}
+
+
 def main():
     try:
         import torch
@@ -243,7 +283,7 @@ def main():
           + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else ""))
     # correctness of the references on a small case
     x, ws, G = draw_numpy(np.random.default_rng(5), 4, 16, 12, np.float64)
-    net = C.sample_chain(4, 16, 12, seed=0)
+    net = C.sample_chain(4, 16, 12, rng=0)
     net.inputs[:] = x
     for w, v in zip(net.weights, ws):
         w[:] = v
@@ -251,7 +291,7 @@ def main():
     net.run()
     gn, _ = numpy_chain(x, ws, G)
     assert np.allclose(net.result().grad_norms[0, ::-1], gn, rtol=1e-10)
-    results = {}
+    results = {"blas_guard": blas_guard_overhead()}
     for dtype in (np.float64, np.float32):
         results[f"wide_{np.dtype(dtype).name}"] = wide(torch, dtype)
     for dtype in (np.float64, np.float32):

@@ -18,7 +18,7 @@ from gradexp.activations import ACTIVATION_NAMES, get_activation
 from gradexp.mc import _chain_kernels as K
 from gradexp.mc.chain import (
     ChainResult,
-    resolve_seed,
+    ChainSpec,
     sample_chain,
     simulate_chain,
     single_layer_ratio,
@@ -76,6 +76,8 @@ def _reference(ch, *, norm, full, act, residual_scale=1 / math.sqrt(2), skip_src
         z = h @ w + (ch.biases[n] if ch.biases is not None else 0.0)
         if norm == "batch":
             mu, sd = z.mean(0), np.sqrt(z.var(0) + eps)
+        elif norm == "batch-nocenter":
+            mu, sd = 0.0, np.sqrt((z * z).mean(0) + eps)
         elif norm == "layer":
             mu, sd = z.mean(1, keepdims=True), np.sqrt(z.var(1, keepdims=True) + eps)
         else:
@@ -98,6 +100,8 @@ def _reference(ch, *, norm, full, act, residual_scale=1 / math.sqrt(2), skip_src
         xh, sd = xhats[n], sds[n]
         if norm == "batch" and full:
             gz = (g - g.mean(0) - xh * (g * xh).mean(0)) / sd
+        elif norm == "batch-nocenter" and full:  # d(z_b/r)/dz_c = δ_bc/r − z_b z_c/(B r³)
+            gz = (g - xh * (g * xh).mean(0)) / sd
         elif norm == "layer" and full:
             gz = (g - g.mean(1, keepdims=True) - xh * (g * xh).mean(1, keepdims=True)) / sd
         else:
@@ -112,7 +116,7 @@ def _reference(ch, *, norm, full, act, residual_scale=1 / math.sqrt(2), skip_src
 # ============================================================================ exactness
 FD_CASES = [
     (norm, act, extra)
-    for norm in ("batch", "layer", "none")
+    for norm in ("batch", "batch-nocenter", "layer", "none")
     for act, extra in zip(ACTIVATION_NAMES,
                           [{}, {"residual": 1, "bias_std": 0.5}, {"upstream": "cross_entropy"},
                            {"residual": 2}, {"upstream": "logistic"}, {"bias_std": 1.0},
@@ -127,7 +131,7 @@ def test_full_backward_matches_central_differences(norm, act, extra):
     assert _fd_errors(ch) < FD_RTOL
 
 
-@pytest.mark.parametrize("norm", ["batch", "layer"])
+@pytest.mark.parametrize("norm", ["batch", "batch-nocenter", "layer"])
 @pytest.mark.parametrize("act", ["relu", "gelu", "dropout"])
 def test_simplified_backward_is_derivative_of_frozen_forward(norm, act):
     ch = sample_chain(3, 5, 6, seed=4, norm=norm, activation=act, bn_backward="simplified",
@@ -153,6 +157,8 @@ def test_finite_differences_detect_a_wrong_gradient():
 @pytest.mark.parametrize("norm,full,extra", [
     ("batch", True, {}),
     ("batch", False, {"residual": 2, "activation": "gelu"}),
+    ("batch-nocenter", True, {"activation": "identity", "weights": "orthogonal"}),
+    ("batch-nocenter", False, {"activation": "silu", "residual": 2}),
     ("layer", True, {"activation": "tanh", "bias_std": 0.3}),
     ("none", True, {"activation": "dropout", "residual": 1}),
 ])
@@ -194,7 +200,7 @@ def test_matches_numpy_reference(norm, full, extra):
         assert res.weight_norms[0, n] == pytest.approx(np.linalg.norm(ch.weights[n]), rel=1e-13)
 
 
-@pytest.mark.parametrize("norm", ["batch", "layer", "none"])
+@pytest.mark.parametrize("norm", ["batch", "batch-nocenter", "layer", "none"])
 def test_matches_torch_autograd(norm):
     torch = pytest.importorskip("torch")
     depth, width, batch = 4, 8, 10
@@ -208,6 +214,8 @@ def test_matches_torch_autograd(norm):
         z = torch.nn.functional.gelu(xs[n]) @ ws[n] + torch.tensor(ch.biases[n])
         if norm == "batch":
             z = (z - z.mean(0)) / torch.sqrt(z.var(0, unbiased=False))
+        elif norm == "batch-nocenter":
+            z = z / torch.sqrt((z * z).mean(0))
         elif norm == "layer":
             z = torch.nn.functional.layer_norm(z, (width,), eps=0.0)
         if n in (1, 3):  # residual=2: x^2 += x^0, x^4 += x^2
@@ -241,21 +249,22 @@ def test_float32_close_to_float64():
 
 
 # ============================================================================ kernels
-def _kernel_args_forward(norm, has_skip, frozen):
+def _kernel_args_forward(norm, center, has_skip, frozen):
     rng = np.random.default_rng(1)
     z = rng.standard_normal((6, 5))
     bias = rng.standard_normal(5)
     n = max(z.shape)
     mu = rng.standard_normal(n)
     sig = rng.uniform(0.5, 2, n)
-    return [norm, z, bias, True, frozen, mu, sig, np.zeros(n), 1e-3,
+    return [norm, center, z, bias, True, frozen, mu, sig, np.zeros(n), 1e-3,
             rng.standard_normal((6, 5)), has_skip, 0.7]
 
 
-@pytest.mark.parametrize("norm", [K.NORM_BATCH, K.NORM_LAYER, K.NORM_NONE])
+@pytest.mark.parametrize("norm,center", [(K.NORM_BATCH, True), (K.NORM_BATCH, False),
+                                         (K.NORM_LAYER, True), (K.NORM_NONE, True)])
 @pytest.mark.parametrize("has_skip,frozen", [(False, False), (True, False), (True, True)])
-def test_norm_forward_kernel_matches_py_func(norm, has_skip, frozen):
-    a = _kernel_args_forward(norm, has_skip, frozen)
+def test_norm_forward_kernel_matches_py_func(norm, center, has_skip, frozen):
+    a = _kernel_args_forward(norm, center, has_skip, frozen)
     b = [x.copy() if isinstance(x, np.ndarray) else x for x in a]
     K._norm_forward(*a)
     K._norm_forward.py_func(*b)
@@ -264,12 +273,13 @@ def test_norm_forward_kernel_matches_py_func(norm, has_skip, frozen):
             np.testing.assert_allclose(x, y, rtol=1e-14, atol=1e-15)
 
 
-@pytest.mark.parametrize("norm", [K.NORM_BATCH, K.NORM_LAYER, K.NORM_NONE])
+@pytest.mark.parametrize("norm,center", [(K.NORM_BATCH, True), (K.NORM_BATCH, False),
+                                         (K.NORM_LAYER, True), (K.NORM_NONE, True)])
 @pytest.mark.parametrize("has_skip,full", [(False, True), (True, True), (True, False)])
-def test_norm_backward_kernel_matches_py_func(norm, has_skip, full):
+def test_norm_backward_kernel_matches_py_func(norm, center, has_skip, full):
     rng = np.random.default_rng(2)
     B, d = 6, 5
-    args = [norm, rng.standard_normal((B, d)), rng.standard_normal((B, d)),
+    args = [norm, center, rng.standard_normal((B, d)), rng.standard_normal((B, d)),
             rng.standard_normal((B, d)), has_skip, 0.7, rng.uniform(0.5, 2, max(B, d)), full,
             np.zeros((B, d)), np.zeros((B, d)), np.zeros(d), np.zeros(d)]
     other = [x.copy() if isinstance(x, np.ndarray) else x for x in args]
@@ -367,27 +377,20 @@ def test_whole_chain_kernel_matches_py_func():
     """_chain_one in pure Python (its callees compiled) gives the compiled numbers."""
     from gradexp.mc import chain as C
 
-    spec = C._make_spec(3, 4, 5, activation="elu", activation_params=None, norm="batch",
-                        bn_backward="full", eps=0.0, input_mean=0.3, input_std=1.0,
-                        input_corr=0.2, residual=1, residual_scale=0.8, init="he",
-                        weight_mean=0.0, bias_std=0.1, upstream="cross_entropy", n_classes=3,
-                        dtype=np.float64, weight_grads=True, corr_features=3)
+    spec = ChainSpec(3, 4, 5, activation="elu", input_mean=0.3, input_corr=0.2, residual=1,
+                     residual_scale=0.8, bias_std=0.1, upstream="cross_entropy", classes=3,
+                     corr_features=3)
     lay = C._Layout(spec)
     bufs = []
     for compiled in (True, False):
         buf = C._Buffers(spec, lay, 1)
         C._draw(np.random.default_rng(7), spec, lay, buf, 0)
-        head = (lay.d, lay.B, lay.x_off, lay.w_off, lay.b_off, lay.s_off, lay.skip_src,
-                lay.has_add, spec.norm, spec.full, False, spec.eps, spec.residual_scale,
-                int(spec.act.code), float(spec.act.param), spec.has_bias, spec.has_mask,
-                spec.loss, True, False, int(lay.kcorr), 0, True)
-        arrays = (buf.X, buf.H, buf.W, buf.Bv, buf.M, buf.MU, buf.SIG, buf.UP, buf.RO, buf.LAB,
-                  buf.G1, buf.G2, buf.GZ, buf.DW, buf.SACC, buf.VEC, buf.XMEAN, buf.XM2,
-                  buf.CORR, buf.OUT, buf.WOUT)
+        IP, FP = C._pack(spec, lay)
+        arrays = buf.arrays(1)
         if compiled:
-            K._run_chains(*head, *arrays, buf.LOSS)
+            K._run_chains(IP, FP, lay.table, *arrays)
         else:
-            buf.LOSS[0] = K._chain_one.py_func(*head, *(a[0] for a in arrays))
+            buf.LOSS[0] = K._chain_one.py_func(IP, FP, lay.table, *(a[0] for a in arrays[:-1]))
         bufs.append(buf)
     np.testing.assert_allclose(bufs[0].OUT, bufs[1].OUT, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(bufs[0].WOUT, bufs[1].WOUT, rtol=1e-13)
@@ -423,16 +426,25 @@ def test_same_seed_same_numbers_and_recorded_seed_reproduces():
     np.testing.assert_allclose(ch.result().grad_norms[0], a.grad_norms[0], rtol=1e-14)
 
 
-def test_resolve_seed():
+def test_rng_argument_forms():
+    """SPEC 7: rng and its alias seed; the same SeedSequence object twice gives the same
+    numbers and is not advanced; a Generator is a stream (two calls differ)."""
     ss = np.random.SeedSequence(3)
-    r1, r2 = resolve_seed(ss), resolve_seed(ss)
-    assert r1.entropy == r2.entropy == 3 and r1.spawn(1)[0].entropy == 3
-    assert ss.n_children_spawned == 0  # the caller's sequence is not advanced
+    a = simulate_chain(3, 6, 6, reps=2, rng=ss)
+    b = simulate_chain(3, 6, 6, reps=2, rng=ss)
+    assert ss.n_children_spawned == 0
+    np.testing.assert_array_equal(a.grad_norms, b.grad_norms)
+    np.testing.assert_array_equal(simulate_chain(3, 6, 6, reps=2, seed=3).grad_norms, a.grad_norms)
     g = np.random.default_rng(0)
-    assert resolve_seed(g).entropy != resolve_seed(g).entropy  # a Generator advances
-    for bad in (-1, 1.5, "x", True):
-        with pytest.raises(ValueError, match="seed"):
-            resolve_seed(bad)
+    c, d = simulate_chain(3, 6, 6, reps=2, rng=g), simulate_chain(3, 6, 6, reps=2, rng=g)
+    assert not np.array_equal(c.grad_norms, d.grad_norms)
+    with pytest.raises(TypeError, match="not both"):
+        simulate_chain(3, 6, 6, rng=1, seed=1)
+    for bad, exc in ((-1, ValueError), (1.5, TypeError), ("x", TypeError), (True, TypeError)):
+        with pytest.raises(exc, match="rng"):
+            simulate_chain(3, 6, 6, rng=bad)
+    with pytest.raises(TypeError, match="seed"):
+        single_layer_ratio(8, 8, seed="x")
 
 
 # ============================================================================ results and API
@@ -469,14 +481,18 @@ def test_width_changes_and_residual_validation():
 
 
 BAD_ARGS = [
-    (dict(depth=0), "depth"), (dict(width=0), "width"), (dict(batch=1), "batch"),
+    (dict(depth=0), "depth"), (dict(width=0), "width"), (dict(width=1), "width"),
+    (dict(batch=1), "batch"), (dict(batch=1, norm="none"), "batch"),
+    (dict(weights="uniform"), "weights"), (dict(weights="orthogonal", weight_mean=0.5), "weight_mean"),
+    (dict(stats="hessian"), "stats"), (dict(residual_scale=float("nan")), "residual_scale"),
+    (dict(input_std=-1.0), "input_std"), (dict(eps=float("nan")), "eps"),
     (dict(norm="group"), "norm"), (dict(bn_backward="half"), "bn_backward"),
     (dict(activation="swish"), "activation"), (dict(input_corr=1.5), "input_corr"),
     (dict(input_corr=float("nan")), "input_corr"), (dict(input_corr="b"), "input_corr"),
     (dict(input_std=0.0), "input_std"), (dict(input_mean=float("nan")), "input_mean"),
     (dict(eps=-1.0), "eps"), (dict(residual=0), "residual"), (dict(residual=9), "residual"),
     (dict(init="xavier"), "init"), (dict(init=-1.0), "init"), (dict(bias_std=-1.0), "bias_std"),
-    (dict(upstream="hinge"), "upstream"), (dict(n_classes=1), "n_classes"),
+    (dict(upstream="hinge"), "upstream"), (dict(classes=1), "classes"), (dict(n_classes=1), "classes"),
     (dict(dtype=np.int32), "dtype"), (dict(reps=0), "reps"), (dict(engine="gpu"), "engine"),
     (dict(activation_params={"keep_prob": 1.5}, activation="dropout"), "keep_prob"),
     (dict(threads=0), "threads"),
@@ -500,8 +516,10 @@ def test_single_layer_ratio_validation():
         single_layer_ratio(8, 8, bn_stats="running")
     with pytest.raises(ValueError, match="reps"):
         single_layer_ratio(8, 8, reps=1)
-    with pytest.raises(ValueError, match="unknown"):
+    with pytest.raises(TypeError, match="unknown"):
         sample_chain(2, 4, 4, reps=3)
+    with pytest.raises(TypeError, match="fixes"):
+        single_layer_ratio(8, 8, upstream="mse")
 
 
 def test_import_of_gradexp_mc_is_lazy():

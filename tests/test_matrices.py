@@ -200,15 +200,17 @@ def test_sigma_scaling_and_shapes():
                                product_singular_values(2, 7, seed=1), rtol=1e-14)
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"M": 0}, "M must be an integer"), ({"M": 2.0}, "M must be an integer"), ({"N": 0}, "N must be an integer"),
-    ({"method": "svd"}, "method must be one of"), ({"sigma": -1.0}, "sigma must be > 0"),
-    ({"sigma": np.nan}, "sigma must not be NaN"), ({"sigma": [1.0, 2.0]}, "sigma must be a scalar or have length"),
-    ({"reps": 0}, "reps must be an integer"),
+@pytest.mark.parametrize(("kwargs", "exc", "match"), [
+    ({"M": 0}, ValueError, "M must be >= 1"), ({"M": 2.5}, TypeError, "M must be an integer"),
+    ({"N": 0}, ValueError, "N must be >= 1"), ({"method": "svd"}, ValueError, "method must be one of"),
+    ({"sigma": -1.0}, ValueError, "sigma must be > 0"), ({"sigma": np.nan}, ValueError, "sigma must not be NaN"),
+    ({"sigma": [1.0, 2.0]}, ValueError, "sigma must be a scalar or have length"),
+    ({"reps": 0}, ValueError, "reps must be >= 1"), ({"seed": "x"}, TypeError, "seed must be None"),
+    ({"rng": -3}, ValueError, "rng must be a non-negative int"),
 ])
-def test_bad_arguments(kwargs, match):
+def test_bad_arguments(kwargs, exc, match):
     args = {"M": 3, "N": 4, **kwargs}
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(exc, match=match):
         product_singular_values(args.pop("M"), args.pop("N"), **args)
 
 
@@ -226,16 +228,50 @@ def test_bad_arguments_other_functions():
 
 
 def test_small_products_run_single_threaded_blas_and_restore_it():
+    """Starts from 2 BLAS threads so that a guard that does nothing fails (skipped where the
+    BLAS cannot be set to 2 threads)."""
     from threadpoolctl import threadpool_info
 
+    from gradexp._threads import blas_threads
     from gradexp.mc.matrices import SMALL_N, _blas_for
 
-    def blas_threads():
+    def counts():
         return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
 
-    before = blas_threads()
-    with _blas_for(SMALL_N - 1):
-        assert all(n == 1 for n in blas_threads())
-    assert blas_threads() == before
-    with _blas_for(SMALL_N):
-        assert blas_threads() == before
+    with blas_threads(2):
+        if not counts() or any(c != 2 for c in counts()):
+            pytest.skip("BLAS cannot be set to 2 threads here")
+        with _blas_for(SMALL_N - 1):
+            assert all(n == 1 for n in counts())
+        assert all(n == 2 for n in counts())
+        with _blas_for(SMALL_N):
+            assert all(n == 2 for n in counts())
+
+
+def test_same_seed_sequence_twice_gives_the_same_numbers():
+    ss = np.random.SeedSequence(42)
+    a = product_singular_values(3, 6, reps=2, rng=ss)
+    b = product_singular_values(3, 6, reps=2, rng=ss)
+    np.testing.assert_array_equal(a, b)
+    assert ss.n_children_spawned == 0
+    np.testing.assert_array_equal(depth_scan([2], 6, reps=2, rng=ss).log_sv[:, 0],
+                                  depth_scan([2], 6, reps=2, seed=ss).log_sv[:, 0])
+
+
+def test_bartlett_factor_takes_rng_like_the_others():
+    np.testing.assert_array_equal(bartlett_factor(5, 3), bartlett_factor(5, rng=3))
+    np.testing.assert_array_equal(bartlett_factor(5, seed=3), bartlett_factor(5, np.random.default_rng(3)))
+    g = np.random.default_rng(0)
+    assert not np.array_equal(bartlett_factor(4, g), bartlett_factor(4, g))  # a Generator is a stream
+
+
+def test_depth_scan_estimate_is_the_one_standard_error_form():
+    scan = depth_scan([1, 3], 8, reps=4, rng=1)
+    est = scan.estimate("log10_condition")
+    q = scan.log10_condition
+    np.testing.assert_allclose(est.mean, q.mean(0))
+    np.testing.assert_allclose(est.stderr, q.std(0, ddof=1) / 2)
+    assert est.n == 4
+    np.testing.assert_allclose(scan.summary("log10_condition")["stderr"], est.stderr)
+    with pytest.raises(ValueError, match="quantity"):
+        scan.estimate("N")

@@ -33,6 +33,19 @@ _dphi = kernel(scalar_deriv)
 NORM_BATCH, NORM_LAYER, NORM_NONE = 0, 1, 2
 LOSS_GAUSSIAN, LOSS_MSE, LOSS_CROSS_ENTROPY, LOSS_LOGISTIC = 0, 1, 2, 3
 
+# The options of a run travel packed: one int64 vector IP, one float64 vector FP and one int64
+# layout table LAY (rows below, columns = layers). A new option is one index here plus the line
+# of ``chain._pack`` that fills it; the kernels' signatures do not change.
+(I_DEPTH, I_BATCH, I_NORM, I_CENTER, I_FULL, I_FROZEN, I_ACT, I_HAS_BIAS, I_HAS_MASK, I_LOSS,
+ I_WEIGHT_GRADS, I_KEEP_DW, I_KCORR, I_START, I_BACKWARD) = range(15)
+N_IP = 15
+P_EPS, P_SCALE, P_ACT_PARAM = range(3)
+N_FP = 3
+# rows of LAY: widths d_n, flat offsets of x^n, W^n, b^n and the statistics of layer n, the
+# source layer of the skip that ends after layer n (-1: none), whether x^n feeds a skip
+L_DIMS, L_X_OFF, L_W_OFF, L_B_OFF, L_S_OFF, L_SKIP, L_HAS_ADD = range(7)
+N_LAY = 7
+
 # per-layer output fields (rows of OUT[chain]; columns are layers 0..N)
 F_GRAD_SQ = 0  # ||g^n||_F^2
 F_GRAD_VAR = 1  # mean_i Var_b(g^n_bi)
@@ -100,12 +113,15 @@ def _act_moments(x, code, a, mask, has_mask, h, has_h, mean, m2, m3, m4):
 
 
 @kernel
-def _norm_forward(norm, z, bias, has_bias, frozen, mu, sig, tmp, eps, skip, has_skip, scale):
+def _norm_forward(norm, center, z, bias, has_bias, frozen, mu, sig, tmp, eps, skip, has_skip,
+                  scale):
     r"""Normalise the matmul output ``z`` in place; then x ← scale·(x + skip) if ``has_skip``.
 
     z ← z + bias. ``norm`` 0 (batch): per column, :math:`\hat\mu_j` and
     :math:`\hat\sigma_j = \sqrt{\mathrm{var}_b + \epsilon}` (biased), stored in ``mu``, ``sig``
-    unless ``frozen`` (then the given ones are used); 1 (layer): the same per row; 2: none.
+    unless ``frozen`` (then the given ones are used); without ``center`` (batch norm only)
+    :math:`\hat\mu_j = 0` and :math:`\hat\sigma_j^2 = \overline{z_j^2} + \epsilon`;
+    1 (layer): the same per row; 2: none.
     """
     nb, d = z.shape
     if has_bias:
@@ -117,11 +133,12 @@ def _norm_forward(norm, z, bias, has_bias, frozen, mu, sig, tmp, eps, skip, has_
             for j in range(d):
                 mu[j] = 0.0
                 sig[j] = 0.0
-            for b in range(nb):
+            if center:
+                for b in range(nb):
+                    for j in range(d):
+                        mu[j] += z[b, j]
                 for j in range(d):
-                    mu[j] += z[b, j]
-            for j in range(d):
-                mu[j] /= nb
+                    mu[j] /= nb
             for b in range(nb):
                 for j in range(d):
                     t = z[b, j] - mu[j]
@@ -206,13 +223,14 @@ def _summarize_forward(mean, m2, m3, m4, d, out, col):
 
 # ----------------------------------------------------------------------------- backward
 @kernel
-def _norm_backward(norm, gx, x, skip, has_skip, scale, sig, full, gz, sacc, s1, s2):
+def _norm_backward(norm, center, gx, x, skip, has_skip, scale, sig, full, gz, sacc, s1, s2):
     r"""Gradient through one normalisation (and the skip split): gx → gz.
 
     With a skip, x = scale·(x̂ + skip): the gradient reaching x̂ is scale·gx, stored in
     ``sacc`` for the skip's source too. BatchNorm, ``full``:
     :math:`g_z = (g - \overline{g} - \hat x\,\overline{g\hat x})/\hat\sigma` (batch means; the
-    exact derivative through the batch statistics); otherwise :math:`g_z = g/\hat\sigma`
+    exact derivative through the batch statistics; without ``center`` the
+    :math:`\overline{g}` term is absent); otherwise :math:`g_z = g/\hat\sigma`
     (statistics held constant, Paik & Choi App. A.2 eq. 16). LayerNorm: the same over the
     feature axis; none: :math:`g_z = g`.
     """
@@ -238,7 +256,7 @@ def _norm_backward(norm, gx, x, skip, has_skip, scale, sig, full, gz, sacc, s1, 
                     s1[j] += g[b, j]
                     s2[j] += g[b, j] * xh
             for j in range(d):
-                s1[j] /= nb
+                s1[j] = s1[j] / nb if center else 0.0
                 s2[j] /= nb
             for b in range(nb):
                 for j in range(d):
@@ -397,19 +415,43 @@ def _loss_grad(kind, x, up, readout, labels, g, s):
 
 # ----------------------------------------------------------------------------- whole chains
 @kernel
-def _chain_one(dims, nb, x_off, w_off, b_off, s_off, skip_src, has_add, norm, full, frozen, eps,
-               scale, code, a, has_bias, has_mask, kind, weight_grads, keep_dw, kcorr, start,
-               backward, X, H, W, Bv, M, MU, SIG, UP, RO, LAB, G1, G2, GZ, DW, SACC, VEC,
+def _chain_one(IP, FP, LAY, X, H, W, Bv, M, MU, SIG, UP, RO, LAB, G1, G2, GZ, DW, SACC, VEC,
                XMEAN, XM2, CORR, OUT, WOUT):
     r"""Forward pass from :math:`x^{start}` and backward pass down to it, for one chain.
 
-    Forward, for n = start..N: h^n = φ(x^n)·m^n and the moments of x^n; z = h^n W^n (BLAS);
-    x^{n+1} = Norm(z + b^n) (+ skip). Loss and upstream gradient at x^N. Backward, for
-    n = N..start: g^n ← g^n·φ'(x^n)·m^n (+ skip gradient) and its statistics; then through
-    layer n−1: g_z = Norm'(g^n), ∇W^{n−1} = (h^{n−1})ᵀ g_z, g^{n−1} = g_z (W^{n−1})ᵀ (BLAS).
-    On return G1 holds g^{start}. Returns the loss.
+    ``IP``/``FP``/``LAY``: the packed options and layout (``I_*``, ``P_*``, ``L_*`` above); the
+    other arguments are the chain's flat buffers. Forward, for n = start..N: h^n = φ(x^n)·m^n
+    and the moments of x^n; z = h^n W^n (BLAS); x^{n+1} = Norm(z + b^n) (+ skip). Loss and
+    upstream gradient at x^N. Backward, for n = N..start: g^n ← g^n·φ'(x^n)·m^n (+ skip
+    gradient) and its statistics; then through layer n−1: g_z = Norm'(g^n),
+    ∇W^{n−1} = (h^{n−1})ᵀ g_z, g^{n−1} = g_z (W^{n−1})ᵀ (BLAS). On return G1 holds g^{start}.
+    Returns the loss.
     """
-    depth = dims.shape[0] - 1
+    depth = IP[I_DEPTH]
+    nb = IP[I_BATCH]
+    norm = IP[I_NORM]
+    center = IP[I_CENTER] != 0
+    full = IP[I_FULL] != 0
+    frozen = IP[I_FROZEN] != 0
+    code = IP[I_ACT]
+    has_bias = IP[I_HAS_BIAS] != 0
+    has_mask = IP[I_HAS_MASK] != 0
+    kind = IP[I_LOSS]
+    weight_grads = IP[I_WEIGHT_GRADS] != 0
+    keep_dw = IP[I_KEEP_DW] != 0
+    kcorr = IP[I_KCORR]
+    start = IP[I_START]
+    backward = IP[I_BACKWARD] != 0
+    eps = FP[P_EPS]
+    scale = FP[P_SCALE]
+    a = FP[P_ACT_PARAM]
+    dims = LAY[L_DIMS]
+    x_off = LAY[L_X_OFF]
+    w_off = LAY[L_W_OFF]
+    b_off = LAY[L_B_OFF]
+    s_off = LAY[L_S_OFF]
+    skip_src = LAY[L_SKIP]
+    has_add = LAY[L_HAS_ADD]
     tmp = VEC[V_TMP]
     s1 = VEC[V_S1]
     s2 = VEC[V_S2]
@@ -438,7 +480,7 @@ def _chain_one(dims, nb, x_off, w_off, b_off, s_off, skip_src, has_add, norm, fu
             skip = X[x_off[src]:x_off[src] + nb * dout].reshape((nb, dout)) if src >= 0 else z
             bias = Bv[b_off[n]:b_off[n] + dout] if has_bias else Bv[0:1]
             ns = max(nb, dout)
-            _norm_forward(norm, z, bias, has_bias, frozen, MU[s_off[n]:s_off[n] + ns],
+            _norm_forward(norm, center, z, bias, has_bias, frozen, MU[s_off[n]:s_off[n] + ns],
                           SIG[s_off[n]:s_off[n] + ns], tmp, eps, skip, src >= 0, scale)
     # ---------------------------------------------------------------- loss
     dN = dims[depth]
@@ -455,7 +497,7 @@ def _chain_one(dims, nb, x_off, w_off, b_off, s_off, skip_src, has_add, norm, fu
         apply = n < depth
         use_mask = has_mask and apply
         m = M[x_off[n]:x_off[n] + nb * d].reshape((nb, d)) if use_mask else x
-        add_skip = apply and has_add[min(n, depth - 1)]
+        add_skip = apply and has_add[min(n, depth - 1)] != 0
         _grad_finish(g, x, XMEAN[n], apply, code, a, m, use_mask, SACC[:nb * d].reshape((nb, d)),
                      add_skip, gs1, gs2, gxs)
         _summarize_backward(gs1, gs2, gxs, XM2[n], nb, d, OUT, n)
@@ -466,8 +508,9 @@ def _chain_one(dims, nb, x_off, w_off, b_off, s_off, skip_src, has_add, norm, fu
             skip = X[x_off[src]:x_off[src] + nb * d].reshape((nb, d)) if src >= 0 else x
             ns = max(nb, d)
             gz = GZ[:nb * d].reshape((nb, d))
-            _norm_backward(norm, g, x, skip, src >= 0, scale, SIG[s_off[k]:s_off[k] + ns],
-                           full and not frozen, gz, SACC[:nb * d].reshape((nb, d)), s1, s2)
+            _norm_backward(norm, center, g, x, skip, src >= 0, scale,
+                           SIG[s_off[k]:s_off[k] + ns], full and not frozen, gz,
+                           SACC[:nb * d].reshape((nb, d)), s1, s2)
             w = W[w_off[k]:w_off[k] + din * d].reshape((din, d))
             if weight_grads:
                 o = w_off[k] if keep_dw else 0
@@ -487,18 +530,14 @@ def _chain_one(dims, nb, x_off, w_off, b_off, s_off, skip_src, has_add, norm, fu
 
 
 @kernel
-def _run_chains(dims, nb, x_off, w_off, b_off, s_off, skip_src, has_add, norm, full, frozen, eps,
-                scale, code, a, has_bias, has_mask, kind, weight_grads, keep_dw, kcorr, start,
-                backward, X, H, W, Bv, M, MU, SIG, UP, RO, LAB, G1, G2, GZ, DW, SACC, VEC, XMEAN,
-                XM2, CORR, OUT, WOUT, LOSS):
+def _run_chains(IP, FP, LAY, X, H, W, Bv, M, MU, SIG, UP, RO, LAB, G1, G2, GZ, DW, SACC, VEC,
+                XMEAN, XM2, CORR, OUT, WOUT, LOSS):
     """:func:`_chain_one` for every chain (leading axis of the buffers), in order.
 
     The single compiled entry point. It releases the GIL (``nogil``), so the caller spreads
     chains over cores by calling it from several threads on disjoint buffers.
     """
     for c in range(X.shape[0]):
-        LOSS[c] = _chain_one(dims, nb, x_off, w_off, b_off, s_off, skip_src, has_add, norm, full,
-                             frozen, eps, scale, code, a, has_bias, has_mask, kind, weight_grads,
-                             keep_dw, kcorr, start, backward, X[c], H[c], W[c], Bv[c], M[c],
-                             MU[c], SIG[c], UP[c], RO[c], LAB[c], G1[c], G2[c], GZ[c], DW[c],
-                             SACC[c], VEC[c], XMEAN[c], XM2[c], CORR[c], OUT[c], WOUT[c])
+        LOSS[c] = _chain_one(IP, FP, LAY, X[c], H[c], W[c], Bv[c], M[c], MU[c], SIG[c], UP[c],
+                             RO[c], LAB[c], G1[c], G2[c], GZ[c], DW[c], SACC[c], VEC[c],
+                             XMEAN[c], XM2[c], CORR[c], OUT[c], WOUT[c])

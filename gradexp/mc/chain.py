@@ -7,13 +7,16 @@ A chain of depth N maps the input :math:`x^0` (``batch`` samples, width :math:`d
     h^n = \varphi(x^n)\ (\odot\ m^n),\qquad z^n = h^n W^n + b^n,\qquad
     x^{n+1} = \mathrm{Norm}(z^n)\quad(n = 0, \dots, N-1),
 
-with Gaussian weights :math:`W^n_{ij} \sim N(\mu_w, \sigma_w^2)`, :math:`\sigma_w = g/\sqrt{d_n}`
-(He: :math:`g^2 = 2`, LeCun: :math:`g^2 = 1`), affine parameters γ = 1, β = 0, and
-``Norm`` one of
+with weights :math:`W^n` (``weights="gaussian"``: i.i.d. :math:`N(\mu_w, \sigma_w^2)`,
+:math:`\sigma_w = g/\sqrt{d_n}`, He: :math:`g^2 = 2`, LeCun: :math:`g^2 = 1`;
+``weights="orthogonal"``: Haar-distributed orthonormal columns or rows, scaled to the same
+entry variance), affine parameters γ = 1, β = 0, and ``Norm`` one of
 
 * ``"batch"``: :math:`x_{bj} = (z_{bj} - \hat\mu_j)/\hat\sigma_j` with the batch mean and the
   biased batch standard deviation (``eps`` added to the variance, default 0);
-* ``"layer"``: the same over the feature axis of each sample;
+* ``"batch-nocenter"``: BatchNorm without mean subtraction,
+  :math:`x_{bj} = z_{bj}/\sqrt{\overline{z_j^2} + \epsilon}` (the BN of Daneshmand et al.);
+* ``"layer"``: the same as ``"batch"`` over the feature axis of each sample;
 * ``"none"``: :math:`x = z`.
 
 With ``residual=s`` every s-th layer output adds the block input:
@@ -23,121 +26,328 @@ Mehmeti-Göpel & Wand's eq. 9 assumes; c = 1 is the plain ResNet-v1 sum).
 
 The backward pass is exact (tested against central finite differences and PyTorch).
 ``bn_backward="full"`` differentiates through the batch statistics,
-:math:`\partial L/\partial z = \hat\sigma^{-1}(g - \overline{g} - \hat x\,\overline{g\hat x})`;
-``"simplified"`` treats :math:`\hat\mu, \hat\sigma` as constants,
-:math:`\partial L/\partial z = g/\hat\sigma`, as Paik & Choi's proofs do (Appendix A.2, eq. 16).
+:math:`\partial L/\partial z = \hat\sigma^{-1}(g - \overline{g} - \hat x\,\overline{g\hat x})`
+(without centring the :math:`\overline g` term is absent); ``"simplified"`` treats
+:math:`\hat\mu, \hat\sigma` as constants, :math:`\partial L/\partial z = g/\hat\sigma`, as Paik
+& Choi's proofs do (Appendix A.2, eq. 16).
+
+The options of a chain are one validated, frozen :class:`ChainSpec`; every public function
+builds it once (``simulate_chain(depth, width, batch, **options)``) or takes it
+(``simulate_chain(spec)``), and the compiled kernel receives it packed into one integer and
+one float parameter vector (:func:`_pack`).
 
 Engines: every chain runs whole in compiled code (:func:`gradexp.mc._chain_kernels._chain_one`):
 the matmuls go to BLAS (``np.dot(a, b, out)`` into preallocated buffers, no allocation in the
 layer loop), numba fuses the elementwise work (normalisation, activation, masks, reductions).
 ``engine="wide"`` runs one chain at a time and lets BLAS use its threads; ``"compiled"``
 spreads independent chains over threads (one chain per thread, GIL released, BLAS
-single-threaded). Repetition r always draws from the r-th child of the seed, so engines and
-thread counts give identical numbers.
+single-threaded through :func:`gradexp._threads.blas_threads`). Repetition r always draws
+from the r-th child of the ``rng`` seed sequence (:func:`gradexp._random.spawn_seeds`), so
+engines and thread counts give identical numbers.
 
-References: Paik & Choi (000, 001), Thm 2.2, eq. 4, Figures 1, 3, 4; Mehmeti-Göpel & Wand
-(002), eqs. 1–2, 8–9.
+References
+----------
+Paik & Choi (000, 001), Thm 2.2, eq. 4, Figures 1, 3, 4; Mehmeti-Göpel & Wand (002),
+eqs. 1–2, 8–9. Daneshmand, Joudaki & Bach, "Batch normalization orthogonalizes
+representations in deep random networks", NeurIPS 2021 (isometry gap, BN without centring).
+Meterez et al., "Towards training without depth limits: batch normalization without gradient
+explosion", ICLR 2024 (orthogonal weights).
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import functools
+import dataclasses
 import math
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .._random import as_seed_sequence, rng_argument, spawn_seeds
+from .._threads import blas_threads
+from .._validate import check_int, check_real
 from ..activations import DROPOUT, IDENTITY, Activation, get_activation
 from ..gaussian import gaussian_expectation
 from . import _chain_kernels as K
-from ._estimate import Estimate, estimate
+from ._estimate import Estimate, estimate, estimate_over_reps
+from ._memory import check_memory
 
 __all__ = [
     "simulate_chain",
     "single_layer_ratio",
     "sample_chain",
+    "ChainSpec",
     "ChainResult",
     "LayerRatio",
     "SampledChain",
-    "resolve_seed",
+    "InfiniteGrowthWarning",
+    "CHAIN_OPTIONS",
+    "STATS",
 ]
 
-_NORMS = {"batch": K.NORM_BATCH, "layer": K.NORM_LAYER, "none": K.NORM_NONE}
+NORMS = ("batch", "batch-nocenter", "layer", "none")
+_NORM_CODES = {"batch": K.NORM_BATCH, "batch-nocenter": K.NORM_BATCH, "layer": K.NORM_LAYER,
+               "none": K.NORM_NONE}
 _UPSTREAMS = {"gaussian": K.LOSS_GAUSSIAN, "mse": K.LOSS_MSE,
               "cross_entropy": K.LOSS_CROSS_ENTROPY, "logistic": K.LOSS_LOGISTIC}
 _INITS = {"he": math.sqrt(2.0), "lecun": 1.0}
+WEIGHTS = ("gaussian", "orthogonal")
+#: names accepted by ``stats=``: ``"gram"`` adds the batch-Gram statistics of every layer
+STATS = ("gram",)
+#: old keyword names still accepted (quietly) -> the one name
+_ALIASES = {"n_classes": "classes"}
 #: with ``engine="auto"``, repetitions run on the threaded engine (one chain per thread, BLAS
 #: single-threaded) unless the buffers of one chain per thread would exceed this many bytes
 MAX_THREADED_BYTES = 1 << 30
+#: below this many multiply-adds per matmul (batch·width²) one chain's BLAS calls run
+#: single-threaded: OpenBLAS's threads only pay off for large products, and on a busy machine
+#: their spin-waiting makes medium products (~128³) tens of times slower
+BLAS_THREADS_MIN_WORK = 1 << 24
 
 
-# ============================================================================ seeds
-def resolve_seed(seed) -> np.random.SeedSequence:
-    """The :class:`numpy.random.SeedSequence` that a ``seed`` argument stands for.
+class InfiniteGrowthWarning(RuntimeWarning):
+    r"""The expected squared gradient of this chain grows without bound: the result is a legal
+    sample but its mean over repetitions does not converge.
 
-    ``None`` draws fresh OS entropy, an int or a SeedSequence is used as is (a copy, so the
-    caller's object is never advanced), a :class:`numpy.random.Generator` contributes one
-    draw of 63 bits (so successive calls with the same Generator differ). The returned
-    sequence reproduces the run when passed back as ``seed``.
+    The gradient through a normalisation is divided by :math:`\hat\sigma`, and
+    :math:`\hat\sigma^2` of a Gaussian vector is a :math:`\chi^2_k/k'` variable with
+    :math:`k = B - 1` degrees of freedom under centred BatchNorm (``batch``), :math:`k = B`
+    without centring, :math:`k = d - 1` under LayerNorm (width d). :math:`E[1/\chi^2_k]` is
+    infinite for :math:`k \le 2`, so the expected squared gradient norm is infinite for
+    batch ≤ 3 (BatchNorm), batch ≤ 2 (``batch-nocenter``) and width ≤ 3 (LayerNorm).
     """
-    if isinstance(seed, np.random.SeedSequence):
-        return np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key,
-                                      pool_size=seed.pool_size)
-    if isinstance(seed, np.random.Generator):
-        return np.random.SeedSequence(int(seed.integers(0, 2 ** 63)))
-    if seed is None:
-        return np.random.SeedSequence()
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        if seed < 0:
-            raise ValueError(f"seed must be >= 0, got {seed}")
-        return np.random.SeedSequence(int(seed))
-    raise ValueError(f"seed must be None, an int, a SeedSequence or a Generator, got {seed!r}")
-
-
-def _spawn(ss: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
-    return resolve_seed(ss).spawn(n)
-
-
-def _stream(ss: np.random.SeedSequence) -> np.random.Generator:
-    """The generator of one repetition: SFC64 seeded by its child SeedSequence.
-
-    SFC64 is one of numpy's recommended bit generators; it draws Gaussian variates ~25%
-    faster than PCG64, and drawing the networks is a large share of small-chain runs.
-    """
-    return np.random.Generator(np.random.SFC64(ss))
 
 
 # ============================================================================ specification
 @dataclass(frozen=True)
-class _Spec:
-    widths: tuple[int, ...]
+class ChainSpec:
+    r"""The validated, immutable options of a chain (checked once, in ``__post_init__``).
+
+    Every public function of this module builds one (``ChainSpec(depth, width, batch,
+    **options)``) or accepts one; the kernel gets it packed. Fields after ``batch`` are the
+    chain *options* (:data:`CHAIN_OPTIONS`), each documented here once.
+
+    Parameters
+    ----------
+    depth : number of layers N ≥ 1.
+    width : int ≥ 2, or a sequence of N + 1 widths :math:`d_0, \dots, d_N` (stored as a tuple).
+        Paik & Choi's theorems sum over width, so a width change shows as a step in the
+        gradient norm.
+    batch : batch size B ≥ 2. Under BatchNorm B ≤ 3 warns (:class:`InfiniteGrowthWarning`).
+    activation, activation_params : a name of :mod:`gradexp.activations` (``"relu"``,
+        ``"leaky_relu"``, ``"elu"``, ``"gelu"``, ``"silu"``, ``"tanh"``, ``"softplus"``,
+        ``"identity"``, ``"dropout"``) and its parameters, e.g. ``{"keep_prob": 0.5}``
+        (stored as a sorted tuple of items).
+    norm : ``"batch"``, ``"batch-nocenter"`` (BatchNorm without mean subtraction),
+        ``"layer"`` or ``"none"``.
+    bn_backward : ``"full"`` (exact) or ``"simplified"`` (statistics held constant).
+    eps : ≥ 0, added to the normalisation variance (default 0).
+    input_mean, input_std : inputs :math:`x^0_{bi} \sim N(\mu, \sigma^2)`; the first layer then
+        has Paik & Choi's :math:`R = \mu/(\sqrt2\sigma)`.
+    input_corr : common correlation ρ ∈ [0, 1] between input features,
+        :math:`x_{bi} = \mu + \sigma(\sqrt\rho\,c_b + \sqrt{1-\rho}\,e_{bi})`, or ``"bt"`` for the
+        perfectly correlated inputs of Thm 2.8, :math:`x_{bi} = \mu + \sigma\,b_b t_i` with
+        :math:`b_b, t_i \sim N(0, 1)` (t drawn once per network).
+    residual, residual_scale : skip connection every ``residual`` layers (module docstring).
+    init : ``"he"`` (:math:`\sigma_w^2 = 2/d_{in}`), ``"lecun"`` (1/d_in) or a gain g > 0
+        (:math:`g^2/d_{in}`). Irrelevant for normalised layers (scale invariance).
+    weights : ``"gaussian"`` (i.i.d. entries) or ``"orthogonal"``: the QR factor of a Gaussian
+        :math:`\max(d_{in}, d_{out})\times\min(d_{in}, d_{out})` matrix with the signs of
+        diag(R) moved into Q (Haar on the Stiefel manifold; Mezzadri 2007), so
+        :math:`W^\top W = c^2 I` when :math:`d_{in} \ge d_{out}` and :math:`W W^\top = c^2 I`
+        otherwise, with :math:`c^2 = g^2\max(d_{in}, d_{out})/d_{in}` (entry variance
+        :math:`g^2/d_{in}` as for Gaussian weights). Meterez et al. (ICLR 2024) use them.
+    weight_mean : :math:`\mu_w/\sigma_w` (Thm 2.4's non-centred weights; Gaussian only).
+    bias_std : standard deviation of the biases (0: no bias; a bias cancels in BatchNorm).
+    upstream : the gradient at the output: ``"gaussian"`` (i.i.d. N(0, 1), independent of the
+        input, as the theorems assume: :math:`L = \sum G \odot x^N`), ``"mse"`` (random
+        Gaussian targets), ``"cross_entropy"`` (a Gaussian linear read-out to ``classes``
+        logits, random labels) or ``"logistic"`` (one output per sample, random ±1 labels).
+    classes : number of classes of ``"cross_entropy"`` (≥ 2; old name ``n_classes``).
+    weight_grads : compute :math:`\nabla W^n` (its norm and :math:`\langle\nabla W, W\rangle`).
+    corr_features : number of features for the pairwise correlation statistic (0: off).
+    stats : extra per-layer statistics, a name or a tuple of names of :data:`STATS`:
+        ``"gram"`` fills :attr:`ChainResult.gram_cos`, ``stable_rank`` and ``isometry_gap``
+        (costs one B×B Gram matrix and its eigenvalues per layer and chain).
+    dtype : ``numpy.float64`` or ``numpy.float32`` (stored as a :class:`numpy.dtype`).
+    """
+
+    depth: int
+    width: Any
     batch: int
-    act: Activation
-    norm: int
-    full: bool
-    eps: float
-    input_mean: float
-    input_std: float
-    input_corr: Any  # float in [0, 1] or "bt"
-    skip_src: tuple[int, ...]
-    residual_scale: float
-    gains: tuple[float, ...]  # σ_w per layer
-    weight_mean: float  # μ_w / σ_w
-    bias_std: float
-    loss: int
-    n_classes: int
-    dtype: Any
-    weight_grads: bool
-    corr_features: int
+    activation: str = "relu"
+    activation_params: Any = None
+    norm: str = "batch"
+    bn_backward: str = "full"
+    eps: float = 0.0
+    input_mean: float = 0.0
+    input_std: float = 1.0
+    input_corr: Any = 0.0
+    residual: int | None = None
+    residual_scale: float = 1 / math.sqrt(2)
+    init: Any = "he"
+    weights: str = "gaussian"
+    weight_mean: float = 0.0
+    bias_std: float = 0.0
+    upstream: str = "gaussian"
+    classes: int = 10
+    weight_grads: bool = True
+    corr_features: int = 32
+    stats: Any = ()
+    dtype: Any = np.float64
+    # derived, set by __post_init__
+    act: Activation = field(init=False, repr=False, compare=False)
+    gains: tuple = field(init=False, repr=False, compare=False)
+    skip_src: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        def put(name, value):
+            object.__setattr__(self, name, value)
+
+        depth = check_int(self.depth, "depth", 1)
+        put("depth", depth)
+        if np.ndim(self.width) == 0:
+            widths = (check_int(self.width, "width", 2),) * (depth + 1)
+        else:
+            widths = tuple(check_int(w, "width", 2) for w in self.width)
+            if len(widths) != depth + 1:
+                raise ValueError(f"width must be an int or a sequence of depth + 1 = {depth + 1} "
+                                 f"widths, got {len(widths)}")
+        put("width", widths)
+        batch = check_int(self.batch, "batch", 2)
+        put("batch", batch)
+        params = dict(self.activation_params or ())
+        put("activation_params", tuple(sorted(params.items())))
+        act = get_activation(self.activation, **params)
+        put("act", act)
+        put("activation", act.name)
+        if self.norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
+        if self.bn_backward not in ("full", "simplified"):
+            raise ValueError(f"bn_backward must be 'full' or 'simplified', got {self.bn_backward!r}")
+        put("eps", check_real(self.eps, "eps", lo=0.0))
+        put("input_mean", check_real(self.input_mean, "input_mean"))
+        std = check_real(self.input_std, "input_std", lo=0.0)
+        if std == 0:
+            raise ValueError("input_std must be > 0, got 0.0")
+        put("input_std", std)
+        if isinstance(self.input_corr, str):
+            if self.input_corr != "bt":
+                raise ValueError(f"input_corr must be a number in [0, 1] or 'bt', got {self.input_corr!r}")
+        else:
+            put("input_corr", check_real(self.input_corr, "input_corr", lo=0.0, hi=1.0))
+        skip_src = [-1] * depth
+        if self.residual is not None:
+            s = check_int(self.residual, "residual", 1)
+            if s > depth:
+                raise ValueError(f"residual must be <= depth = {depth}, got {s}")
+            put("residual", s)
+            for k in range(1, depth // s + 1):
+                end, src = k * s, (k - 1) * s
+                if widths[end] != widths[src]:
+                    raise ValueError(f"residual connection from layer {src} to {end} needs equal "
+                                     f"widths, got {widths[src]} and {widths[end]}")
+                skip_src[end - 1] = src
+        put("skip_src", tuple(skip_src))
+        scale = check_real(self.residual_scale, "residual_scale", lo=0.0)
+        if scale == 0:
+            raise ValueError("residual_scale must be > 0, got 0.0")
+        put("residual_scale", scale)
+        if isinstance(self.init, str):
+            if self.init not in _INITS:
+                raise ValueError(f"init must be 'he', 'lecun' or a positive gain, got {self.init!r}")
+            gain = _INITS[self.init]
+        else:
+            gain = check_real(self.init, "init", lo=0.0)
+            if gain == 0:
+                raise ValueError("init must be 'he', 'lecun' or a positive gain, got 0.0")
+            put("init", gain)
+        put("gains", tuple(gain / math.sqrt(widths[n]) for n in range(depth)))
+        if self.weights not in WEIGHTS:
+            raise ValueError(f"weights must be one of {WEIGHTS}, got {self.weights!r}")
+        put("weight_mean", check_real(self.weight_mean, "weight_mean"))
+        if self.weights == "orthogonal" and self.weight_mean != 0:
+            raise ValueError("weight_mean must be 0 with weights='orthogonal'")
+        put("bias_std", check_real(self.bias_std, "bias_std", lo=0.0))
+        if self.upstream not in _UPSTREAMS:
+            raise ValueError(f"upstream must be one of {tuple(_UPSTREAMS)}, got {self.upstream!r}")
+        put("classes", check_int(self.classes, "classes", 2))
+        if not isinstance(self.weight_grads, (bool, np.bool_)):
+            raise TypeError(f"weight_grads must be a bool, got {self.weight_grads!r}")
+        put("weight_grads", bool(self.weight_grads))
+        put("corr_features", check_int(self.corr_features, "corr_features", 0))
+        stats = (self.stats,) if isinstance(self.stats, str) else tuple(self.stats or ())
+        for name in stats:
+            if name not in STATS:
+                raise ValueError(f"stats must name entries of {STATS}, got {name!r}")
+        put("stats", tuple(sorted(set(stats))))
+        try:
+            dtype = np.dtype(self.dtype)
+        except TypeError:
+            raise TypeError(f"dtype must be float64 or float32, got {self.dtype!r}") from None
+        if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise ValueError(f"dtype must be float64 or float32, got {dtype}")
+        put("dtype", dtype)
+        self._warn_degenerate()
+
+    def _warn_degenerate(self):
+        if self.norm == "batch" and self.batch <= 3 or self.norm == "batch-nocenter" and self.batch <= 2:
+            warnings.warn(f"batch={self.batch} under norm={self.norm!r}: the expected gradient growth "
+                          "is infinite (E[1/sigma_hat^2] diverges), means over repetitions do not "
+                          "converge", InfiniteGrowthWarning, stacklevel=4)
+        if self.norm == "layer" and min(self.width[1:]) <= 3:
+            warnings.warn(f"width {min(self.width[1:])} under norm='layer': the expected gradient "
+                          "growth is infinite (E[1/sigma_hat^2] diverges)", InfiniteGrowthWarning,
+                          stacklevel=4)
+
+    @classmethod
+    def from_options(cls, depth, width, batch, **options) -> ChainSpec:
+        """``ChainSpec(depth, width, batch, **options)`` accepting the old option names
+        (``n_classes``); an unknown option is a TypeError naming it."""
+        for old, new in _ALIASES.items():
+            if old in options:
+                if new in options:
+                    raise TypeError(f"pass {new} or its old name {old}, not both")
+                options[new] = options.pop(old)
+        bad = sorted(set(options) - set(CHAIN_OPTIONS))
+        if bad:
+            raise TypeError(f"unknown chain options {bad}; the options are {CHAIN_OPTIONS}")
+        return cls(depth, width, batch, **options)
+
+    def replace(self, **changes) -> ChainSpec:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """The user-facing fields (depth, width, batch and the options) as plain values."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        out["dtype"] = self.dtype.name
+        out["activation_params"] = dict(self.activation_params)
+        return out
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def widths(self) -> tuple[int, ...]:
+        return self.width
 
     @property
-    def depth(self) -> int:
-        return len(self.widths) - 1
+    def center(self) -> bool:
+        return self.norm != "batch-nocenter"
+
+    @property
+    def norm_code(self) -> int:
+        return _NORM_CODES[self.norm]
+
+    @property
+    def full(self) -> bool:
+        return self.bn_backward == "full"
+
+    @property
+    def loss(self) -> int:
+        return _UPSTREAMS[self.upstream]
 
     @property
     def has_mask(self) -> bool:
@@ -148,94 +358,14 @@ class _Spec:
         return self.bias_std > 0
 
 
-def _as_int(x, name, lo):
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer >= {lo}, got {x!r}")
-    if x < lo:
-        raise ValueError(f"{name} must be >= {lo}, got {x}")
-    return int(x)
-
-
-def _as_float(x, name, lo=-math.inf, hi=math.inf, *, lo_open=False):
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {x!r}") from None
-    if math.isnan(v) or not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {x!r}")
-    if v < lo or v > hi or (lo_open and v == lo):
-        lb = "(" if lo_open else "["
-        raise ValueError(f"{name} must lie in {lb}{lo}, {hi}], got {v}")
-    return v
-
-
-def _make_spec(depth, width, batch, *, activation, activation_params, norm, bn_backward, eps,
-               input_mean, input_std, input_corr, residual, residual_scale, init, weight_mean,
-               bias_std, upstream, n_classes, dtype, weight_grads, corr_features) -> _Spec:
-    depth = _as_int(depth, "depth", 1)
-    if np.ndim(width) == 0:
-        widths = (_as_int(width, "width", 1),) * (depth + 1)
-    else:
-        widths = tuple(_as_int(w, "width", 1) for w in width)
-        if len(widths) != depth + 1:
-            raise ValueError(f"width must be an int or a sequence of depth + 1 = {depth + 1} "
-                             f"widths, got {len(widths)}")
-    batch = _as_int(batch, "batch", 1)
-    act = get_activation(activation, **(activation_params or {}))
-    if norm not in _NORMS:
-        raise ValueError(f"norm must be one of {tuple(_NORMS)}, got {norm!r}")
-    if norm == "batch" and batch < 2:
-        raise ValueError(f"batch norm needs batch >= 2, got {batch}")
-    if norm == "layer" and min(widths[1:]) < 2:
-        raise ValueError("layer norm needs widths >= 2")
-    if bn_backward not in ("full", "simplified"):
-        raise ValueError(f"bn_backward must be 'full' or 'simplified', got {bn_backward!r}")
-    eps = _as_float(eps, "eps", 0.0)
-    input_mean = _as_float(input_mean, "input_mean")
-    input_std = _as_float(input_std, "input_std", 0.0, lo_open=True)
-    if isinstance(input_corr, str):
-        if input_corr != "bt":
-            raise ValueError(f"input_corr must be a number in [0, 1] or 'bt', got {input_corr!r}")
-    else:
-        input_corr = _as_float(input_corr, "input_corr", 0.0, 1.0)
-    skip_src = [-1] * depth
-    if residual is not None:
-        s = _as_int(residual, "residual", 1)
-        if s > depth:
-            raise ValueError(f"residual must be <= depth = {depth}, got {s}")
-        for k in range(1, depth // s + 1):
-            end, src = k * s, (k - 1) * s
-            if widths[end] != widths[src]:
-                raise ValueError(f"residual connection from layer {src} to {end} needs equal "
-                                 f"widths, got {widths[src]} and {widths[end]}")
-            skip_src[end - 1] = src
-    residual_scale = _as_float(residual_scale, "residual_scale", 0.0, lo_open=True)
-    if isinstance(init, str):
-        if init not in _INITS:
-            raise ValueError(f"init must be 'he', 'lecun' or a positive gain, got {init!r}")
-        gain = _INITS[init]
-    else:
-        gain = _as_float(init, "init", 0.0, lo_open=True)
-    gains = tuple(gain / math.sqrt(widths[n]) for n in range(depth))
-    weight_mean = _as_float(weight_mean, "weight_mean")
-    bias_std = _as_float(bias_std, "bias_std", 0.0)
-    if upstream not in _UPSTREAMS:
-        raise ValueError(f"upstream must be one of {tuple(_UPSTREAMS)}, got {upstream!r}")
-    n_classes = _as_int(n_classes, "n_classes", 2)
-    dtype = np.dtype(dtype)
-    if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
-        raise ValueError(f"dtype must be float64 or float32, got {dtype}")
-    corr_features = _as_int(corr_features, "corr_features", 0)
-    return _Spec(widths, batch, act, _NORMS[norm], bn_backward == "full", eps, input_mean,
-                 input_std, input_corr, tuple(skip_src), residual_scale, gains, weight_mean,
-                 bias_std, _UPSTREAMS[upstream], n_classes, dtype, bool(weight_grads),
-                 corr_features)
+#: the option names of a chain (fields of :class:`ChainSpec` after depth, width, batch)
+CHAIN_OPTIONS = tuple(f.name for f in dataclasses.fields(ChainSpec) if f.init)[3:]
 
 
 class _Layout:
-    """Offsets of every layer's block in the flat per-chain buffers."""
+    """Offsets of every layer's block in the flat per-chain buffers, packed for the kernel."""
 
-    def __init__(self, spec: _Spec):
+    def __init__(self, spec: ChainSpec):
         d = np.asarray(spec.widths, dtype=np.int64)
         B = spec.batch
         N = spec.depth
@@ -248,12 +378,17 @@ class _Layout:
         ns = np.maximum(B, d[1:])
         self.s_off = np.concatenate([[0], np.cumsum(ns)]).astype(np.int64)
         self.skip_src = np.asarray(spec.skip_src, dtype=np.int64)
-        self.has_add = np.zeros(N, dtype=np.bool_)
+        self.has_add = np.zeros(N, dtype=np.int64)
         for src in spec.skip_src:
             if src >= 0:
-                self.has_add[src] = True
+                self.has_add[src] = 1
+        self.table = np.zeros((K.N_LAY, N + 2), dtype=np.int64)
+        for row, v in ((K.L_DIMS, d), (K.L_X_OFF, self.x_off), (K.L_W_OFF, self.w_off),
+                       (K.L_B_OFF, self.b_off), (K.L_S_OFF, self.s_off), (K.L_SKIP, self.skip_src),
+                       (K.L_HAS_ADD, self.has_add)):
+            self.table[row, :v.size] = v
         self.dmax = int(d.max())
-        self.vlen = max(B, self.dmax, spec.n_classes)
+        self.vlen = max(B, self.dmax, spec.classes)
         self.n_x = int(self.x_off[-1])
         self.n_h = int(self.x_off[N])
         self.n_w = int(self.w_off[-1])
@@ -262,7 +397,7 @@ class _Layout:
         self.n_s = int(self.s_off[-1])
         self.up_shape = (B, int(d[N])) if spec.loss in (K.LOSS_GAUSSIAN, K.LOSS_MSE) else (1, 1)
         if spec.loss == K.LOSS_CROSS_ENTROPY:
-            self.ro_shape = (int(d[N]), spec.n_classes)
+            self.ro_shape = (int(d[N]), spec.classes)
         elif spec.loss == K.LOSS_LOGISTIC:
             self.ro_shape = (int(d[N]), 1)
         else:
@@ -270,11 +405,51 @@ class _Layout:
         self.lab_len = B if spec.loss in (K.LOSS_CROSS_ENTROPY, K.LOSS_LOGISTIC) else 1
         self.kcorr = min(spec.corr_features, self.dmax)
 
+    def dw_len(self, spec: ChainSpec, keep_dw: bool) -> int:
+        if keep_dw:
+            return self.n_w
+        return int(max(self.d[:-1] * self.d[1:])) if spec.weight_grads else 1
+
+    def chain_bytes(self, spec: ChainSpec, keep_dw: bool = False) -> int:
+        """Bytes of the buffers of one chain (:class:`_Buffers` with n = 1)."""
+        it = spec.dtype.itemsize
+        k = max(self.kcorr, 1)
+        n_dt = (self.n_x + self.n_h + self.n_w + self.n_b + self.n_m + int(np.prod(self.up_shape))
+                + int(np.prod(self.ro_shape)) + 4 * self.B * self.dmax + self.dw_len(spec, keep_dw))
+        n_f64 = (2 * self.n_s + K.N_VEC * self.vlen + 2 * (self.N + 1) * self.dmax + k * k
+                 + (K.N_FIELDS + K.N_WFIELDS) * (self.N + 1) + 1)
+        return it * n_dt + 8 * n_f64 + 8 * self.lab_len
+
+
+def _pack(spec: ChainSpec, lay: _Layout, *, frozen=False, start=0, backward=True, keep_dw=False):
+    """The kernel's parameter vectors (IP int64, FP float64; indices ``K.I_*``, ``K.P_*``)."""
+    IP = np.zeros(K.N_IP, dtype=np.int64)
+    IP[K.I_DEPTH] = lay.N
+    IP[K.I_BATCH] = lay.B
+    IP[K.I_NORM] = spec.norm_code
+    IP[K.I_CENTER] = spec.center
+    IP[K.I_FULL] = spec.full
+    IP[K.I_FROZEN] = bool(frozen)
+    IP[K.I_ACT] = int(spec.act.code)
+    IP[K.I_HAS_BIAS] = spec.has_bias
+    IP[K.I_HAS_MASK] = spec.has_mask
+    IP[K.I_LOSS] = spec.loss
+    IP[K.I_WEIGHT_GRADS] = spec.weight_grads or keep_dw
+    IP[K.I_KEEP_DW] = bool(keep_dw)
+    IP[K.I_KCORR] = lay.kcorr
+    IP[K.I_START] = int(start)
+    IP[K.I_BACKWARD] = bool(backward)
+    FP = np.zeros(K.N_FP)
+    FP[K.P_EPS] = spec.eps
+    FP[K.P_SCALE] = spec.residual_scale
+    FP[K.P_ACT_PARAM] = float(spec.act.param)
+    return IP, FP
+
 
 class _Buffers:
     """All arrays of ``n`` chains (leading axis), allocated once."""
 
-    def __init__(self, spec: _Spec, lay: _Layout, n: int, keep_dw: bool = False):
+    def __init__(self, spec: ChainSpec, lay: _Layout, n: int, keep_dw: bool = False):
         dt = spec.dtype
         N = lay.N
         self.X = np.empty((n, lay.n_x), dt)
@@ -290,8 +465,7 @@ class _Buffers:
         self.G1 = np.empty((n, lay.B * lay.dmax), dt)
         self.G2 = np.empty((n, lay.B * lay.dmax), dt)
         self.GZ = np.empty((n, lay.B * lay.dmax), dt)
-        wmax = lay.n_w if keep_dw else int(max(lay.d[:-1] * lay.d[1:]))
-        self.DW = np.empty((n, wmax if (spec.weight_grads or keep_dw) else 1), dt)
+        self.DW = np.empty((n, lay.dw_len(spec, keep_dw)), dt)
         self.SACC = np.zeros((n, lay.B * lay.dmax), dt)
         self.VEC = np.zeros((n, K.N_VEC, lay.vlen))
         self.XMEAN = np.zeros((n, N + 1, lay.dmax))
@@ -301,15 +475,49 @@ class _Buffers:
         self.WOUT = np.full((n, K.N_WFIELDS, N), np.nan)
         self.LOSS = np.zeros(n)
 
+    def arrays(self, n: int) -> tuple:
+        """The buffers of the first ``n`` chains in the kernel's argument order."""
+        return (self.X[:n], self.H[:n], self.W[:n], self.Bv[:n], self.M[:n], self.MU[:n],
+                self.SIG[:n], self.UP[:n], self.RO[:n], self.LAB[:n], self.G1[:n], self.G2[:n],
+                self.GZ[:n], self.DW[:n], self.SACC[:n], self.VEC[:n], self.XMEAN[:n],
+                self.XM2[:n], self.CORR[:n], self.OUT[:n], self.WOUT[:n], self.LOSS[:n])
+
 
 # ============================================================================ drawing
-def _draw(rng: np.random.Generator, spec: _Spec, lay: _Layout, buf: _Buffers, i: int, *,
+def _stream(ss: np.random.SeedSequence) -> np.random.Generator:
+    """The generator of one repetition: SFC64 seeded by its child SeedSequence.
+
+    SFC64 is one of numpy's recommended bit generators; it draws Gaussian variates ~25%
+    faster than PCG64, and drawing the networks is a large share of small-chain runs.
+    """
+    return np.random.Generator(np.random.SFC64(ss))
+
+
+def _haar_columns(a: np.ndarray) -> np.ndarray:
+    """Q of the QR decomposition of a tall Gaussian matrix ``a`` with the signs of diag(R)
+    moved into Q: Haar-distributed orthonormal columns (Mezzadri 2007, eq. 5.1)."""
+    q, r = np.linalg.qr(a)
+    sgn = np.sign(np.diagonal(r))
+    sgn[sgn == 0] = 1.0
+    return q * sgn
+
+
+def _orthogonalize(w: np.ndarray, d_in: int, d_out: int) -> None:
+    """Replace the Gaussian block ``w`` (flat, d_in × d_out) by √max(d_in, d_out) × a Haar
+    matrix with orthonormal columns (d_in ≥ d_out) or rows, in place."""
+    a = w.reshape(d_in, d_out).astype(np.float64)
+    q = _haar_columns(a) if d_in >= d_out else _haar_columns(a.T).T
+    w[:] = (q * math.sqrt(max(d_in, d_out))).ravel()
+
+
+def _draw(rng: np.random.Generator, spec: ChainSpec, lay: _Layout, buf: _Buffers, i: int, *,
           data_only: bool = False) -> None:
     """Draw chain ``i`` of ``buf`` from ``rng``: input, weights, biases, masks, upstream.
 
     The order of the draws is fixed (both engines call this), so a seed gives the same
     network on either engine. ``data_only`` redraws only what belongs to the batch (inputs,
     dropout masks, upstream gradient or labels) and keeps the network's parameters.
+    Orthogonal weights are computed from the same Gaussian draws.
     """
     dt = spec.dtype
     B, d0 = lay.B, int(lay.d[0])
@@ -333,6 +541,9 @@ def _draw(rng: np.random.Generator, spec: _Spec, lay: _Layout, buf: _Buffers, i:
     if not data_only:
         w = buf.W[i]
         rng.standard_normal(out=w, dtype=dt)
+        if spec.weights == "orthogonal":
+            for n in range(lay.N):
+                _orthogonalize(w[lay.w_off[n]:lay.w_off[n + 1]], int(lay.d[n]), int(lay.d[n + 1]))
         if spec.weight_mean != 0.0:
             w += dt.type(spec.weight_mean)
         if len(set(spec.gains)) == 1:  # equal widths: one pass
@@ -351,16 +562,16 @@ def _draw(rng: np.random.Generator, spec: _Spec, lay: _Layout, buf: _Buffers, i:
         if not data_only:
             rng.standard_normal(out=buf.RO[i], dtype=dt)
             buf.RO[i] *= dt.type(1.0 / math.sqrt(lay.d[-1]))
-        k = spec.n_classes if spec.loss == K.LOSS_CROSS_ENTROPY else 2
+        k = spec.classes if spec.loss == K.LOSS_CROSS_ENTROPY else 2
         buf.LAB[i] = rng.integers(0, k, lay.lab_len)
 
 
-def _population_stats(spec: _Spec, lay: _Layout, buf: _Buffers, i: int, moments) -> None:
+def _population_stats(spec: ChainSpec, lay: _Layout, buf: _Buffers, i: int, moments) -> None:
     """Exact first-layer BatchNorm statistics for i.i.d. N(μ, σ²) inputs (depth-1 chains).
 
     μ_j = E[h] Σ_i W_ij + b_j and σ_j² = Var(h) Σ_i W_ij² + eps with h = φ(x)(·m): the
     statistics of an infinite batch ("ignoring the sampling error of batch normalization",
-    Paik & Choi Thm 2.2).
+    Paik & Choi Thm 2.2). Without centring, μ_j = 0 and σ_j² = E[z_j²] + eps.
     """
     eh, vh = moments
     d0, d1 = int(lay.d[0]), int(lay.d[1])
@@ -368,8 +579,13 @@ def _population_stats(spec: _Spec, lay: _Layout, buf: _Buffers, i: int, moments)
     mu = eh * w.sum(axis=0)
     if spec.has_bias:
         mu = mu + buf.Bv[i, :d1]
-    buf.MU[i, :d1] = mu
-    buf.SIG[i, :d1] = np.sqrt(vh * (w * w).sum(axis=0) + spec.eps)
+    var = vh * (w * w).sum(axis=0)
+    if spec.center:
+        buf.MU[i, :d1] = mu
+    else:
+        buf.MU[i, :d1] = 0.0
+        var = var + mu * mu
+    buf.SIG[i, :d1] = np.sqrt(var + spec.eps)
 
 
 def _activation_moments(act: Activation, mu: float, sigma: float) -> tuple[float, float]:
@@ -384,39 +600,61 @@ def _activation_moments(act: Activation, mu: float, sigma: float) -> tuple[float
     return float(m1), float(m2 - m1 * m1)
 
 
+# ============================================================================ representation statistics
+G_COS, G_STABLE_RANK, G_ISOMETRY_GAP = range(3)
+N_GRAM = 3
+
+
+def _gram_stats(spec: ChainSpec, lay: _Layout, x_flat: np.ndarray) -> np.ndarray:
+    r"""(3, N+1) statistics of the batch Gram matrix :math:`G = X X^\top` (B × B) of every
+    layer's :math:`X = x^n` (batch × width): mean :math:`|\cos|` over pairs of samples, the
+    stable rank :math:`\mathrm{tr}\,G/\lambda_{max}` and the isometry gap
+    :math:`\log(\mathrm{tr}\,G/B) - \tfrac1B\sum_i\log\lambda_i` (+inf when G is singular to
+    working precision: λ_min ≤ 10·B·eps(dtype)·λ_max). Layers of one width are done in one
+    batched matmul and one batched ``eigvalsh``."""
+    B = lay.B
+    out = np.full((N_GRAM, lay.N + 1), np.nan)
+    iu = np.triu_indices(B, 1)
+    tol = 10.0 * B * float(np.finfo(spec.dtype).eps)
+    for d in np.unique(lay.d):
+        layers = np.flatnonzero(lay.d == d)
+        x = np.stack([x_flat[lay.x_off[n]:lay.x_off[n + 1]] for n in layers]).reshape(-1, B, int(d))
+        x = x.astype(np.float64, copy=False)
+        G = np.matmul(x, x.transpose(0, 2, 1))
+        diag = np.diagonal(G, axis1=1, axis2=2)
+        ok = np.all(diag > 0, axis=1) & np.isfinite(G).all(axis=(1, 2))
+        if not ok.any():
+            continue
+        G, diag, layers = G[ok], diag[ok], layers[ok]
+        s = np.sqrt(diag)
+        out[G_COS, layers] = np.abs(G[:, iu[0], iu[1]] / (s[:, iu[0]] * s[:, iu[1]])).mean(axis=1)
+        lam = np.linalg.eigvalsh(G)
+        lmax = lam[:, -1]
+        tr = diag.sum(axis=1)
+        out[G_STABLE_RANK, layers] = tr / lmax
+        singular = lam[:, 0] <= tol * lmax
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gap = np.log(tr / B) - np.log(lam).mean(axis=1)
+        out[G_ISOMETRY_GAP, layers] = np.where(singular, np.inf, gap)
+    return out
+
+
 # ============================================================================ engines
 def _views(flat, offsets, shapes):
     return [flat[offsets[n]:offsets[n] + r * c].reshape(r, c) for n, (r, c) in enumerate(shapes)]
 
 
-#: below this many multiply-adds per matmul (batch·width²) one chain's BLAS calls run
-#: single-threaded: OpenBLAS's threads only pay off for large products, and on a busy machine
-#: their spin-waiting makes medium products (~128³) tens of times slower
-BLAS_THREADS_MIN_WORK = 1 << 24
+def _blas_limit(lay: _Layout):
+    """``blas_threads(1)`` for chains too small for threaded BLAS, a no-op otherwise."""
+    return blas_threads(1 if lay.B * lay.dmax ** 2 < BLAS_THREADS_MIN_WORK else None)
 
 
-def _run(spec: _Spec, lay: _Layout, buf: _Buffers, n: int, *, frozen=False, start=0,
+def _run(spec: ChainSpec, lay: _Layout, buf: _Buffers, n: int, *, frozen=False, start=0,
          backward=True, keep_dw=False) -> None:
-    """Run the first ``n`` chains of ``buf`` in order (compiled)."""
-    if lay.B * lay.dmax ** 2 < BLAS_THREADS_MIN_WORK:
-        with _single_threaded_blas():
-            _run_unchecked(spec, lay, buf, n, frozen=frozen, start=start, backward=backward,
-                           keep_dw=keep_dw)
-    else:
-        _run_unchecked(spec, lay, buf, n, frozen=frozen, start=start, backward=backward,
-                       keep_dw=keep_dw)
-
-
-def _run_unchecked(spec, lay, buf, n, *, frozen, start, backward, keep_dw) -> None:
-    K._run_chains(lay.d, lay.B, lay.x_off, lay.w_off, lay.b_off, lay.s_off, lay.skip_src,
-                  lay.has_add, spec.norm, spec.full, bool(frozen), spec.eps, spec.residual_scale,
-                  int(spec.act.code), float(spec.act.param), spec.has_bias, spec.has_mask,
-                  spec.loss, spec.weight_grads or keep_dw, bool(keep_dw), int(lay.kcorr),
-                  int(start), bool(backward), buf.X[:n], buf.H[:n], buf.W[:n], buf.Bv[:n],
-                  buf.M[:n], buf.MU[:n], buf.SIG[:n], buf.UP[:n], buf.RO[:n], buf.LAB[:n],
-                  buf.G1[:n], buf.G2[:n], buf.GZ[:n], buf.DW[:n], buf.SACC[:n], buf.VEC[:n],
-                  buf.XMEAN[:n], buf.XM2[:n], buf.CORR[:n], buf.OUT[:n], buf.WOUT[:n],
-                  buf.LOSS[:n])
+    """Run the first ``n`` chains of ``buf`` in order (compiled; BLAS threads as set by the
+    caller)."""
+    IP, FP = _pack(spec, lay, frozen=frozen, start=start, backward=backward, keep_dw=keep_dw)
+    K._run_chains(IP, FP, lay.table, *buf.arrays(n))
 
 
 def _weight_norms_sq(lay: _Layout, W: np.ndarray) -> np.ndarray:
@@ -429,83 +667,50 @@ def _weight_norms_sq(lay: _Layout, W: np.ndarray) -> np.ndarray:
     return out
 
 
-@functools.lru_cache(maxsize=1)
-def _blas_thread_functions():
-    """(get, set) of the thread count of the BLAS that numba's ``np.dot`` calls, or None.
-
-    numba calls scipy's BLAS (``scipy.linalg.cython_blas``), an OpenBLAS in scipy's wheels;
-    its ``*_set_num_threads`` is looked up by name (as threadpoolctl does). Any other BLAS:
-    None, and the threaded engine simply runs with that BLAS's own threading.
-    """
-    try:
-        from scipy.linalg import cython_blas
-
-        lib = ctypes.CDLL(cython_blas.__file__)
-    except (ImportError, OSError):  # pragma: no cover - scipy is a dependency
-        return None
-    for prefix, suffix in (("scipy_openblas", ""), ("openblas", ""), ("scipy_openblas", "64_")):
-        try:
-            get = getattr(lib, f"{prefix}_get_num_threads{suffix}")
-            set_ = getattr(lib, f"{prefix}_set_num_threads{suffix}")
-        except AttributeError:
-            continue
-        get.restype = ctypes.c_int
-        set_.argtypes = [ctypes.c_int]
-        return get, set_
-    return None  # pragma: no cover
-
-
-@contextlib.contextmanager
-def _single_threaded_blas():
-    """Run BLAS single-threaded inside (the threaded engine already uses every core)."""
-    fns = _blas_thread_functions()
-    if fns is None:  # pragma: no cover
-        yield
-        return
-    get, set_ = fns
-    old = get()
-    set_(1)
-    try:
-        yield
-    finally:
-        set_(old)
-
-
 def _n_threads() -> int:
     import numba
 
     return max(1, int(numba.get_num_threads()))
 
 
-def _simulate(spec: _Spec, reps: int, seed, *, engine="auto", threads=None, population=False,
+def _what(spec: ChainSpec, reps: int) -> str:
+    w = spec.width[0] if len(set(spec.width)) == 1 else list(spec.width)
+    return f"depth={spec.depth}, width={w}, batch={spec.batch}, reps={reps}"
+
+
+def _simulate(spec: ChainSpec, reps: int, rng, *, engine="auto", threads=None, population=False,
               batches=1):
-    """Run ``reps`` independent chains; returns (OUT, WOUT, WSQ, LOSS, seed sequence).
+    """Run ``reps`` independent chains; returns (OUT, WOUT, WSQ, LOSS, GRAM, seed sequence).
 
     ``engine="wide"`` runs one chain at a time (BLAS uses its threads inside each matmul);
     ``"compiled"`` spreads the chains over ``threads`` threads (default: numba's thread
     count), each drawing its chain and running it in compiled code with the GIL released.
     Repetition r always uses the r-th child seed, so the numbers do not depend on either.
     With ``batches > 1`` each network is run on that many independent batches (same
-    parameters, fresh data); OUT, WOUT and LOSS then have a second axis of length ``batches``.
+    parameters, fresh data); OUT, WOUT, LOSS and GRAM then have a second axis of length
+    ``batches``. The memory of the buffers and outputs is checked before allocating.
     """
     lay = _Layout(spec)
-    ss = resolve_seed(seed)
-    seqs = _spawn(ss, reps)
-    if engine == "auto":
-        per_chain = spec.dtype.itemsize * (lay.n_x + lay.n_h + lay.n_w + lay.n_m
-                                           + 5 * lay.B * lay.dmax)
-        engine = "compiled" if reps > 1 and per_chain * _n_threads() <= MAX_THREADED_BYTES else "wide"
-    if engine not in ("wide", "compiled"):
+    if engine not in ("auto", "wide", "compiled"):
         raise ValueError(f"engine must be 'auto', 'wide' or 'compiled', got {engine!r}")
-    if engine == "wide":
-        threads = 1
-    else:
-        threads = _n_threads() if threads is None else _as_int(threads, "threads", 1)
+    if threads is not None:
+        threads = check_int(threads, "threads", 1)
+    ss = as_seed_sequence(rng)
+    per_chain = lay.chain_bytes(spec)
+    if engine == "auto":
+        engine = "compiled" if reps > 1 and per_chain * _n_threads() <= MAX_THREADED_BYTES else "wide"
+    threads = 1 if engine == "wide" else (_n_threads() if threads is None else threads)
     threads = min(threads, reps)
+    gram = "gram" in spec.stats
+    out_bytes = 8 * reps * batches * ((K.N_FIELDS + N_GRAM * gram) * (lay.N + 1) + K.N_WFIELDS * lay.N
+                                      + 1) + 8 * reps * lay.N
+    check_memory(per_chain * threads + out_bytes, _what(spec, reps))
+    seqs = spawn_seeds(ss, reps)  # children of a copy: ss itself is not advanced
     OUT = np.empty((reps, batches, K.N_FIELDS, lay.N + 1))
     WOUT = np.empty((reps, batches, K.N_WFIELDS, lay.N))
     WSQ = np.empty((reps, lay.N))
     LOSS = np.empty((reps, batches))
+    GRAM = np.full((reps, batches, N_GRAM, lay.N + 1), np.nan)
     local = threading.local()
     moments = _activation_moments(spec.act, spec.input_mean, spec.input_std) if population else None
 
@@ -513,33 +718,47 @@ def _simulate(spec: _Spec, reps: int, seed, *, engine="auto", threads=None, popu
         buf = getattr(local, "buf", None)
         if buf is None:
             buf = local.buf = _Buffers(spec, lay, 1)
-        rng = _stream(seqs[r])
+        rng_r = _stream(seqs[r])
         for k in range(batches):
-            _draw(rng, spec, lay, buf, 0, data_only=k > 0)
+            _draw(rng_r, spec, lay, buf, 0, data_only=k > 0)
             if population and k == 0:
                 _population_stats(spec, lay, buf, 0, moments)
             _run(spec, lay, buf, 1, frozen=population)
             OUT[r, k], WOUT[r, k], LOSS[r, k] = buf.OUT[0], buf.WOUT[0], buf.LOSS[0]
+            if gram:
+                GRAM[r, k] = _gram_stats(spec, lay, buf.X[0])
         WSQ[r] = _weight_norms_sq(lay, buf.W[:1])[0]
 
     if threads == 1:
-        for r in range(reps):
-            one(r)
+        with _blas_limit(lay):
+            for r in range(reps):
+                one(r)
     else:
-        with _single_threaded_blas(), ThreadPoolExecutor(max_workers=threads) as pool:
+        with blas_threads(1), ThreadPoolExecutor(max_workers=threads) as pool:
             list(pool.map(one, range(reps)))
     if batches == 1:
-        OUT, WOUT, LOSS = OUT[:, 0], WOUT[:, 0], LOSS[:, 0]
-    return OUT, WOUT, WSQ, LOSS, ss
+        OUT, WOUT, LOSS, GRAM = OUT[:, 0], WOUT[:, 0], LOSS[:, 0], GRAM[:, 0]
+    return OUT, WOUT, WSQ, LOSS, GRAM, ss
 
 
 # ============================================================================ results
+def _kurtosis_unbiased(g2: np.ndarray, n: int) -> np.ndarray:
+    r"""The sample excess kurtosis :math:`G_2 = \frac{n-1}{(n-2)(n-3)}((n+1)g_2 + 6)` from the
+    biased :math:`g_2 = m_4/m_2^2 - 3` of n samples: :math:`E[G_2] = 0` exactly for Gaussian
+    samples (:math:`E[g_2] = -6/(n+1)`); linear in :math:`g_2`, so feature averages commute."""
+    if n < 4:
+        return np.full_like(g2, np.nan)
+    return (n - 1) / ((n - 2) * (n - 3)) * ((n + 1) * g2 + 6.0)
+
+
 @dataclass(frozen=True, eq=False)
 class ChainResult:
     r"""Per-layer statistics of ``reps`` independent chains (rows) at layers 0..N (columns).
 
     Index 0 is the network input :math:`x^0`, index N the output. Gradients are
-    :math:`g^n = \partial L/\partial x^n` (pre-activations: the BatchNorm outputs).
+    :math:`g^n = \partial L/\partial x^n` (pre-activations: the normalisation outputs).
+    :meth:`estimate` turns any (reps, ·) field into an :class:`~gradexp.mc.Estimate` per layer
+    (mean and standard error over repetitions).
 
     Attributes
     ----------
@@ -551,13 +770,29 @@ class ChainResult:
         ``corr_features`` features (Paik & Choi Figure 3; NaN when disabled).
     act_grad_corr : (reps, N+1) mean :math:`|\mathrm{corr}(x_i, g_i)|` (Figure 3).
     mean_std_ratio : (reps, N+1) mean :math:`|\bar x_i|/\mathrm{std}(x_i)` (Figure 3).
-    act_skew, act_kurtosis : (reps, N+1) feature averages of the batch skewness and excess
-        kurtosis of :math:`x^n` (0 for Gaussian pre-activations).
+    act_skew, act_kurtosis : (reps, N+1) feature averages of the batch skewness and the biased
+        excess kurtosis :math:`g_2 = m_4/m_2^2 - 3` of :math:`x^n` (:math:`E g_2 = -6/(B+1)`
+        for Gaussian pre-activations).
+    kurtosis : (reps, N+1) the feature average of the bias-corrected excess kurtosis
+        :math:`G_2 = \frac{B-1}{(B-2)(B-3)}((B+1)g_2 + 6)` of each pre-activation
+        :math:`x^n_{\cdot i}` over the batch: exactly 0 in expectation for i.i.d. Gaussian
+        values (NaN for B < 4). The forward statistic of the depth-drift study.
+    gram_cos : (reps, N+1) with ``stats="gram"`` (else NaN): mean over pairs b < c of
+        :math:`|\cos(x^n_b, x^n_c)| = |G_{bc}|/\sqrt{G_{bb}G_{cc}}`, :math:`G = x^n (x^n)^\top`
+        the B × B Gram matrix of the samples (0: orthogonal representations, 1: collapsed).
+    stable_rank : (reps, N+1) with ``stats="gram"``: :math:`\mathrm{tr}\,G/\lambda_{max}(G)
+        = \|x^n\|_F^2/\|x^n\|_2^2 \in [1, \min(B, d_n)]`.
+    isometry_gap : (reps, N+1) with ``stats="gram"``: :math:`-\log I(G) = \log(\mathrm{tr}\,G/B)
+        - \frac1B\log\det G \ge 0`, zero iff G ∝ I (Daneshmand et al. 2021, the isometry
+        :math:`I(G) = \det(G)^{1/B}/(\mathrm{tr}\,G/B)`); +inf when G is singular, e.g. when
+        B > d_n, or under centred BatchNorm, whose outputs sum to zero over the batch (rank
+        ≤ B − 1): use ``norm="batch-nocenter"`` as Daneshmand et al. do.
     weight_grad_norms, weight_grad_dot, weight_norms : (reps, N) :math:`\|\nabla W^n\|_F`,
         :math:`\langle\nabla W^n, W^n\rangle` and :math:`\|W^n\|_F` (NaN without weight gradients).
     loss : (reps,) the loss of each chain.
-    seed : the :class:`numpy.random.SeedSequence` that reproduces the run.
-    params : the arguments of the run.
+    seed : the :class:`numpy.random.SeedSequence` that reproduces the run (pass it as ``rng``).
+    params : the arguments of the run (:meth:`ChainSpec.to_dict` and ``reps``).
+    spec : the :class:`ChainSpec` of the run (None for hand-edited sampled chains).
     """
 
     grad_norms: np.ndarray
@@ -569,12 +804,17 @@ class ChainResult:
     mean_std_ratio: np.ndarray
     act_skew: np.ndarray
     act_kurtosis: np.ndarray
+    kurtosis: np.ndarray
+    gram_cos: np.ndarray
+    stable_rank: np.ndarray
+    isometry_gap: np.ndarray
     weight_grad_norms: np.ndarray
     weight_grad_dot: np.ndarray
     weight_norms: np.ndarray
     loss: np.ndarray
     seed: np.random.SeedSequence
     params: dict = field(default_factory=dict)
+    spec: ChainSpec | None = None
 
     @property
     def depth(self) -> int:
@@ -583,6 +823,16 @@ class ChainResult:
     @property
     def reps(self) -> int:
         return self.grad_norms.shape[0]
+
+    def estimate(self, name: str) -> Estimate:
+        """Mean and standard error over repetitions of the per-layer field ``name``
+        (e.g. ``"kurtosis"``, ``"gram_cos"``, ``"isometry_gap"``): an :class:`Estimate`
+        whose ``mean`` and ``stderr`` are arrays over layers, ``n`` = reps."""
+        value = getattr(self, name, None)
+        if not isinstance(value, np.ndarray) or value.ndim != 2 or name == "seed":
+            raise ValueError(f"name must be a per-layer field of ChainResult, got {name!r}")
+        with np.errstate(invalid="ignore"):  # inf - inf in the variance of an infinite gap
+            return estimate_over_reps(value)
 
     def log_rates(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         r"""Per-repetition mean log growth per layer from layer ``stop`` down to ``start``:
@@ -602,11 +852,13 @@ class ChainResult:
 
     @property
     def rate(self) -> float:
-        r"""Geometric-mean growth of :math:`\|g\|` per layer, output → input, over all layers."""
+        r"""Geometric-mean growth of :math:`\|g\|` per layer, output → input, over all layers
+        (``rate_between().mean``)."""
         return self.rate_between().mean
 
     @property
     def rate_stderr(self) -> float:
+        """``rate_between().stderr``."""
         return self.rate_between().stderr
 
     def layer_ratio(self, n: int) -> Estimate:
@@ -619,7 +871,7 @@ class ChainResult:
         return estimate(r) if r.size > 1 else Estimate(float(r[0]), math.nan, 1)
 
 
-def _result(OUT, WOUT, WSQ, LOSS, ss, params) -> ChainResult:
+def _result(OUT, WOUT, WSQ, LOSS, GRAM, ss, params, spec, batch) -> ChainResult:
     wg = WOUT[:, K.W_GRAD_SQ]
     return ChainResult(
         grad_norms=np.sqrt(OUT[:, K.F_GRAD_SQ]),
@@ -631,58 +883,38 @@ def _result(OUT, WOUT, WSQ, LOSS, ss, params) -> ChainResult:
         mean_std_ratio=OUT[:, K.F_MEAN_STD].copy(),
         act_skew=OUT[:, K.F_ACT_SKEW].copy(),
         act_kurtosis=OUT[:, K.F_ACT_KURT].copy(),
+        kurtosis=_kurtosis_unbiased(OUT[:, K.F_ACT_KURT], batch),
+        gram_cos=GRAM[:, G_COS].copy(),
+        stable_rank=GRAM[:, G_STABLE_RANK].copy(),
+        isometry_gap=GRAM[:, G_ISOMETRY_GAP].copy(),
         weight_grad_norms=np.sqrt(wg),
         weight_grad_dot=WOUT[:, K.W_GRAD_DOT].copy(),
         weight_norms=np.sqrt(WSQ),
         loss=LOSS.copy(),
         seed=ss,
         params=params,
+        spec=spec,
     )
 
 
 # ============================================================================ public API
-def simulate_chain(depth, width, batch, *, activation="relu", activation_params=None,
-                   norm="batch", bn_backward="full", eps=0.0, input_mean=0.0, input_std=1.0,
-                   input_corr=0.0, residual=None, residual_scale=1 / math.sqrt(2), init="he",
-                   weight_mean=0.0, bias_std=0.0, upstream="gaussian", n_classes=10,
-                   weight_grads=True, corr_features=32, dtype=np.float64, reps=1, seed=None,
-                   engine="auto", threads=None) -> ChainResult:
+def simulate_chain(depth, width=None, batch=None, *, reps=1, rng=None, engine="auto",
+                   threads=None, seed=None, **options) -> ChainResult:
     r"""Sample ``reps`` independent networks and run a forward and an exact backward pass.
 
     Parameters
     ----------
-    depth : number of layers N ≥ 1.
-    width : int, or a sequence of N + 1 widths :math:`d_0, \dots, d_N` (Paik & Choi's
-        theorems sum over width, so a width change shows as a step in the gradient norm).
-    batch : batch size B (≥ 2 for ``norm="batch"``).
-    activation, activation_params : a name of :mod:`gradexp.activations` (``"relu"``,
-        ``"leaky_relu"``, ``"elu"``, ``"gelu"``, ``"silu"``, ``"tanh"``, ``"softplus"``,
-        ``"identity"``, ``"dropout"``) and its parameter, e.g. ``{"keep_prob": 0.5}``.
-    norm : ``"batch"``, ``"layer"`` or ``"none"``.
-    bn_backward : ``"full"`` (exact) or ``"simplified"`` (batch statistics held constant).
-    eps : added to the normalisation variance (default 0).
-    input_mean, input_std : inputs :math:`x^0_{bi} \sim N(\mu, \sigma^2)`; the first layer then
-        has Paik & Choi's :math:`R = \mu/(\sqrt2\sigma)`.
-    input_corr : common correlation ρ ∈ [0, 1] between input features,
-        :math:`x_{bi} = \mu + \sigma(\sqrt\rho\,c_b + \sqrt{1-\rho}\,e_{bi})`, or ``"bt"`` for the
-        perfectly correlated inputs of Thm 2.8, :math:`x_{bi} = \mu + \sigma\,b_b t_i` with
-        :math:`b_b, t_i \sim N(0, 1)` (t drawn once per network).
-    residual, residual_scale : skip connection every ``residual`` layers (see module docstring).
-    init : ``"he"`` (:math:`\sigma_w^2 = 2/d_{in}`), ``"lecun"`` (1/d_in) or a gain g
-        (:math:`g^2/d_{in}`). Irrelevant for normalised layers (scale invariance).
-    weight_mean : :math:`\mu_w/\sigma_w` (Thm 2.4's non-centred weights).
-    bias_std : standard deviation of the biases (0: no bias; a bias cancels in BatchNorm).
-    upstream : the gradient at the output: ``"gaussian"`` (i.i.d. N(0, 1), independent of the
-        input, as the theorems assume: :math:`L = \sum G \odot x^N`), ``"mse"`` (random
-        Gaussian targets), ``"cross_entropy"`` (a Gaussian linear read-out to ``n_classes``
-        logits, random labels) or ``"logistic"`` (one output per sample, random ±1 labels).
-    weight_grads : compute :math:`\nabla W^n` (its norm and :math:`\langle\nabla W, W\rangle`).
-    corr_features : number of features for the pairwise correlation statistic (0: off).
-    dtype : ``numpy.float64`` or ``numpy.float32``.
+    depth, width, batch : the chain's size (see :class:`ChainSpec`), or a :class:`ChainSpec`
+        as the only positional argument (then no ``options``).
+    **options : the chain options, documented once in :class:`ChainSpec` (activation,
+        activation_params, norm, bn_backward, eps, input_mean, input_std, input_corr,
+        residual, residual_scale, init, weights, weight_mean, bias_std, upstream, classes,
+        weight_grads, corr_features, stats, dtype). ``n_classes`` is an old name of ``classes``.
     reps : independent repetitions (fresh weights, inputs and upstream gradients each).
-    seed : None, int, :class:`~numpy.random.SeedSequence` or :class:`~numpy.random.Generator`.
-        Repetition r draws from an SFC64 generator seeded by the r-th child of the seed's
-        sequence (:func:`resolve_seed`); same seed, same numbers.
+    rng : None, int, :class:`~numpy.random.SeedSequence` or :class:`~numpy.random.Generator`
+        (SPEC 7; ``seed`` is an alias). Repetition r draws from an SFC64 generator seeded by
+        the r-th child of the seed sequence (:func:`gradexp._random.spawn_seeds`); the same
+        int or SeedSequence gives the same numbers, and ``result.seed`` reproduces the run.
     engine : ``"wide"`` (one chain at a time, BLAS threads inside each matmul),
         ``"compiled"`` (chains spread over threads, one chain per thread, BLAS single-threaded)
         or ``"auto"`` (compiled when ``reps > 1`` and one chain per thread fits in
@@ -694,28 +926,45 @@ def simulate_chain(depth, width, batch, *, activation="relu", activation_params=
     -------
     ChainResult
 
+    Raises
+    ------
+    ValueError, TypeError
+        A bad option (the message names it); sizes whose buffers exceed the available memory
+        (the message names depth, width, batch, reps and the bytes).
+
+    Warns
+    -----
+    InfiniteGrowthWarning
+        batch ≤ 3 under BatchNorm (≤ 2 without centring), width ≤ 3 under LayerNorm: the
+        expected squared gradient is infinite there.
+
+    References
+    ----------
+    Paik & Choi (000), Thm 2.2, eq. 4 (the per-layer ratio); Yang et al. (ICLR 2019), the rate
+    :math:`\sqrt{\pi/(\pi-1)}` of BN + ReLU at large width and batch.
+
     Examples
     --------
-    >>> res = simulate_chain(20, 64, 64, reps=4, seed=1)
+    >>> res = simulate_chain(20, 64, 64, reps=4, rng=1)
     >>> bool(1.1 < res.rate < 1.3)   # Yang's rate sqrt(pi/(pi-1)) = 1.21 at large width/batch
     True
+    >>> spec = ChainSpec(20, 64, 64)
+    >>> bool(simulate_chain(spec, reps=4, rng=1).rate == res.rate)
+    True
     """
-    spec = _make_spec(depth, width, batch, activation=activation,
-                      activation_params=activation_params, norm=norm, bn_backward=bn_backward,
-                      eps=eps, input_mean=input_mean, input_std=input_std, input_corr=input_corr,
-                      residual=residual, residual_scale=residual_scale, init=init,
-                      weight_mean=weight_mean, bias_std=bias_std, upstream=upstream,
-                      n_classes=n_classes, dtype=dtype, weight_grads=weight_grads,
-                      corr_features=corr_features)
-    reps = _as_int(reps, "reps", 1)
-    OUT, WOUT, WSQ, LOSS, ss = _simulate(spec, reps, seed, engine=engine, threads=threads)
-    params = dict(depth=spec.depth, widths=spec.widths, batch=batch, activation=spec.act.name,
-                  activation_param=spec.act.param, norm=norm, bn_backward=bn_backward, eps=eps,
-                  input_mean=input_mean, input_std=input_std, input_corr=input_corr,
-                  residual=residual, residual_scale=residual_scale, init=init,
-                  weight_mean=weight_mean, bias_std=bias_std, upstream=upstream,
-                  n_classes=n_classes, dtype=spec.dtype.name, reps=reps)
-    return _result(OUT, WOUT, WSQ, LOSS, ss, params)
+    rng = rng_argument(rng, seed)
+    if isinstance(depth, ChainSpec):
+        if width is not None or batch is not None or options:
+            raise TypeError("pass either a ChainSpec or depth, width, batch and options")
+        spec = depth
+    else:
+        if width is None or batch is None:
+            raise TypeError("simulate_chain needs depth, width and batch (or a ChainSpec)")
+        spec = ChainSpec.from_options(depth, width, batch, **options)
+    reps = check_int(reps, "reps", 1)
+    OUT, WOUT, WSQ, LOSS, GRAM, ss = _simulate(spec, reps, rng, engine=engine, threads=threads)
+    params = {**spec.to_dict(), "reps": reps}
+    return _result(OUT, WOUT, WSQ, LOSS, GRAM, ss, params, spec, spec.batch)
 
 
 @dataclass(frozen=True, eq=False)
@@ -724,8 +973,9 @@ class LayerRatio:
 
     ``ratio`` is the mean over networks with its standard error, ``samples`` the per-network
     ratios (for heavy-tailed cases such as x = b·t use ``median``), ``seed`` reproduces it.
-    With several batches per network, ``network_means``/``network_stderrs`` are the per-network
-    mean ratio over its batches and its standard error (``samples`` holds the means).
+    With several batches per network, :attr:`networks` is the per-network mean ratio over its
+    batches with its standard error (an array :class:`Estimate`; ``network_means`` and
+    ``network_stderrs`` are its fields under their old names), and ``samples`` holds the means.
     """
 
     ratio: Estimate
@@ -736,6 +986,13 @@ class LayerRatio:
     network_stderrs: np.ndarray | None = None
 
     @property
+    def networks(self) -> Estimate | None:
+        """Per-network :math:`E_{x,g}[\\rho\\mid W]` ± standard error over its ``batches``."""
+        if self.network_means is None:
+            return None
+        return Estimate(self.network_means, self.network_stderrs, int(self.params.get("batches", 0)))
+
+    @property
     def median(self) -> float:
         return float(np.median(self.samples))
 
@@ -744,10 +1001,14 @@ class LayerRatio:
         return estimate(np.log(self.samples))
 
 
-def single_layer_ratio(width, batch, *, width_out=None, activation="relu",
-                       activation_params=None, input_mean=0.0, input_std=1.0, input_corr=0.0,
-                       weight_mean=0.0, bn_backward="full", bn_stats="batch", eps=0.0, reps=64,
-                       batches=1, dtype=np.float64, seed=None, engine="auto") -> LayerRatio:
+#: options of :func:`single_layer_ratio` fixed by its definition (one BN layer, Gaussian
+#: upstream gradient, no weight gradients or extra statistics)
+_RATIO_FIXED = ("residual", "residual_scale", "upstream", "classes", "weight_grads",
+                "corr_features", "stats", "init")
+
+
+def single_layer_ratio(width, batch, *, width_out=None, bn_stats="batch", reps=64, batches=1,
+                       rng=None, engine="auto", seed=None, **options) -> LayerRatio:
     r"""Estimate Paik & Choi's Theorem 2.2 ratio for one BatchNorm layer.
 
     .. math::
@@ -757,10 +1018,15 @@ def single_layer_ratio(width, batch, *, width_out=None, activation="relu",
         x^{n+1} = \mathrm{BN}(W\varphi(x^n)),
 
     with :math:`x^n` as in :func:`simulate_chain` (``input_mean``, ``input_std``,
-    ``input_corr``), Gaussian weights and an i.i.d. N(0, 1) upstream gradient
-    :math:`g^{n+1}` independent of the input (the theorem's assumptions). Each network (fresh
-    W, batch and g) gives one ratio of batch variances; ``ratio`` is their mean with its
-    standard error (Paik & Choi Thm 2.2, eq. 3; the expectation over W).
+    ``input_corr``), weights as ``weights`` says (Gaussian by default) and an i.i.d. N(0, 1)
+    upstream gradient :math:`g^{n+1}` independent of the input (the theorem's assumptions).
+    Each network (fresh W, batch and g) gives one ratio of batch variances; ``ratio`` is their
+    mean with its standard error (Paik & Choi Thm 2.2, eq. 3; the expectation over W).
+
+    ``options`` are the :class:`ChainSpec` options except the fixed ones (residual,
+    upstream, classes, weight_grads, corr_features, stats, init); ``norm`` may be
+    ``"batch"`` (default) or ``"batch-nocenter"``. ``rng`` (alias ``seed``) as in
+    :func:`simulate_chain`.
 
     ``bn_stats="batch"`` normalises with the batch statistics (finite-batch effects of order
     1/batch remain: extrapolate in 1/batch); ``"population"`` uses the exact statistics of
@@ -771,29 +1037,36 @@ def single_layer_ratio(width, batch, *, width_out=None, activation="relu",
     :math:`C(R)`, :math:`R = \mu/(\sqrt2\sigma)`, for every W.
 
     With ``batches > 1`` every one of the ``reps`` networks is evaluated on ``batches``
-    independent batches: ``network_means`` and ``network_stderrs`` then estimate
+    independent batches: :attr:`LayerRatio.networks` then estimates
     :math:`\mathbb E_{x,g}[\rho \mid W]` network by network (Theorem 2.4 is a statement about
     that conditional expectation); ``ratio`` and ``samples`` pool all networks.
+
+    References
+    ----------
+    Paik & Choi (000), Thm 2.2, eq. 3–4; Thm 2.4.
     """
+    rng = rng_argument(rng, seed)
     if bn_stats not in ("batch", "population"):
         raise ValueError(f"bn_stats must be 'batch' or 'population', got {bn_stats!r}")
+    fixed = sorted(set(options) & set(_RATIO_FIXED))
+    if fixed:
+        raise TypeError(f"single_layer_ratio fixes {fixed}; they cannot be passed")
+    norm = options.setdefault("norm", "batch")
+    if norm not in ("batch", "batch-nocenter"):
+        raise ValueError(f"norm must be 'batch' or 'batch-nocenter' for single_layer_ratio, got {norm!r}")
+    width_out = width if width_out is None else width_out
+    spec = ChainSpec.from_options(1, (width, width_out), batch, upstream="gaussian",
+                                  weight_grads=False, corr_features=0, **options)
     if bn_stats == "population":
-        if bn_backward != "simplified":
+        if spec.bn_backward != "simplified":
             raise ValueError("bn_stats='population' holds the statistics constant: "
                              "use bn_backward='simplified'")
-        if input_corr != 0.0:
+        if spec.input_corr != 0.0:
             raise ValueError("bn_stats='population' needs i.i.d. inputs (input_corr=0)")
-    width_out = width if width_out is None else width_out
-    spec = _make_spec(1, (width, width_out), batch, activation=activation,
-                      activation_params=activation_params, norm="batch", bn_backward=bn_backward,
-                      eps=eps, input_mean=input_mean, input_std=input_std, input_corr=input_corr,
-                      residual=None, residual_scale=1.0, init="he", weight_mean=weight_mean,
-                      bias_std=0.0, upstream="gaussian", n_classes=10, dtype=dtype,
-                      weight_grads=False, corr_features=0)
-    reps = _as_int(reps, "reps", 2)
-    batches = _as_int(batches, "batches", 1)
-    OUT, _, _, _, ss = _simulate(spec, reps, seed, engine=engine,
-                                 population=bn_stats == "population", batches=batches)
+    reps = check_int(reps, "reps", 2)
+    batches = check_int(batches, "batches", 1)
+    OUT, _, _, _, _, ss = _simulate(spec, reps, rng, engine=engine,
+                                    population=bn_stats == "population", batches=batches)
     r = OUT[..., K.F_VAR_PRODUCT, 0] / OUT[..., K.F_VAR_PRODUCT, 1]
     if batches > 1:
         means = r.mean(axis=1)
@@ -801,10 +1074,12 @@ def single_layer_ratio(width, batch, *, width_out=None, activation="relu",
         r = means
     else:
         means = ses = None
-    params = dict(width=width, width_out=width_out, batch=batch, activation=spec.act.name,
-                  input_mean=input_mean, input_std=input_std, input_corr=input_corr,
-                  weight_mean=weight_mean, bn_backward=bn_backward, bn_stats=bn_stats,
-                  eps=eps, reps=reps, batches=batches, dtype=spec.dtype.name)
+    params = dict(width=width, width_out=width_out, batch=spec.batch, activation=spec.act.name,
+                  input_mean=spec.input_mean, input_std=spec.input_std,
+                  input_corr=spec.input_corr, weight_mean=spec.weight_mean,
+                  bn_backward=spec.bn_backward, bn_stats=bn_stats, norm=spec.norm,
+                  weights=spec.weights, eps=spec.eps, reps=reps, batches=batches,
+                  dtype=spec.dtype.name)
     return LayerRatio(estimate(r), r, ss, params, means, ses)
 
 
@@ -815,10 +1090,11 @@ class SampledChain:
     ``activations(n)`` are views into the buffers: edit them and call :meth:`run` again.
     """
 
-    def __init__(self, spec: _Spec, seed):
+    def __init__(self, spec: ChainSpec, seed):
         self._spec = spec
         self._lay = _Layout(spec)
-        self.seed = resolve_seed(seed)
+        self.seed = as_seed_sequence(seed)
+        check_memory(self._lay.chain_bytes(spec, keep_dw=True), _what(spec, 1))
         self._buf = _Buffers(spec, self._lay, 1, keep_dw=True)
         _draw(_stream(self.seed), spec, self._lay, self._buf, 0)
         lay = self._lay
@@ -828,6 +1104,10 @@ class SampledChain:
                        if spec.has_bias else None)
         self.grad = None
         self.weight_grads = None
+
+    @property
+    def spec(self) -> ChainSpec:
+        return self._spec
 
     @property
     def depth(self) -> int:
@@ -871,7 +1151,7 @@ class SampledChain:
         out = []
         for arr in (self._buf.MU[0], self._buf.SIG[0]):
             n_s = [int(max(lay.B, lay.d[n + 1])) for n in range(lay.N)]
-            size = [int(lay.d[n + 1]) if self._spec.norm != K.NORM_LAYER else lay.B
+            size = [int(lay.d[n + 1]) if self._spec.norm != "layer" else lay.B
                     for n in range(lay.N)]
             out.append([arr[lay.s_off[n]:lay.s_off[n] + n_s[n]][:size[n]] for n in range(lay.N)])
         return out[0], out[1]
@@ -890,8 +1170,9 @@ class SampledChain:
         if not 0 <= start < lay.N:
             raise ValueError(f"start must lie in [0, {lay.N - 1}], got {start}")
         keep = backward and keep_weight_grads
-        _run(self._spec, lay, self._buf, 1, frozen=freeze, start=start, backward=backward,
-             keep_dw=keep)
+        with _blas_limit(lay):
+            _run(self._spec, lay, self._buf, 1, frozen=freeze, start=start, backward=backward,
+                 keep_dw=keep)
         if backward:
             ds = int(lay.d[start])
             self.grad = self._buf.G1[0, :lay.B * ds].reshape(lay.B, ds).copy()
@@ -913,9 +1194,14 @@ class SampledChain:
         r"""Central differences of the exact gradient: :math:`\partial^2 L/\partial (x^n_{bi})^2`
         at ``per_layer`` random coordinates (b, i) of each layer n (Paik & Choi Lemma 2.9, Fig. 4).
 
-        Returns rows ``(n, b, i, g, h_bi)`` with the gradient g at that coordinate. The network is
-        left as it was (a final run from each layer restores the buffers).
+        ``rng`` is a :class:`numpy.random.Generator` (used as the caller's stream; an int or
+        SeedSequence seeds a fresh one). Returns rows ``(n, b, i, g, h_bi)`` with the gradient
+        g at that coordinate. The network is left as it was (a final run from each layer
+        restores the buffers).
         """
+        from .._random import as_generator
+
+        rng = as_generator(rng)
         rows = []
         for n in layers:
             self.run(start=n, freeze=freeze)
@@ -935,27 +1221,33 @@ class SampledChain:
             self.run(start=n, freeze=freeze)
         return rows
 
+    def gram_statistics(self) -> np.ndarray:
+        """(3, N+1) mean |cos|, stable rank and isometry gap of the batch Gram matrix of every
+        layer of the last run (definitions in :class:`ChainResult`)."""
+        return _gram_stats(self._spec, self._lay, self._buf.X[0])
+
     def result(self) -> ChainResult:
         """The statistics of the last run as a one-repetition :class:`ChainResult`."""
         b = self._buf
+        gram = self.gram_statistics()[None] if "gram" in self._spec.stats else \
+            np.full((1, N_GRAM, self._lay.N + 1), np.nan)
         return _result(b.OUT[:1], b.WOUT[:1], _weight_norms_sq(self._lay, b.W[:1]), b.LOSS[:1],
-                       self.seed, {})
+                       gram, self.seed, {}, self._spec, self._lay.B)
 
 
-def sample_chain(depth, width, batch, *, seed=None, **kwargs) -> SampledChain:
-    """Draw one network of :func:`simulate_chain` (same keyword arguments, same seeds:
-    ``sample_chain(..., seed=s)`` is repetition 0 of ``simulate_chain(..., seed=s)``)."""
-    allowed = {"activation", "activation_params", "norm", "bn_backward", "eps", "input_mean",
-               "input_std", "input_corr", "residual", "residual_scale", "init", "weight_mean",
-               "bias_std", "upstream", "n_classes", "dtype", "weight_grads", "corr_features"}
-    bad = set(kwargs) - allowed
-    if bad:
-        raise ValueError(f"unknown arguments {sorted(bad)}")
-    defaults = dict(activation="relu", activation_params=None, norm="batch", bn_backward="full",
-                    eps=0.0, input_mean=0.0, input_std=1.0, input_corr=0.0, residual=None,
-                    residual_scale=1 / math.sqrt(2), init="he", weight_mean=0.0, bias_std=0.0,
-                    upstream="gaussian", n_classes=10, dtype=np.float64, weight_grads=True,
-                    corr_features=32)
-    defaults.update(kwargs)
-    spec = _make_spec(depth, width, batch, **defaults)
-    return SampledChain(spec, _spawn(resolve_seed(seed), 1)[0])
+def sample_chain(depth, width=None, batch=None, *, rng=None, seed=None, **options) -> SampledChain:
+    """Draw one network of :func:`simulate_chain` (same options, same seeds:
+    ``sample_chain(..., rng=s)`` is repetition 0 of ``simulate_chain(..., rng=s)``).
+
+    ``depth`` may be a :class:`ChainSpec` (then no width, batch or options); ``seed`` is an
+    alias of ``rng``."""
+    rng = rng_argument(rng, seed)
+    if isinstance(depth, ChainSpec):
+        if width is not None or batch is not None or options:
+            raise TypeError("pass either a ChainSpec or depth, width, batch and options")
+        spec = depth
+    else:
+        if width is None or batch is None:
+            raise TypeError("sample_chain needs depth, width and batch (or a ChainSpec)")
+        spec = ChainSpec.from_options(depth, width, batch, **options)
+    return SampledChain(spec, spawn_seeds(rng, 1)[0])

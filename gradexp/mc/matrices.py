@@ -27,18 +27,19 @@ exactly the law of those of :math:`P`, at about the cost of the direct product.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
 from scipy.linalg import blas as _blas
 
-from ..gaussian import check_positive
-from ._estimate import Estimate, estimate
+from .._random import as_generator, rng_argument, spawn_generators
+from .._threads import blas_threads
+from .._validate import check_int, check_positive
+from ._estimate import Estimate, estimate, estimate_over_reps
 from ._jit import kernel
+from ._memory import check_memory
 
 __all__ = [
     "METHODS",
@@ -61,9 +62,8 @@ _EPS = np.finfo(float).eps
 
 # --------------------------------------------------------------------------- validation
 def _check_int(v, name: str, lo: int) -> int:
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or int(v) < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
-    return int(v)
+    """:func:`gradexp._validate.check_int` (TypeError for a non-integer, ValueError below lo)."""
+    return check_int(v, name, lo)
 
 
 def _check_method(method: str) -> str:
@@ -81,13 +81,21 @@ def _factor_sigmas(sigma, M: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- factors
-def bartlett_factor(N: int, rng: np.random.Generator, sigma: float = 1.0) -> np.ndarray:
+def bartlett_factor(N: int, rng=None, sigma: float = 1.0, *, seed=None) -> np.ndarray:
     r"""The R factor of the QR decomposition of an :math:`N\times N` matrix with
     i.i.d. :math:`\mathcal N(0, \sigma^2/N)` entries, drawn directly (Bartlett decomposition).
 
     Upper triangular, Fortran order: :math:`R_{ii} = \sigma\chi_{N-i+1}/\sqrt N` (positive),
     :math:`R_{ij}\sim\mathcal N(0, \sigma^2/N)` for :math:`i < j`, all independent.
+    ``rng`` (alias ``seed``): None, int, SeedSequence or Generator (SPEC 7); a Generator is
+    used as the caller's stream, so successive calls give independent factors.
+
+    References
+    ----------
+    Bartlett (1933); Edelman & Rao, "Random matrix theory", Acta Numerica 2005, Thm 3.4.
     """
+    rng = as_generator(rng_argument(rng, seed), name="seed" if seed is not None else "rng")
+    N = check_int(N, "N", 1)
     r = np.tril(rng.standard_normal((N, N))).T  # upper triangular, Fortran order, no copy
     r[np.diag_indices(N)] = np.sqrt(rng.chisquare(np.arange(N, 0, -1, dtype=float)))
     r *= sigma / math.sqrt(N)
@@ -263,32 +271,37 @@ def _chain(N: int, depths: np.ndarray, sig: np.ndarray, rng, method: str, factor
 SMALL_N = 256
 
 
-@contextlib.contextmanager
 def _blas_for(N: int):
-    """Single-threaded BLAS (numpy's and scipy's) inside when N < SMALL_N; untouched otherwise."""
-    if N >= SMALL_N:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+    """Single-threaded BLAS (numpy's and scipy's) inside when N < SMALL_N; untouched otherwise
+    (:func:`gradexp._threads.blas_threads`)."""
+    return blas_threads(1 if N < SMALL_N else None)
 
 
-def _streams(seed, reps: int):
-    return np.random.default_rng(seed).spawn(reps)
+def _streams(rng, reps: int, name: str = "rng"):
+    """One PCG64 generator per repetition: the children of ``rng``'s seed sequence
+    (:func:`gradexp._random.spawn_generators`; for an int or a fresh SeedSequence the same
+    streams as ``numpy.random.default_rng(rng).spawn(reps)``)."""
+    return spawn_generators(rng, reps, name=name)
+
+
+def _check_size(N: int, reps: int, n_depths: int, what: str) -> None:
+    """Refuse sizes whose arrays exceed the memory: ~6 N×N float64 work arrays (factor, Q,
+    R, U, SVD workspace) and the (reps, depths, N) results."""
+    check_memory(8.0 * (6 * N * N + reps * n_depths * N), what)
 
 
 # --------------------------------------------------------------------------- public API
-def product_singular_values(M, N, *, seed=None, method="qr", sigma=1.0, reps=None, log=False):
+def product_singular_values(M, N, *, rng=None, method="qr", sigma=1.0, reps=None, log=False,
+                            seed=None):
     r"""Singular values of :math:`W_M\cdots W_1`, entries :math:`\mathcal N(0, \sigma_k^2/N)`.
 
     Parameters
     ----------
     M, N : int >= 1
         Number of factors and their size.
-    seed : None, int, SeedSequence or Generator
-        One generator is built from it; repetitions use independent spawned streams.
+    rng : None, int, SeedSequence or Generator
+        SPEC 7 (``seed`` is an alias): repetition r draws from a PCG64 generator seeded by the
+        r-th child of its seed sequence; the same int or SeedSequence gives the same numbers.
     method : {"qr", "qr-dense", "direct"}
         ``"qr"``: Bartlett-sampled QR factors, stable (default); ``"qr-dense"``: Householder
         QR of the explicit factors, stable, same draws as ``"direct"``; ``"direct"``:
@@ -307,15 +320,23 @@ def product_singular_values(M, N, *, seed=None, method="qr", sigma=1.0, reps=Non
         Singular values in decreasing order. Their squares, divided by
         :math:`\prod\sigma_k^2`, follow the Fuss–Catalan law
         (:func:`gradexp.fuss_catalan_pdf`) as :math:`N\to\infty`.
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (2019), Theorem 1; Benettin et al. (1980) for the QR method.
     """
+    rng = rng_argument(rng, seed)
+    name = "seed" if seed is not None else "rng"
     M = _check_int(M, "M", 1)
     N = _check_int(N, "N", 1)
     method = _check_method(method)
     sig = _factor_sigmas(sigma, M)
     n = 1 if reps is None else _check_int(reps, "reps", 1)
+    _check_size(N, n, 1, f"product_singular_values(M={M}, N={N}, reps={reps})")
     depths = np.array([M])
+    streams = _streams(rng, n, name)
     with _blas_for(N):
-        res = np.stack([_chain(N, depths, sig, g, method)[0] for g in _streams(seed, n)])
+        res = np.stack([_chain(N, depths, sig, g, method)[0] for g in streams])
     if not log:
         with np.errstate(under="ignore"):
             res = np.exp(res)
@@ -370,27 +391,42 @@ class DepthScan:
         """Largest singular value, shape (reps, depths)."""
         return np.exp(self.log_sv[..., 0])
 
+    def _quantity(self, quantity: str) -> np.ndarray:
+        if quantity not in ("log10_condition", "sigma_max"):
+            raise ValueError(f"quantity must be 'log10_condition' or 'sigma_max', got {quantity!r}")
+        return getattr(self, quantity)
+
+    def estimate(self, quantity: str) -> Estimate:
+        """Mean and standard error over repetitions per depth: an :class:`Estimate` whose
+        ``mean`` and ``stderr`` are arrays over ``depths`` (NaN stderr with one repetition)."""
+        return estimate_over_reps(self._quantity(quantity))
+
     def summary(self, quantity: str) -> dict[str, np.ndarray]:
-        """Mean, standard deviation (ddof=1) and standard error over repetitions, per depth."""
-        q = getattr(self, quantity)
-        reps = q.shape[0]
-        std = q.std(axis=0, ddof=1) if reps > 1 else np.full(q.shape[1], np.nan)
-        return {"mean": q.mean(axis=0), "std": std, "stderr": std / math.sqrt(reps)}
+        """Deprecated dict form of :meth:`estimate` (``mean``, ``std``, ``stderr`` per depth)."""
+        est = self.estimate(quantity)
+        return {"mean": est.mean, "std": est.stderr * math.sqrt(est.n), "stderr": est.stderr}
 
     def estimates(self, quantity: str) -> list[Estimate]:
-        """One :class:`Estimate` per depth (needs at least 2 repetitions)."""
-        q = getattr(self, quantity)
+        """One scalar :class:`Estimate` per depth (needs at least 2 repetitions)."""
+        q = self._quantity(quantity)
         return [estimate(q[:, d]) for d in range(q.shape[1])]
 
 
-def depth_scan(depths, N, *, reps=5, seed=None, method="qr", sigma=1.0) -> DepthScan:
+def depth_scan(depths, N, *, reps=5, rng=None, method="qr", sigma=1.0, seed=None) -> DepthScan:
     """Singular values after each of ``depths`` factors, ``reps`` independent chains.
 
     Each repetition multiplies one chain of factors up to ``max(depths)`` and records the
     singular values at every requested depth (so depths within a repetition are correlated,
     repetitions independent). ``method`` as in :func:`product_singular_values`; with the same
-    seed, ``"direct"`` and ``"qr-dense"`` see the same matrices.
+    seed, ``"direct"`` and ``"qr-dense"`` see the same matrices. ``rng`` (alias ``seed``) as in
+    :func:`product_singular_values`.
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (2019), Figures 11–12.
     """
+    rng = rng_argument(rng, seed)
+    name = "seed" if seed is not None else "rng"
     N = _check_int(N, "N", 1)
     reps = _check_int(reps, "reps", 1)
     method = _check_method(method)
@@ -399,6 +435,8 @@ def depth_scan(depths, N, *, reps=5, seed=None, method="qr", sigma=1.0) -> Depth
         raise ValueError(f"depths must be a non-empty 1-d sequence of integers >= 1, got {depths!r}")
     d = np.unique(d)
     sig = _factor_sigmas(sigma, int(d[-1]))
+    _check_size(N, reps, d.size, f"depth_scan(N={N}, reps={reps}, {d.size} depths)")
+    streams = _streams(rng, reps, name)
     with _blas_for(N):
-        log_sv = np.stack([_chain(N, d, sig, g, method) for g in _streams(seed, reps)])
+        log_sv = np.stack([_chain(N, d, sig, g, method) for g in streams])
     return DepthScan(N=N, method=method, depths=d, log_sv=log_sv)
