@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from _ledger_results import ledger_results
 from gradexp.claims import _ledger, all_claims
 from gradexp.claims._ledger import ERROR, run_claim
 
@@ -19,6 +20,7 @@ EXPECTED = {
     "mgw-fig14-steps": "holds", "mgw-fig4-momentum": "holds", "mgw-fig13-steps": "holds",
     "mgw-fig6-warmup": "holds", "mgw-eq14-constraint": "holds", "mgw-eq8-rate": "fails",
     "mgw-eq2-orthogonality": "holds", "mgw-fig10-toynet": "holds-loosely",
+    "mgw-sec36-placement": "holds",
 }
 SLOW_FULL = {"mgw-fig10-toynet", "mgw-momentum-vectors", "mgw-eq8-rate", "mgw-fig4-momentum"}
 
@@ -29,17 +31,16 @@ def _claim(cid):
 
 
 def test_all_mgw_claims_listed():
-    # mgw-mc-* are Monte-Carlo checks on the chain (gradexp/claims/paik_choi_mc.py, tests/test_claims_mc.py)
-    ids = {c.id for c in all_claims() if c.paper == "002" and not c.id.startswith("mgw-mc-")}
+    # mgw-mc-* are Monte-Carlo checks on the chain (gradexp/claims/mehmeti_gopel_wand_mc.py, tests/test_claims_mc.py)
+    ids = {c.id for c in all_claims() if c.paper == "mehmeti-gopel-wand" and not c.id.startswith("mgw-mc-")}
     assert ids == set(EXPECTED)
 
 
 @pytest.mark.parametrize("cid", sorted(EXPECTED))
 def test_fast_verdict(cid):
-    r = run_claim(_claim(cid), fast=True)
+    r = ledger_results()[cid]
     assert r.status != ERROR, r.note
     assert r.status == EXPECTED[cid], r.evidence
-    assert r.seconds < 2.0 * 3  # < 2 s on an idle machine; slack for a shared CI runner
     json.dumps(r.evidence)
     assert r.evidence and (r.status == "holds" or r.note)
 
@@ -54,4 +55,3 @@ def test_full_verdict_equals_fast(cid):
 def test_full_verdict_equals_fast_slow(cid):
     r = run_claim(_claim(cid), fast=False)
     assert r.status == EXPECTED[cid], r.evidence
-    assert r.seconds < 20 * 2

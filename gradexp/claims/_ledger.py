@@ -1,13 +1,18 @@
 """The claims ledger: registry, verdicts and the runner.
 
-A *claim* is a checkable statement of one of the papers in ``../shared/papers``. It records
-its source (paper file and theorem/equation), the statement in words, and a *check*: a
-function that computes evidence (closed form against mpmath or sympy, model against
-simulation) and returns a :class:`Verdict`. Verdicts are computed every time the check
-runs; nothing is stored.
+A *claim* is a checkable statement of one of the papers of the bibliography
+(:mod:`gradexp.claims.bibliography`, one citation key per paper). It records its source (paper
+key and theorem/equation), the statement in words, and a *check*: a function that computes
+evidence (closed form against mpmath or sympy, model against an independent simulation) and
+returns a :class:`Verdict`. Verdicts are computed every time the check runs; nothing is stored.
 
-A check has the signature ``check(fast: bool) -> Verdict``. ``fast=True`` uses fewer
-samples (the whole ledger in well under a minute); the verdict must not depend on it.
+A check has the signature ``check(fast: bool, **reference) -> Verdict``. ``fast=True`` uses
+fewer samples (the whole ledger in well under a minute); the verdict must not depend on it.
+The keyword arguments name the check's *references* (the paper's printed value, an
+independent formula); their defaults are the real ones. Every claim declares ``falsify``:
+reference overrides under which the verdict comes out otherwise (the paper's value moved
+beyond the tolerance, a wrong formula, the corrected statement in place of the printed one).
+``tests/test_falsifiable.py`` runs each check with them and requires a different verdict.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .bibliography import PAPERS, citation
+
 HOLDS = "holds"
 HOLDS_LOOSELY = "holds-loosely"
 FAILS = "fails"
@@ -24,14 +31,6 @@ NOT_CHECKABLE = "not-checkable"
 ERROR = "error"  # the check itself raised: never a verdict about the paper
 
 STATUSES = (HOLDS, HOLDS_LOOSELY, FAILS, NOT_CHECKABLE)
-
-PAPERS = {
-    "000": "000_b4a1e580b0f034bd.txt",  # Paik & Choi (later version)
-    "001": "001_ba96530b9903e33a.txt",  # Paik & Choi (earlier version)
-    "002": "002_dd5754da8201044e.txt",  # Mehmeti-Göpel & Wand
-    "003": "003_febb6d4e6d4555eb.txt",  # Do et al. (TVLARS)
-    "004": "004_2f83347b479196cb.txt",  # Bjorck, Gomes & Selman
-}
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,8 @@ class Verdict:
     ----------
     status : one of ``holds``, ``holds-loosely``, ``fails``, ``not-checkable``.
     evidence : the numbers the verdict rests on (plain floats, ints, strings or short lists).
-    note : one or two sentences; for ``fails`` the corrected statement.
+    note : one or two sentences; for ``fails`` the corrected statement. Every number in it is
+        formatted from the evidence (``tests/test_notes.py``).
     """
 
     status: str
@@ -57,14 +57,16 @@ class Verdict:
 @dataclass(frozen=True)
 class Claim:
     id: str
-    paper: str  # key of PAPERS
+    paper: str  # citation key of gradexp.claims.bibliography.PAPERS
     source: str  # "Thm 2.2, eq. 4"
     statement: str
-    check: Callable[[bool], Verdict]
+    check: Callable[..., Verdict]
+    falsify: dict[str, Any] = field(default_factory=dict)  # reference overrides that flip the verdict
 
     @property
-    def paper_file(self) -> str:
-        return PAPERS[self.paper]
+    def citation(self) -> str:
+        """Short citation of the paper ("Paik & Choi (later version)")."""
+        return citation(self.paper) if self.paper in PAPERS else self.paper
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,8 @@ class Result:
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.claim.id,
-            "paper": self.claim.paper_file,
+            "paper": self.claim.paper,
+            "citation": self.claim.citation,
             "source": self.claim.source,
             "statement": self.claim.statement,
             "status": self.status,
@@ -91,25 +94,38 @@ class Result:
 _REGISTRY: dict[str, Claim] = {}
 
 
-def claim(id: str, *, paper: str, source: str, statement: str):
-    """Decorator registering ``check(fast) -> Verdict`` as the check of a claim."""
+def claim(id: str, *, paper: str, source: str, statement: str, falsify: dict | None = None):
+    """Decorator registering ``check(fast, **reference) -> Verdict`` as the check of a claim.
+
+    Parameters
+    ----------
+    id : unique claim id (``pc-``, ``mgw-``, ``tvlars-``, ``bjorck-`` or ``gx-`` prefix).
+    paper : citation key (``paik-choi-v2``, ..., ``gradexp``).
+    source : theorem, equation or figure of the paper.
+    statement : the statement in words.
+    falsify : keyword overrides of the check's references under which its verdict differs.
+    """
     if paper not in PAPERS:
         raise ValueError(f"paper must be one of {sorted(PAPERS)}, got {paper!r}")
+    if falsify is not None and not isinstance(falsify, dict):
+        raise TypeError(f"falsify must be a dict of reference overrides, got {type(falsify).__name__}")
 
-    def register(check: Callable[[bool], Verdict]) -> Callable[[bool], Verdict]:
+    def register(check: Callable[..., Verdict]) -> Callable[..., Verdict]:
         if id in _REGISTRY:
             raise ValueError(f"claim id {id!r} registered twice")
-        _REGISTRY[id] = Claim(id=id, paper=paper, source=source, statement=statement, check=check)
+        _REGISTRY[id] = Claim(id=id, paper=paper, source=source, statement=statement, check=check,
+                              falsify=dict(falsify or {}))
         return check
 
     return register
 
 
-def run_claim(c: Claim, fast: bool = True) -> Result:
-    """Run one check; an exception becomes status ``error`` with the traceback as note."""
+def run_claim(c: Claim, fast: bool = True, **reference) -> Result:
+    """Run one check (with optional reference overrides); an exception becomes status ``error``
+    with the traceback as note."""
     t0 = time.perf_counter()
     try:
-        v = c.check(fast)
+        v = c.check(fast, **reference)
         if not isinstance(v, Verdict):
             raise TypeError(f"check of {c.id} returned {type(v).__name__}, not Verdict")
         status, evidence, note = v.status, v.evidence, v.note

@@ -24,7 +24,7 @@ def ledger_table(results: list[Result], width: int = 100) -> str:
     lines = []
     for r in results:
         c = r.claim
-        lines.append(f"[{r.status.upper()}] {c.id}  —  {c.paper_file}, {c.source}  ({r.seconds:.1f} s)")
+        lines.append(f"[{r.status.upper()}] {c.id}  —  {c.paper}, {c.source}  ({r.seconds:.1f} s)")
         lines += textwrap.wrap(c.statement, width, initial_indent="    claim:    ", subsequent_indent="              ")
         for k, v in r.evidence.items():
             lines += textwrap.wrap(f"{k} = {_fmt(v)}", width, initial_indent="    evidence: ",
