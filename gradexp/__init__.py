@@ -24,6 +24,7 @@ from .theory.explosion import (
     theorem_2_4_upper_factor,
 )
 from .theory.relu import relu_moments
+from .theory.finite_size import finite_batch_expansion, finite_batch_factor, finite_batch_rate
 from .theory.rmt import *  # noqa: F401,F403  (its __all__)
 from .theory import elr  # noqa: F401
 from . import optim  # noqa: F401
@@ -40,7 +41,8 @@ __all__ = [
     "correlated_explosion_factor", "explosion_factor", "explosion_factor_asymptotic",
     "jensen_corrected_perfectly_correlated_bound", "perfectly_correlated_bound",
     "perfectly_correlated_bound_earlier", "theorem_2_4_probability", "theorem_2_4_upper_factor",
-    "relu_moments", "elr", "optim", *_rmt.__all__,
+    "relu_moments", "finite_batch_factor", "finite_batch_expansion", "finite_batch_rate",
+    "elr", "optim", *_rmt.__all__,
 ]
 
 _LAZY = {"mc", "claims", "plots", "sweep"}

@@ -10,7 +10,7 @@ import importlib
 
 from ._registry import FigureSpec, _FIGURES, register_figure
 
-PAPER_MODULES = ("paik_choi", "paik_choi_mc", "mehmeti_gopel_wand", "tvlars", "bjorck")
+PAPER_MODULES = ("paik_choi", "paik_choi_mc", "mehmeti_gopel_wand", "tvlars", "bjorck", "finite_size")
 
 
 def all_figures() -> dict[str, FigureSpec]:
