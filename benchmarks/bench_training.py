@@ -13,6 +13,7 @@ import numpy as np
 
 from gradexp import elr
 from gradexp.mc import training as T
+from gradexp.optim import Optimizer
 
 
 def best(fn, n):
@@ -44,20 +45,29 @@ def main(n=5):
           f"auto/bare = {auto / eq4:.2f}")
 
     print("ToyNet, depth 50, width 64, batch 128, 10 SGD steps")
-    one = best(lambda: T.train_toynet(50, 64, 0.01, 10, batch=128, seed=0), n)
-    blas = T._openblas()
+    one = best(lambda: T.train_toynet(50, 64, 0.01, 10, batch=128, rng=0), n)
+    from threadpoolctl import threadpool_info
+
+    blas = [d for d in threadpool_info() if d["user_api"] == "blas"]
     if blas:
-        _, getter = blas
+        ss = np.random.SeedSequence(0)
 
         def default_threads():
-            T._train_toynet(50, 64, 0.01, 10, batch=128, classes=10, n_data=None, optimizer=None,
-                            train_head=True, bn_eps=0.0, seed=0)
+            # the trainer without its single-thread guard (gradexp._threads.blas_threads(1))
+            T._train_toynet(50, 64, 0.01, 10, batch=128, classes=10, n_data=None,
+                            optimizer=Optimizer(), train_head=True, bn_eps=0.0, ss=ss)
 
         multi = best(default_threads, n)
-        print(f"  single-thread BLAS {one:.3f} s, default threads ({int(getter())}) {multi:.3f} s, "
-              f"ratio default/single = {multi / one:.2f}")
+        print(f"  single-thread BLAS {one:.3f} s, default threads ({blas[0]['num_threads']}) "
+              f"{multi:.3f} s, ratio default/single = {multi / one:.2f}")
     else:
-        print(f"  {one:.3f} s (numpy does not bundle OpenBLAS: no thread comparison)")
+        print(f"  {one:.3f} s (no BLAS library reported by threadpoolctl: no thread comparison)")
+
+    print("Saturation orbit (issue 12), 1e6 steps: Python floats vs numpy arrays")
+    py = best(lambda: elr.saturation_orbit([1e-3], 10 ** 6), max(1, n // 2))
+    npy = best(lambda: elr.saturation_orbit(np.full(5, 1e-3), 10 ** 6), max(1, n // 2))
+    print(f"  1 start (floats) {py:.2f} s, 5 starts (numpy) {npy:.2f} s, "
+          f"ratio numpy-per-start/floats = {npy / 5 / py:.2f}")
 
 
 if __name__ == "__main__":

@@ -62,6 +62,7 @@ __all__ = [
     # schedules
     "Schedule", "Constant", "ArraySchedule", "WarmupCosine", "OneCycle", "PolynomialDecay",
     "StepDecay", "TVLARSSchedule", "as_schedule", "schedule_values",
+    "StateSchedule", "EqualizingWarmup", "LinearWarmup",
     "tvlars_phi", "tvlars_phi_derivative", "tvlars_phi_bounds",
     # pure rule functions on norms
     "lars_ratio", "lamb_trust_ratio", "lambc_trust_ratio", "clars_ratio", "agc_factor",
@@ -358,6 +359,76 @@ class _CallableSchedule(Schedule):
                     if k.ndim else float(self.fn(float(k))))
 
 
+@dataclass(frozen=True)
+class LinearWarmup(Schedule):
+    r"""Linear warm-up to ``target`` over ``warmup_steps`` steps, then constant:
+    :math:`\gamma_k = \gamma\,\min(1, (k+1)/d_{wa})` (Goyal et al. 2017, without the decay)."""
+
+    target: float
+    warmup_steps: int
+
+    def __post_init__(self):
+        check_positive(self.target, "target")
+        check_positive(self.warmup_steps, "warmup_steps")
+
+    def __call__(self, k):
+        k = _steps(k)
+        return _out(float(self.target) * np.minimum(1.0, (k + 1.0) / float(self.warmup_steps)))
+
+
+class StateSchedule:
+    """A learning rate that reads the current state: ``rate(k, weight_sq, grad_sq)``.
+
+    ``weight_sq`` and ``grad_sq`` are the per-layer ‖W_ℓ‖² and ‖∇W_ℓ‖² at step k, shape
+    ``batch + (L,)``; the result has shape ``batch`` (one rate for all layers). Used by
+    :func:`gradexp.elr.simulate` and :func:`gradexp.mc.training.train_toynet`, which call it
+    every step; it has no :meth:`Schedule.values` (the rates depend on the trajectory).
+    """
+
+    def rate(self, k, weight_sq, grad_sq):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class EqualizingWarmup(StateSchedule):
+    r"""A warm-up without hyperparameters: :math:`\gamma_k = \min(\gamma,\ 1/\sqrt{E_{\max}(k)E_{\min}(k)})`.
+
+    E_ℓ = ‖∇W_ℓ‖/‖W_ℓ‖ are the current ELRs and γ the target rate of the training. The cap
+    is :func:`gradexp.elr.equalizing_lr`: in the ELR model (eq. 4) one step at that rate
+    maps the extreme layers to the same ELR and the log spread S to ln cosh(S/2) ≤ S/2, so
+    the spread falls like S → S²/8 (10 → 0.01 in four steps for a depth-56 profile). Once
+    equal, λ = 1/E halves E each step (E ↦ E/(1+λ²E²) = E/2), i.e. the rate doubles per
+    step until it reaches γ: the warm-up ends by itself after ~log₂(γE₀) more steps. Nothing
+    to tune: no length, no start value. In the model no rate widens the spread in one step
+    (:func:`gradexp.elr.critical_lr` is infinite without momentum), so the cap is chosen for
+    speed, not stability.
+
+    ``layers``: which layers' ELRs enter (a slice or index array on the last axis; default
+    all). The paper's ToyNet plots exclude the first layer (unnormalised input).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 4.4 and Appendix A.1 ('Warm-up'); derivation in
+    :func:`gradexp.elr.equalizing_lr`.
+    """
+
+    target: float
+    layers: Any = None
+
+    def __post_init__(self):
+        check_positive(self.target, "target")
+
+    def rate(self, k, weight_sq, grad_sq):
+        w = np.asarray(weight_sq, float)
+        g = np.asarray(grad_sq, float)
+        if self.layers is not None:
+            w, g = w[..., self.layers], g[..., self.layers]
+        e = np.sqrt(g / w)
+        with np.errstate(divide="ignore"):
+            cap = 1.0 / np.sqrt(e.max(axis=-1) * e.min(axis=-1))
+        return np.minimum(float(self.target), cap)
+
+
 def as_schedule(lr) -> Schedule:
     """A :class:`Schedule` from a float (constant), a ``Schedule``, a callable ``k -> lr``, or
     a 1-d sequence of per-step rates."""
@@ -382,6 +453,9 @@ def schedule_values(lr, steps: int, batch_shape=()) -> np.ndarray:
     broadcast to ``batch_shape`` (one schedule per configuration).
     """
     steps = int(steps)
+    if isinstance(lr, StateSchedule):
+        raise TypeError("a StateSchedule has no fixed values: it needs the current norms "
+                        "(pass it to elr.simulate or train_toynet)")
     if isinstance(lr, np.ndarray) and lr.ndim >= 2:
         if lr.shape[-1] != steps:
             raise ValueError(f"a {lr.ndim}-d lr array must have last axis of length {steps}")
@@ -556,11 +630,6 @@ class LayerRule:
                   per_sample_norm=None):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    @property
-    def factorizes(self) -> bool:
-        """True when step_size(lr, ...) = lr · step_size(1, ...) (all rules but LALC)."""
-        return True
-
 
 @dataclass(frozen=True)
 class SGD(LayerRule):
@@ -680,10 +749,6 @@ class LALC(LayerRule):
         super().__post_init__()
         if self.apply_to != "update":
             raise ValueError("LALC clips the step min(γ_t, ·): it only acts on the update")
-
-    @property
-    def factorizes(self) -> bool:
-        return False
 
     def step_size(self, lr, w_norm, m_norm, **_):
         return np.asarray(lalc_step_size(lr, w_norm, m_norm, eta=self.eta, eps=self.eps,
@@ -813,7 +878,9 @@ class Optimizer:
         if not callable(self.momentum):
             check_interval(self.momentum, "momentum", 0.0, 1.0, closed=(True, False))
         check_interval(self.dampening, "dampening", 0.0, 1.0)
-        as_float_array(self.weight_decay, "weight_decay", allow_inf=False)
+        wd = as_float_array(self.weight_decay, "weight_decay", allow_inf=False)
+        if (wd < 0).any():
+            raise ValueError(f"weight_decay must be >= 0, got {wd[wd < 0].ravel()[0]!r}")
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -860,19 +927,33 @@ class Optimizer:
         """
         w = np.asarray(w, float)
         g = np.asarray(g, float)
-        k = state.step
-        rule = self.rule
-        unit = rule.unitwise and param_ndim > 1
-        lr_l = _expand(np.asarray(lr, float), param_ndim)  # broadcast against w
-        mu = self.momentum_at(k)
-        beta = float(self.weight_decay)
+        ctx = _StepContext.make(self, w, g, state, lr, param_ndim, per_sample_norm, gw_dot)
+        return _UPDATE_FORMS[self.form](self, ctx, state)
+
+
+@dataclass(frozen=True)
+class _StepContext:
+    """What every update form needs: arrays, per-layer norms and the rule's keyword args."""
+
+    w: Any
+    g: Any
+    d: Any  # the (weight-decayed) gradient g + β w
+    lr: Any  # γ_t broadcast against w
+    mu: float
+    param_ndim: int
+    unit: bool
+    w_norm: Any
+    kw: dict
+
+    @staticmethod
+    def make(opt, w, g, state, lr, param_ndim, per_sample_norm, gw_dot):
+        unit = opt.rule.unitwise and param_ndim > 1
+        beta = float(opt.weight_decay)
 
         def norms(x):
             return (np.sqrt(np.sum(x * x, axis=-1, keepdims=True)) if unit
                     else _expand(_norms(x, param_ndim), param_ndim))
 
-        w_n = norms(w)
-        g_n = norms(g)
         if gw_dot is None:
             dot = (np.sum(g * w, axis=-1, keepdims=True) if unit
                    else _expand(np.sum((g * w).reshape(g.shape[:g.ndim - param_ndim] + (-1,)),
@@ -881,58 +962,85 @@ class Optimizer:
             dot = _expand(np.asarray(gw_dot, float), param_ndim)
         psn = None if per_sample_norm is None else _expand(np.asarray(per_sample_norm, float),
                                                            param_ndim)
-        d = g + beta * w if beta else g
-        kw = dict(g_norm=g_n, t=k, weight_decay=beta, gw_dot=dot, per_sample_norm=psn)
+        kw = dict(g_norm=norms(g), t=state.step, weight_decay=beta, gw_dot=dot,
+                  per_sample_norm=psn)
+        return _StepContext(w=w, g=g, d=g + beta * w if beta else g,
+                            lr=_expand(np.asarray(lr, float), param_ndim),
+                            mu=opt.momentum_at(state.step), param_ndim=param_ndim, unit=unit,
+                            w_norm=norms(w), kw=kw)
 
-        if self.form != "heavy_ball":
-            eta = rule.step_size(lr_l, w_n, norms(d), **kw)
-            if self.form == "tvlars_printed":
-                delta = (1.0 + mu) * eta * d
-                w_new = w - delta
-                new_state = OptimizerState(step=k + 1)
-            else:
-                prev = w if state.lookahead is None else state.lookahead
-                m_new = w - eta * d
-                w_new = m_new + mu * (m_new - prev)
-                delta = w - w_new
-                new_state = OptimizerState(step=k + 1, lookahead=m_new)
-            info = dict(step_size=_squeeze(eta, param_ndim, unit), direction_norm=_squeeze(
-                norms(d), param_ndim, unit), update_norm=_layer_norm(delta, param_ndim))
-            return w_new, new_state, info
+    def norms(self, x):
+        if self.unit:
+            return np.sqrt(np.sum(x * x, axis=-1, keepdims=True))
+        return _expand(_norms(x, self.param_ndim), self.param_ndim)
 
-        scale_gradient = rule.apply_to == "gradient" and not isinstance(rule, SGD)
-        factor = 1.0
-        if scale_gradient:
-            factor = rule.step_size(1.0, w_n, norms(d), **kw)
-            d = factor * d
-        if self.lr_in_momentum:
-            d = lr_l * d
-        if mu != 0.0 or callable(self.momentum):
-            if state.buffer is None:
-                if self.first_step == "copy":
-                    buf = d
-                elif self.first_step == "zero":
-                    buf = (1.0 - self.dampening) * d
-                else:
-                    buf = (1.0 + mu - self.dampening) * d
-            else:
-                buf = mu * state.buffer + (1.0 - self.dampening) * d
-            m = d + mu * buf if self.nesterov else buf
-        else:
-            buf = None
-            m = d
-        m_n = norms(m)
-        if rule.apply_to == "update" and not isinstance(rule, SGD):
-            eta = rule.step_size(lr_l, w_n, m_n, **kw)
-            delta = eta * m
-        else:
-            delta = m if self.lr_in_momentum else lr_l * m
-            eta = lr_l * np.asarray(factor) * np.ones_like(w_n)
-        w_new = w - delta
-        info = dict(step_size=_squeeze(eta, param_ndim, unit),
-                    direction_norm=_squeeze(m_n, param_ndim, unit),
-                    update_norm=_layer_norm(delta, param_ndim))
-        return w_new, OptimizerState(step=k + 1, buffer=buf), info
+    def info(self, eta, direction_norm, delta):
+        return dict(step_size=_squeeze(eta, self.param_ndim, self.unit),
+                    direction_norm=_squeeze(direction_norm, self.param_ndim, self.unit),
+                    update_norm=_layer_norm(delta, self.param_ndim))
+
+
+def _heavy_ball_buffer(opt, d, state, mu):
+    """The momentum buffer after this step (None without momentum), ``first_step`` semantics."""
+    if mu == 0.0 and not callable(opt.momentum):
+        return None
+    if state.buffer is None:
+        if opt.first_step == "copy":
+            return d
+        if opt.first_step == "zero":
+            return (1.0 - opt.dampening) * d
+        return (1.0 + mu - opt.dampening) * d
+    return mu * state.buffer + (1.0 - opt.dampening) * d
+
+
+def _step_heavy_ball(opt, ctx, state):
+    """Heavy ball / Nesterov (torch.optim.SGD semantics) with the rule on the gradient
+    (before the buffer) or on the update (after it); see :class:`Optimizer`."""
+    rule = opt.rule
+    d = ctx.d
+    factor = 1.0
+    if rule.apply_to == "gradient" and not isinstance(rule, SGD):
+        factor = rule.step_size(1.0, ctx.w_norm, ctx.norms(d), **ctx.kw)
+        d = factor * d
+    if opt.lr_in_momentum:
+        d = ctx.lr * d
+    buf = _heavy_ball_buffer(opt, d, state, ctx.mu)
+    if buf is None:
+        m = d
+    else:
+        m = d + ctx.mu * buf if opt.nesterov else buf
+    m_n = ctx.norms(m)
+    if rule.apply_to == "update" and not isinstance(rule, SGD):
+        eta = rule.step_size(ctx.lr, ctx.w_norm, m_n, **ctx.kw)
+        delta = eta * m
+    else:
+        delta = m if opt.lr_in_momentum else ctx.lr * m
+        eta = ctx.lr * np.asarray(factor) * np.ones_like(ctx.w_norm)
+    return ctx.w - delta, OptimizerState(step=state.step + 1, buffer=buf), ctx.info(eta, m_n, delta)
+
+
+def _step_tvlars_printed(opt, ctx, state):
+    """TVLARS Algorithm 1 lines 7–8 as printed: w' = w − (1 + μ) η d (no memory)."""
+    d_n = ctx.norms(ctx.d)
+    eta = opt.rule.step_size(ctx.lr, ctx.w_norm, d_n, **ctx.kw)
+    delta = (1.0 + ctx.mu) * eta * ctx.d
+    return ctx.w - delta, OptimizerState(step=state.step + 1), ctx.info(eta, d_n, delta)
+
+
+def _step_tvlars_nesterov(opt, ctx, state):
+    """Lines 7–8 with the look-ahead m_t in line 8 (Sutskever's Nesterov form)."""
+    d_n = ctx.norms(ctx.d)
+    eta = opt.rule.step_size(ctx.lr, ctx.w_norm, d_n, **ctx.kw)
+    prev = ctx.w if state.lookahead is None else state.lookahead
+    m_new = ctx.w - eta * ctx.d
+    w_new = m_new + ctx.mu * (m_new - prev)
+    return (w_new, OptimizerState(step=state.step + 1, lookahead=m_new),
+            ctx.info(eta, d_n, ctx.w - w_new))
+
+
+#: the update forms of :class:`Optimizer`, one function each
+_UPDATE_FORMS = {"heavy_ball": _step_heavy_ball, "tvlars_printed": _step_tvlars_printed,
+                 "tvlars_nesterov": _step_tvlars_nesterov}
 
 
 def _norms(x, param_ndim):

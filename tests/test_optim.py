@@ -363,3 +363,34 @@ def test_momentum_schedule_is_used():
     sched = o.OneCycle(1.0, 10).momentum()
     opt = o.Optimizer(momentum=sched)
     assert opt.has_memory and opt.momentum_at(0) == pytest.approx(0.95)
+
+
+# ------------------------------------------------------------ issue 12 / 14
+def test_update_forms_are_separate_functions_and_factorizes_is_gone():
+    from gradexp.optim import _UPDATE_FORMS
+
+    assert set(_UPDATE_FORMS) == {"heavy_ball", "tvlars_printed", "tvlars_nesterov"}
+    assert all(callable(f) for f in _UPDATE_FORMS.values())
+    assert not hasattr(o.LALC(), "factorizes") and not hasattr(o.SGD(), "factorizes")
+
+
+def test_linear_warmup_and_equalizing_warmup():
+    s = o.LinearWarmup(0.4, 4)
+    np.testing.assert_allclose(s.values(6), [0.1, 0.2, 0.3, 0.4, 0.4, 0.4], rtol=1e-15)
+    with pytest.raises(ValueError):
+        o.LinearWarmup(0.4, 0)
+    w = o.EqualizingWarmup(2.0)
+    A = np.array([[1.0, 1.0, 1.0], [1.0, 4.0, 1.0]])
+    G = np.array([[1.0, 16.0, 0.25], [1e-6, 1.0, 1e-6]])
+    E = np.sqrt(G / A)
+    np.testing.assert_allclose(w.rate(0, A, G),
+                               np.minimum(2.0, 1 / np.sqrt(E.max(-1) * E.min(-1))), rtol=1e-15)
+    assert float(o.EqualizingWarmup(2.0, layers=slice(0, 1)).rate(0, A[0], G[0])) == 1.0
+    with pytest.raises(ValueError):
+        o.EqualizingWarmup(-1.0)
+
+
+def test_optimizer_refuses_negative_or_nonfinite_weight_decay():
+    for bad in (-1e-3, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="weight_decay"):
+            o.Optimizer(weight_decay=bad)

@@ -152,9 +152,95 @@ def test_gradient_norm_grows_at_yang_rate_per_layer():
     assert abs(res["squared"].mean - math.pi / (math.pi - 1)) < 0.03
 
 
-def test_noise_floor_and_blas_guard():
-    est = T.minibatch_noise_floor(10, 16, 32, n_pairs=3, seed=14)
+def test_noise_floor_and_blas_threads():
+    est = T.minibatch_noise_floor(10, 16, 32, reps=3, rng=14)
     assert est.mean > 0 and est.n == 3
+    assert T.minibatch_noise_floor(10, 16, 32, n_pairs=3, seed=14) == est  # quiet aliases
+    from threadpoolctl import threadpool_info
+
     with T.single_thread_blas():
-        a = np.ones((4, 4)) @ np.ones((4, 4))
-    assert a[0, 0] == 4.0
+        inside = [d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"]
+    assert inside and all(n == 1 for n in inside)
+
+
+# ------------------------------------------------------------ issue 14: rng, names
+def test_same_seed_sequence_twice_gives_the_same_run():
+    ss = np.random.SeedSequence(2024)
+    a = T.train_toynet(6, 8, 0.1, 4, batch=16, rng=ss)
+    b = T.train_toynet(6, 8, 0.1, 4, batch=16, rng=ss)
+    np.testing.assert_array_equal(a.weight_sq, b.weight_sq)
+    np.testing.assert_array_equal(a.loss, b.loss)
+    c = T.train_toynet(6, 8, 0.1, 4, batch=16, seed=ss)  # alias
+    np.testing.assert_array_equal(a.loss, c.loss)
+    d = T.train_toynet(6, 8, 0.1, 4, batch=16, rng=np.random.SeedSequence(2025))
+    assert not np.array_equal(a.loss, d.loss)
+    g = np.random.default_rng(3)
+    e, f = (T.train_toynet(6, 8, 0.1, 2, batch=16, rng=g) for _ in range(2))
+    assert not np.array_equal(e.loss, f.loss)  # a Generator is a stream: two calls differ
+    with pytest.raises(TypeError):
+        T.train_toynet(6, 8, 0.1, 2, rng=1, seed=1)
+    with pytest.raises(TypeError):
+        T.train_toynet(6, 8, 0.1, 2, rng="x")
+
+
+def test_arms_share_networks_data_and_batches():
+    out = T.train_toynet_arms(5, 8, {"low": 1e-3, "high": 1.0}, 3, reps=3, rng=9, batch=16)
+    for i in range(3):
+        lo, hi = out["low"][i], out["high"][i]
+        np.testing.assert_array_equal(lo.weight_sq[0], hi.weight_sq[0])
+        np.testing.assert_array_equal(lo.grad_sq[0], hi.grad_sq[0])  # same first batch
+        assert not np.array_equal(lo.weight_sq[1], hi.weight_sq[1])
+    assert not np.array_equal(out["low"][0].weight_sq[0], out["low"][1].weight_sq[0])
+    # the same as calling train_toynet with the spawned child seeds
+    kids = np.random.SeedSequence(9).spawn(3)
+    one = T.train_toynet(5, 8, 1.0, 3, batch=16, rng=kids[2])
+    np.testing.assert_array_equal(one.weight_sq, out["high"][2].weight_sq)
+    arms = T.train_toynet_arms(4, 6, {"m": {"lr": 0.1, "weight_decay": 0.1}}, 1, reps=1, rng=1,
+                               batch=8)
+    assert arms["m"][0].lr[0] == 0.1
+
+
+def test_vectors_reps_alias_and_weight_decay_is_exact():
+    c = np.array([0.5, 4.0])
+    a = T.simulate_vectors(c, 0.2, 12, dim=30, reps=2, rng=4, weight_decay=0.3)
+    b = T.simulate_vectors(c, 0.2, 12, dim=30, n_rep=2, seed=4, weight_decay=0.3)
+    np.testing.assert_array_equal(a.weight_sq, b.weight_sq)
+    model = elr.simulate(c, 0.2, 12, weight_decay=0.3)
+    np.testing.assert_allclose(a.weight_sq, np.broadcast_to(model.weight_sq, a.weight_sq.shape),
+                               rtol=1e-12)
+    res = T.gradient_growth_rate(12, 16, 32, reps=2, rng=1, skip=(2, 2))
+    assert res["norm"].n == 2
+    assert T.gradient_growth_rate(12, 16, 32, n_nets=2, seed=1, skip=(2, 2))["norm"] == res["norm"]
+
+
+def test_toynet_weight_decay_is_the_model_step_exactly():
+    lam, beta = 0.3, 0.2
+    run = T.train_toynet(6, 12, lam, 5, batch=24, weight_decay=beta, rng=5)
+    pred = (1 - lam * beta) ** 2 * run.weight_sq[:-1] + lam ** 2 * run.grad_sq[:-1]
+    np.testing.assert_allclose(run.weight_sq[1:], pred, rtol=1e-12)
+    np.testing.assert_allclose(run.update_sq, lam ** 2 * (run.grad_sq[:-1] + beta ** 2
+                                                          * run.weight_sq[:-1]), rtol=1e-12)
+    with pytest.raises(ValueError, match="weight_decay"):
+        T.train_toynet(4, 6, 0.1, 2, weight_decay=-1.0)
+    with pytest.raises(ValueError, match="weight_decay"):
+        T.train_toynet(4, 6, 0.1, 2, weight_decay=float("nan"))
+    with pytest.raises(ValueError, match="lr"):
+        T.train_toynet(4, 6, -0.1, 2)
+    with pytest.raises(ValueError, match="steps"):
+        T.train_toynet(4, 6, 0.1, -1)
+    with pytest.raises(ValueError, match="weight_decay"):
+        T.train_toynet(4, 6, 0.1, 2, optimizer=o.Optimizer(), weight_decay=0.1)
+
+
+def test_toynet_momentum_state_and_state_schedule():
+    opt = o.Optimizer(momentum=0.9)
+    run = T.train_toynet(5, 8, 0.05, 4, batch=16, optimizer=opt, rng=6)
+    assert np.all(run.buffer_sq[0] == 0) and np.all(run.buffer_sq[1:] > 0)
+    # after the first step the buffer is the first gradient and W1 = W0 - lam g0:
+    # <W1, b0> = -lam ||g0||^2 (g0 orthogonal to W0), ||b0||^2 = ||g0||^2
+    np.testing.assert_allclose(run.buffer_sq[1], run.grad_sq[0], rtol=1e-12)
+    np.testing.assert_allclose(run.weight_buffer_dot[1], -0.05 * run.grad_sq[0], rtol=1e-9)
+    warm = T.train_toynet(8, 16, o.EqualizingWarmup(1.0), 6, batch=32, rng=7)
+    E = warm.elr
+    np.testing.assert_allclose(warm.lr, np.minimum(1.0, 1 / np.sqrt(E.max(1) * E.min(1)))[:-1],
+                               rtol=1e-12)

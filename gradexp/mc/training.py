@@ -18,22 +18,58 @@ Two levels of realism:
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import glob
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._random import as_generator, as_seed_sequence, spawn_seeds
+from .._threads import blas_threads
+from .._validate import check_int, check_real
 from ..gaussian import check_positive
-from ..optim import SGD, Optimizer, schedule_values
+from ..optim import SGD, Optimizer, StateSchedule, schedule_values
 from ._estimate import Estimate, estimate
 
 __all__ = [
     "simulate_vectors", "VectorRun", "ToyNet", "ToyNetRun", "init_toynet", "toynet_loss_and_grads",
-    "make_synthetic_data", "train_toynet", "fit_discrete_model", "compare_with_model",
-    "gradient_growth_rate", "minibatch_noise_floor", "single_thread_blas", "toynet_forward",
+    "make_synthetic_data", "train_toynet", "train_toynet_arms", "fit_discrete_model",
+    "compare_with_model", "gradient_growth_rate", "minibatch_noise_floor", "single_thread_blas",
+    "toynet_forward",
 ]
+
+_UNSET = object()
+
+
+def _rng_arg(rng, seed):
+    """``rng`` with the old ``seed=`` keyword as a quiet alias (not both)."""
+    if seed is not _UNSET:
+        if rng is not None:
+            raise TypeError("pass rng or its alias seed, not both")
+        return seed
+    return rng
+
+
+def _reps_arg(reps, default, **aliases):
+    """``reps`` with the old names (``n_rep``, ``n_nets``, ``n_pairs``) as quiet aliases."""
+    given = {k: v for k, v in aliases.items() if v is not None}
+    if len(given) > 1 or (given and reps is not None):
+        raise TypeError(f"pass reps or one of its aliases {sorted(aliases)}, not several")
+    val = reps if reps is not None else (next(iter(given.values())) if given else default)
+    return check_int(val, "reps", lo=1)
+
+
+def _check_lrs(lrs) -> np.ndarray:
+    a = np.asarray(lrs, float)
+    if not np.isfinite(a).all():
+        raise ValueError("lr must be finite")
+    if (a < 0).any():
+        raise ValueError(f"lr must be >= 0, got {a[a < 0].ravel()[0]!r}")
+    return a
+
+
+def _check_steps(steps) -> int:
+    if isinstance(steps, (bool, np.bool_)):
+        raise TypeError(f"steps must be an integer, got {steps!r}")
+    return check_int(steps, "steps", lo=0)
 
 
 # ===================================================================== vector simulation
@@ -49,17 +85,24 @@ class VectorRun:
         return np.sqrt(self.grad_sq / self.weight_sq)
 
 
-def simulate_vectors(c, lr, steps, *, dim, w0_sq=1.0, momentum=0.0, rule=None, optimizer=None,
-                     n_rep=16, seed=None) -> VectorRun:
+def simulate_vectors(c, lr, steps, *, dim, w0_sq=1.0, momentum=0.0, weight_decay=0.0, rule=None,
+                     optimizer=None, reps=None, rng=None, n_rep=None, seed=_UNSET) -> VectorRun:
     r"""The ELR model's assumptions realised with vectors in :math:`\mathbb R^{\rm dim}`.
 
     Each of ``n_rep`` replicas and L layers starts from a uniformly random direction with
     ‖W(0)‖² = ``w0_sq``. At step k the gradient is a standard Gaussian vector projected
     orthogonally to W(k) (eq. 2) and rescaled to norm :math:`c_\ell/\|W(k)\|` (eq. 27); the
     optimizer (same object as for :func:`gradexp.elr.simulate`) then updates W. For plain SGD
-    this reproduces eq. 4 exactly (Pythagoras); with momentum the model additionally
-    assumes the gradients mutually orthogonal, which random directions satisfy up to
-    O(1/√dim).
+    this reproduces eq. 4 exactly (Pythagoras), with coupled weight decay β its generalisation
+    s' = (1−λβ)²s + λ²c²/s; with momentum the model additionally assumes the gradients
+    mutually orthogonal, which random directions satisfy up to O(1/√dim).
+
+    ``reps`` replicas (default 16; ``n_rep`` is an alias), randomness from ``rng`` (SPEC 7;
+    ``seed`` is an alias).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.1, eqs. 2–4; Appendix A.2.
     """
     c = check_positive(c, "c")
     c = np.atleast_1d(c)
@@ -68,15 +111,17 @@ def simulate_vectors(c, lr, steps, *, dim, w0_sq=1.0, momentum=0.0, rule=None, o
     dim = int(dim)
     if dim < 2:
         raise ValueError(f"dim must be >= 2, got {dim}")
-    n_rep = int(n_rep)
-    if n_rep < 1:
-        raise ValueError("n_rep must be >= 1")
-    steps = int(steps)
+    n_rep = _reps_arg(reps, 16, n_rep=n_rep)
+    steps = _check_steps(steps)
+    beta = check_real(weight_decay, "weight_decay", lo=0.0)
     if optimizer is None:
-        optimizer = Optimizer(rule=SGD() if rule is None else rule, momentum=momentum)
-    rng = np.random.default_rng(seed)
+        optimizer = Optimizer(rule=SGD() if rule is None else rule, momentum=momentum,
+                              weight_decay=beta)
+    elif beta:
+        raise ValueError("pass either optimizer or weight_decay, not both")
+    rng = as_generator(_rng_arg(rng, seed))
     L = c.size
-    lrs = np.asarray(schedule_values(lr, steps), float)
+    lrs = _check_lrs(schedule_values(lr, steps))
     w = rng.standard_normal((n_rep, L, dim))
     w *= np.sqrt(check_positive(w0_sq, "w0_sq")) / np.linalg.norm(w, axis=-1, keepdims=True)
     state = optimizer.init_state(w)
@@ -94,59 +139,17 @@ def simulate_vectors(c, lr, steps, *, dim, w0_sq=1.0, momentum=0.0, rule=None, o
     return VectorRun(weight_sq=ws, grad_sq=c[None, None, :] ** 2 / ws)
 
 
-def _seed_sequence(seed) -> np.random.SeedSequence:
-    """A SeedSequence from None, an int, a SeedSequence or a Generator (one draw from it)."""
-    if isinstance(seed, np.random.SeedSequence):
-        return seed
-    if isinstance(seed, np.random.Generator):
-        return np.random.SeedSequence(int(seed.integers(2 ** 63)))
-    return np.random.SeedSequence(seed)
-
-
 # ======================================================================== BLAS threads
-_BLAS = None
-
-
-def _openblas():
-    """numpy's bundled OpenBLAS (set/get thread-count functions), or None if not found."""
-    global _BLAS
-    if _BLAS is None:
-        _BLAS = False
-        libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
-        for path in glob.glob(os.path.join(libdir, "*openblas*")):
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:  # pragma: no cover - platform specific
-                continue
-            for prefix in ("scipy_openblas", "openblas"):
-                for suffix in ("64_", ""):
-                    setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-                    getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-                    if setter is not None and getter is not None:
-                        _BLAS = (setter, getter)
-                        return _BLAS
-    return _BLAS or None
-
-
 @contextlib.contextmanager
 def single_thread_blas():
-    """Run numpy's OpenBLAS single-threaded inside the block (restored afterwards).
+    """Run the BLAS libraries single-threaded inside the block (restored afterwards):
+    :func:`gradexp._threads.blas_threads` with one thread.
 
-    The ToyNet's matrices are small (batch × width², width ≲ 256): on a loaded machine
-    OpenBLAS's worker threads spin and make such products 10–40× slower than one thread.
-    A no-op when numpy does not bundle OpenBLAS.
+    The ToyNet's matrices are small (batch × width², width ≲ 256): on a loaded machine BLAS
+    worker threads spin and make such products many times slower than one thread.
     """
-    blas = _openblas()
-    if not blas:
+    with blas_threads(1):
         yield
-        return
-    setter, getter = blas
-    old = int(getter())
-    setter(1)
-    try:
-        yield
-    finally:
-        setter(old)
 
 
 # ================================================================================ ToyNet
@@ -180,12 +183,12 @@ class ToyNet:
         return ToyNet(np.asarray(weights, float), self.head if head is None else head, self.bn_eps)
 
 
-def init_toynet(depth, width, *, classes=10, bn_eps=0.0, seed=None) -> ToyNet:
-    """He-initialised ToyNet: W_ℓ ~ N(0, 2/n), head ~ N(0, 1/n)."""
-    depth, width = int(depth), int(width)
-    if depth < 1 or width < 2:
-        raise ValueError("depth must be >= 1 and width >= 2")
-    rng = np.random.default_rng(seed)
+def init_toynet(depth, width, *, classes=10, bn_eps=0.0, rng=None, seed=_UNSET) -> ToyNet:
+    """He-initialised ToyNet: W_ℓ ~ N(0, 2/n), head ~ N(0, 1/n) (``seed`` is an alias of ``rng``)."""
+    depth = check_int(depth, "depth", lo=1)
+    width = check_int(width, "width", lo=2)
+    classes = check_int(classes, "classes", lo=2)
+    rng = as_generator(_rng_arg(rng, seed))
     W = rng.standard_normal((depth, width, width)) * np.sqrt(2.0 / width)
     H = rng.standard_normal((int(classes), width)) / np.sqrt(width)
     return ToyNet(W, H, float(bn_eps))
@@ -253,9 +256,10 @@ def toynet_loss_and_grads(net: ToyNet, x, y, *, per_sample=False):
     return loss, dW, dH, info
 
 
-def make_synthetic_data(n, width, *, classes=10, seed=None):
-    """Gaussian inputs N(0, I) with labels of a random linear teacher (argmax of x T)."""
-    rng = np.random.default_rng(seed)
+def make_synthetic_data(n, width, *, classes=10, rng=None, seed=_UNSET):
+    """Gaussian inputs N(0, I) with labels of a random linear teacher (argmax of x T)
+    (``seed`` is an alias of ``rng``)."""
+    rng = as_generator(_rng_arg(rng, seed))
     x = rng.standard_normal((int(n), int(width)))
     T = rng.standard_normal((int(width), int(classes)))
     return x, np.argmax(x @ T, axis=1)
@@ -268,6 +272,9 @@ class ToyNetRun:
     ``weight_sq[k]``/``grad_sq[k]``: ‖W_ℓ‖² and ‖∇W_ℓ‖² at the weights used at step k (after
     the optional max-norm rescaling); ``update_sq[k]`` (k < steps) ‖ΔW_ℓ‖²; ``loss[k]``;
     ``cos_gw[k]``: ⟨∇W, W⟩/(‖∇W‖‖W‖) (0 for scale-invariant layers); ``lr`` the rates used.
+    ``buffer_sq[k]`` and ``weight_buffer_dot[k]``: ‖b‖² and ⟨W, b⟩ of the momentum buffer
+    *before* step k (0 at k = 0 and without momentum), the state
+    :func:`gradexp.elr.critical_lr` reads.
     """
 
     weight_sq: np.ndarray
@@ -276,69 +283,134 @@ class ToyNetRun:
     loss: np.ndarray
     cos_gw: np.ndarray
     lr: np.ndarray
+    buffer_sq: np.ndarray = None
+    weight_buffer_dot: np.ndarray = None
 
     @property
     def elr(self) -> np.ndarray:
         return np.sqrt(self.grad_sq / self.weight_sq)
 
+    @property
+    def relative_update(self) -> np.ndarray:
+        """‖ΔW_k‖/‖W_k‖, k = 0..steps−1."""
+        return np.sqrt(self.update_sq / self.weight_sq[:-1])
+
 
 def train_toynet(depth, width, lr, steps, *, batch=128, classes=10, n_data=None, optimizer=None,
-                 train_head=True, bn_eps=0.0, seed=None) -> ToyNetRun:
+                 weight_decay=0.0, train_head=True, bn_eps=0.0, rng=None,
+                 seed=_UNSET) -> ToyNetRun:
     """Train a He-initialised :class:`ToyNet` on synthetic data for ``steps`` minibatch steps.
 
     The hidden layers are updated by ``optimizer`` (default plain SGD; any
-    :class:`gradexp.optim.Optimizer`, unit-wise rules act on the rows of each W_ℓ); the head,
-    which is not scale invariant, by plain SGD at the same rate (or not at all with
-    ``train_head=False``). Minibatches of ``batch`` samples are drawn without replacement
-    from ``n_data`` (default ``batch * steps``, i.e. fresh samples every step) synthetic points.
+    :class:`gradexp.optim.Optimizer`, unit-wise rules act on the rows of each W_ℓ;
+    ``weight_decay=β`` is a shortcut for ``Optimizer(weight_decay=β)``, coupled L2:
+    W ← W − λ(∇W + βW)); the head, which is not scale invariant, by plain SGD without weight
+    decay at the same rate (or not at all with ``train_head=False``). Minibatches of ``batch``
+    samples are drawn without replacement from ``n_data`` (default ``batch * steps``, i.e.
+    fresh samples every step) synthetic points. ``lr`` may be a
+    :class:`gradexp.optim.StateSchedule` (e.g. :class:`gradexp.optim.EqualizingWarmup`),
+    evaluated on the measured norms every step.
+
+    Randomness (SPEC 7): ``rng`` (None, int, SeedSequence or Generator; ``seed`` is an alias)
+    is split into three streams (network, data, minibatch order). The same int or
+    SeedSequence gives the same network, data and minibatches, whatever the learning rate or
+    optimizer: pass the same ``rng`` to two arms to train the *same* networks on the same
+    batches (see :func:`train_toynet_arms`). BLAS runs single-threaded inside.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Appendix B.1 (ToyNet).
     """
+    depth = check_int(depth, "depth", lo=1)
+    width = check_int(width, "width", lo=2)
+    steps = _check_steps(steps)
+    batch = check_int(batch, "batch", lo=1)
+    classes = check_int(classes, "classes", lo=2)
+    beta = check_real(weight_decay, "weight_decay", lo=0.0)
+    if optimizer is None:
+        optimizer = Optimizer(weight_decay=beta)
+    elif beta:
+        raise ValueError("pass either optimizer or weight_decay, not both")
+    ss = as_seed_sequence(_rng_arg(rng, seed))
     with single_thread_blas():
         return _train_toynet(depth, width, lr, steps, batch=batch, classes=classes,
                              n_data=n_data, optimizer=optimizer, train_head=train_head,
-                             bn_eps=bn_eps, seed=seed)
+                             bn_eps=bn_eps, ss=ss)
 
 
 def _train_toynet(depth, width, lr, steps, *, batch, classes, n_data, optimizer, train_head,
-                  bn_eps, seed) -> ToyNetRun:
-    
-    steps = int(steps)
-    if steps < 0:
-        raise ValueError("steps must be >= 0")
-    ss = _seed_sequence(seed)
+                  bn_eps, ss) -> ToyNetRun:
     s_net, s_data, s_batch = ss.spawn(3)
-    net = init_toynet(depth, width, classes=classes, bn_eps=bn_eps, seed=s_net)
+    net = init_toynet(depth, width, classes=classes, bn_eps=bn_eps, rng=s_net)
     n_data = int(n_data or batch * max(steps + 1, 1))
-    X, Y = make_synthetic_data(n_data, width, classes=classes, seed=s_data)
-    rng = np.random.default_rng(s_batch)
-    order = rng.permutation(n_data)
-    optimizer = optimizer or Optimizer()
-    lrs = np.asarray(schedule_values(lr, steps), float)
+    X, Y = make_synthetic_data(n_data, width, classes=classes, rng=s_data)
+    order = np.random.default_rng(s_batch).permutation(n_data)
+    adaptive = isinstance(lr, StateSchedule)
+    lrs = np.empty(steps) if adaptive else _check_lrs(schedule_values(lr, steps))
     L = net.depth
     ws = np.empty((steps + 1, L))
     gs = np.empty_like(ws)
     cos = np.empty_like(ws)
+    bs = np.zeros_like(ws)
+    bw = np.zeros_like(ws)
     us = np.empty((steps, L))
     loss = np.empty(steps + 1)
     state = optimizer.init_state(net.weights)
     W, H = net.weights, net.head
+    need_ps = type(optimizer.rule).__name__ == "CLARS"
     for k in range(steps + 1):
         W = optimizer.prepare(W, param_ndim=2)
         idx = order[(np.arange(batch) + k * batch) % n_data]
         cur = net.with_weights(W, H)
-        need_ps = type(optimizer.rule).__name__ == "CLARS"
         loss[k], dW, dH, info = toynet_loss_and_grads(cur, X[idx], Y[idx], per_sample=need_ps)
         wn = np.sqrt((W ** 2).sum(axis=(1, 2)))
         gn = np.sqrt((dW ** 2).sum(axis=(1, 2)))
         ws[k], gs[k] = wn ** 2, gn ** 2
         cos[k] = (dW * W).sum(axis=(1, 2)) / np.maximum(wn * gn, 1e-300)
+        if state.buffer is not None:
+            bs[k] = (state.buffer ** 2).sum(axis=(1, 2))
+            bw[k] = (state.buffer * W).sum(axis=(1, 2))
         if k == steps:
             break
+        if adaptive:
+            lrs[k] = float(_check_lrs(lr.rate(k, ws[k], gs[k])))
         W, state, step_info = optimizer.step(W, dW, state, lr=lrs[k], param_ndim=2,
                                              per_sample_norm=info["per_sample_norm"])
         us[k] = np.asarray(step_info["update_norm"]) ** 2
         if train_head:
             H = H - lrs[k] * dH
-    return ToyNetRun(weight_sq=ws, grad_sq=gs, update_sq=us, loss=loss, cos_gw=cos, lr=lrs)
+    return ToyNetRun(weight_sq=ws, grad_sq=gs, update_sq=us, loss=loss, cos_gw=cos, lr=lrs,
+                     buffer_sq=bs, weight_buffer_dot=bw)
+
+
+def train_toynet_arms(depth, width, arms, steps, *, reps=1, rng=None, **kwargs) -> dict:
+    """Train the *same* ``reps`` networks under several arms (learning rates or schedules).
+
+    ``arms`` is a mapping ``name -> lr`` (or ``name -> dict`` of :func:`train_toynet` keyword
+    arguments, which may contain ``lr``, ``optimizer``, ``weight_decay``). Repetition i of
+    every arm uses the same child of ``rng`` (:func:`gradexp._random.spawn_seeds`), hence the
+    same initial network, data and minibatch order: differences between arms are caused by
+    the arms alone. Returns ``{name: [ToyNetRun] * reps}``. Remaining ``kwargs`` go to every
+    call.
+
+    Examples
+    --------
+    >>> out = train_toynet_arms(3, 4, {"low": 1e-3, "high": 1.0}, 1, reps=2, rng=0, batch=8)
+    >>> bool(np.array_equal(out["low"][1].weight_sq[0], out["high"][1].weight_sq[0]))
+    True
+    """
+    reps = check_int(reps, "reps", lo=1)
+    children = spawn_seeds(rng, reps)
+    out = {}
+    for name, arm in dict(arms).items():
+        kw = dict(kwargs)
+        if isinstance(arm, dict):
+            kw.update(arm)
+            lr = kw.pop("lr")
+        else:
+            lr = arm
+        out[name] = [train_toynet(depth, width, lr, steps, rng=ch, **kw) for ch in children]
+    return out
 
 
 def fit_discrete_model(run: ToyNetRun, *, layers=None, optimizer=None):
@@ -358,7 +430,8 @@ def compare_with_model(runs, *, layers=None, optimizer=None) -> dict:
     Returns per-step arrays (mean over runs, with standard errors):
     ``log_err``: mean over layers of |log(E_model/E_measured)|; ``weight_log_err``: the same for
     ‖W‖²; ``flip_measured``/``flip_model``: Spearman correlation of E at step 0 and step 1
-    (negative = the layers' order flipped); and the per-run arrays themselves.
+    (negative = the layers' order flipped); and the per-run arrays themselves. ``reps`` (alias
+    key ``n_runs``) is the number of runs.
     """
     from scipy.stats import spearmanr
 
@@ -377,26 +450,27 @@ def compare_with_model(runs, *, layers=None, optimizer=None) -> dict:
     se = (lambda a: a.std(axis=0, ddof=1) / np.sqrt(n)) if n > 1 else (lambda a: np.zeros(a.shape[1:]))
     return {"log_err": le.mean(axis=0), "log_err_se": se(le), "weight_log_err": we.mean(axis=0),
             "weight_log_err_se": se(we), "flip_measured": float(np.mean(fm)),
-            "flip_model": float(np.mean(fp)), "per_run_log_err": le, "n_runs": n}
+            "flip_model": float(np.mean(fp)), "per_run_log_err": le, "reps": n, "n_runs": n}
 
 
-def gradient_growth_rate(depth, width, batch, *, n_nets=8, skip=(2, 3), classes=10,
-                         seed=None) -> dict:
+def gradient_growth_rate(depth, width, batch, *, reps=None, skip=(2, 3), classes=10, rng=None,
+                         n_nets=None, seed=_UNSET) -> dict:
     r"""Per-layer growth of ‖∇W_ℓ‖ at initialization, towards the input, in the ToyNet.
 
-    For each of ``n_nets`` independent networks (fresh data) the slope of
+    For each of ``reps`` (alias ``n_nets``) independent networks (fresh data) the slope of
     log‖∇W_ℓ‖ against ℓ is fitted by least squares over the layers ℓ = skip[0]+1 .. L−skip[1]
     (away from the raw input and the loss); ``rate = exp(−slope)`` per net. Returns Estimates
     of the rate of the norm and of the squared norm (rate²) over nets, to compare with
     √(π/(π−1)) = 1.211 (norm) and π/(π−1) = 1.467 (squared norm).
     """
-    ss = _seed_sequence(seed)
+    n_nets = _reps_arg(reps, 8, n_nets=n_nets)
+    ss = as_seed_sequence(_rng_arg(rng, seed))
     lo, hi = int(skip[0]), int(depth) - int(skip[1])
     if hi - lo < 3:
         raise ValueError("depth too small for the requested skip")
     ell = np.arange(lo, hi)
     with single_thread_blas():
-        rates = _growth_rates(ss, int(n_nets), depth, width, batch, classes, lo, hi, ell)
+        rates = _growth_rates(ss, n_nets, depth, width, batch, classes, lo, hi, ell)
     rates = np.array(rates)
     return {"norm": estimate(rates), "squared": estimate(rates ** 2), "rates": rates}
 
@@ -405,8 +479,8 @@ def _growth_rates(ss, n_nets, depth, width, batch, classes, lo, hi, ell):
     rates = []
     for s in ss.spawn(n_nets):
         a, b = s.spawn(2)
-        net = init_toynet(depth, width, classes=classes, seed=a)
-        x, y = make_synthetic_data(batch, width, classes=classes, seed=b)
+        net = init_toynet(depth, width, classes=classes, rng=a)
+        x, y = make_synthetic_data(batch, width, classes=classes, rng=b)
         _, dW, _, _ = toynet_loss_and_grads(net, x, y)
         lg = np.log(np.sqrt((dW ** 2).sum(axis=(1, 2))))
         slope = np.polyfit(ell, lg[lo:hi], 1)[0]
@@ -414,19 +488,22 @@ def _growth_rates(ss, n_nets, depth, width, batch, classes, lo, hi, ell):
     return rates
 
 
-def minibatch_noise_floor(depth, width, batch, *, n_pairs=4, classes=10, seed=None) -> Estimate:
+def minibatch_noise_floor(depth, width, batch, *, reps=None, classes=10, rng=None, n_pairs=None,
+                          seed=_UNSET) -> Estimate:
     """Mean over layers (all but the first) of |log(‖∇W_ℓ‖_a/‖∇W_ℓ‖_b)| for two independent
     minibatches at the same initial weights: the part of the model's ELR error that no
-    deterministic model of the norms can remove (one estimate per network)."""
-    ss = _seed_sequence(seed)
+    deterministic model of the norms can remove (one estimate per network; ``reps`` networks,
+    alias ``n_pairs``)."""
+    n_pairs = _reps_arg(reps, 4, n_pairs=n_pairs)
+    ss = as_seed_sequence(_rng_arg(rng, seed))
     vals = []
     with single_thread_blas():
-        for s in ss.spawn(int(n_pairs)):
+        for s in ss.spawn(n_pairs):
             a, b, c = s.spawn(3)
-            net = init_toynet(depth, width, classes=classes, seed=a)
+            net = init_toynet(depth, width, classes=classes, rng=a)
             lg = []
             for sd in (b, c):
-                x, y = make_synthetic_data(batch, width, classes=classes, seed=sd)
+                x, y = make_synthetic_data(batch, width, classes=classes, rng=sd)
                 dW = toynet_loss_and_grads(net, x, y)[1]
                 lg.append(0.5 * np.log((dW ** 2).sum(axis=(1, 2))))
             vals.append(float(np.mean(np.abs(lg[0] - lg[1])[1:])))

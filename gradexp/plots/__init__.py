@@ -10,7 +10,8 @@ import importlib
 
 from ._registry import FigureSpec, _FIGURES, register_figure
 
-PAPER_MODULES = ("paik_choi", "paik_choi_mc", "mehmeti_gopel_wand", "tvlars", "bjorck", "finite_size")
+PAPER_MODULES = ("paik_choi", "paik_choi_mc", "mehmeti_gopel_wand", "tvlars", "bjorck", "finite_size",
+                 "elr_dynamics")
 
 
 def all_figures() -> dict[str, FigureSpec]:

@@ -30,6 +30,20 @@ Contents
     Eq. 10 and eqs. 33–34 (with the corrected limit).
 :func:`stability_bound`, :func:`stability_bound_at_init`
     Appendix A.1, eqs. 25–26.
+
+Beyond the early phase (derived here, checked by the ``gx-elr-*`` ledger claims)
+-------------------------------------------------------------------------------
+:func:`equilibrium_weight_sq`, :func:`equilibrium_elr`, :func:`equilibrium_relative_update`, :func:`contraction_factor`, :func:`equilibrium_steps`
+    Coupled weight decay (``simulate(..., weight_decay=β)``): the fixed point, its ELR and
+    relative update, the rate and the time to reach it; :func:`momentum_state` is the
+    momentum model as a Gram recursion (with weight decay).
+:func:`limit_ratio`
+    The long-time limits of the two ELR notions (relative update → 1, λ/‖W‖² → c_k/c_ℓ).
+:func:`critical_lr`, :func:`one_step_factor`, :func:`log_spread`, :func:`equalizing_lr`
+    The rate above which one step widens the spread (none without momentum), and the rate
+    that closes it fastest (the hyperparameter-free warm-up :class:`gradexp.optim.EqualizingWarmup`).
+:func:`recovery_steps`, :func:`recovery_steps_exact`, :func:`saturation_orbit`
+    Recovery of saturated layers.
 """
 
 from __future__ import annotations
@@ -39,8 +53,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validate import check_real
 from ..gaussian import _out, as_float_array, check_interval, check_positive
-from ..optim import SGD, LayerRule, Optimizer, schedule_values
+from ..optim import SGD, LayerRule, Optimizer, StateSchedule, schedule_values
 from .explosion import YANG_RATE
 
 __all__ = [
@@ -49,6 +64,10 @@ __all__ = [
     "residual_rate", "base_gradient", "elr_ratio_sq", "gradient_ratio_sq",
     "gradient_ratio_sq_limit", "stability_bound", "stability_bound_at_init", "he_weight_sq",
     "spread", "YANG_RATE",
+    # beyond the early phase (issue 12)
+    "equilibrium_weight_sq", "equilibrium_elr", "equilibrium_relative_update",
+    "contraction_factor", "equilibrium_steps", "limit_ratio", "one_step_factor",
+    "critical_lr", "equalizing_lr", "momentum_state", "log_spread", "recovery_steps", "recovery_steps_exact", "saturation_orbit",
 ]
 
 
@@ -138,21 +157,34 @@ def he_weight_sq(n_in, n_out):
 
 
 # ========================================================================== closed forms
-def continuous_weight_sq(c, lr, t, *, w0_sq=1.0):
-    r"""The continuous model (eqs. 6–7): the positive solution of
-    :math:`d\sigma^2/dt = \lambda c^2/\sigma^2` with :math:`\sigma^2(0) = \|W(0)\|^2`,
+def continuous_weight_sq(c, lr, t, *, w0_sq=1.0, weight_decay=0.0):
+    r"""The continuous model (eqs. 6–7), with coupled weight decay β: the positive solution of
+    :math:`d\sigma^2/dt = \lambda c^2/\sigma^2 - 2\beta\sigma^2` with
+    :math:`\sigma^2(0) = \|W(0)\|^2`,
 
-    .. math:: \sigma^2(t) = \sqrt{2\lambda c^2 t + k_0}, \qquad k_0 = \|W(0)\|^4,
+    .. math:: \sigma^4(t) = k_0 e^{-4\beta t} + \frac{\lambda c^2}{2\beta}\bigl(1 - e^{-4\beta t}\bigr)
+              \;\xrightarrow{\beta\to0}\; 2\lambda c^2 t + k_0, \qquad k_0 = \|W(0)\|^4,
 
-    in the paper's time t = kλ. It is the *modified equation* of the discrete model at fixed
-    λ: the exact gradient flow conserves ‖W‖ (eq. 2), and eq. 6 keeps the O(λ) term. The
-    discrete model satisfies :math:`s_k^2 = k_0 + 2\lambda^2c^2k + \sum_{j<k}\lambda^4c^4/s_j^2`,
-    so the two agree to relative order :math:`\lambda^2c^2/k_0^{1/2}`.
+    in the paper's time t = kλ (σ⁴ obeys the linear ODE :math:`d\sigma^4/dt = 2\lambda c^2 -
+    4\beta\sigma^4`). It is the *modified equation* of the discrete model at fixed λ: the exact
+    gradient flow conserves ‖W‖ (eq. 2), and eq. 6 keeps the O(λ) term. Without weight decay
+    the discrete model satisfies :math:`s_k^2 = k_0 + 2\lambda^2c^2k + \sum_{j<k}\lambda^4c^4/s_j^2`,
+    so the two agree to relative order :math:`\lambda^2c^2/k_0^{1/2}`; with weight decay the
+    per-step factor :math:`(1-\lambda\beta)^2` of the discrete model differs from
+    :math:`e^{-2\lambda\beta}` by :math:`\lambda^2\beta^2`, so at fixed t the two agree to
+    first order in λ. Its fixed point :math:`\lambda c^2/(2\beta)` is the λβ → 0 limit of
+    :func:`equilibrium_weight_sq` squared. Evaluated with ``expm1`` (no cancellation as β → 0).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.1, eqs. 5–7 (β = 0).
 
     Examples
     --------
     >>> continuous_weight_sq(1.0, 0.5, 0.0, w0_sq=2.0)
     2.0
+    >>> bool(np.isclose(continuous_weight_sq(2.0, 0.1, 1e6, weight_decay=0.01) ** 2, 0.1 * 4 / 0.02))
+    True
     """
     c = as_float_array(c, "c", allow_inf=False)
     lr = check_positive(lr, "lr")
@@ -160,7 +192,11 @@ def continuous_weight_sq(c, lr, t, *, w0_sq=1.0):
     if (t < 0).any():
         raise ValueError("t must be >= 0")
     w0 = check_positive(w0_sq, "w0_sq")
-    return _out(np.sqrt(2.0 * lr * c * c * t + w0 * w0))
+    beta = _check_wd(weight_decay)
+    x = 4.0 * beta * t
+    with np.errstate(invalid="ignore", divide="ignore"):
+        phi = np.where(x > 0, -np.expm1(-x) / np.where(x > 0, x, 1.0), 1.0)  # (1 - e^-x)/x
+    return _out(np.sqrt(w0 * w0 * np.exp(-x) + 2.0 * lr * c * c * t * phi))
 
 
 def continuous_elr(c, lr, t, *, w0_sq=1.0):
@@ -224,20 +260,30 @@ def spread(elr, axis=-1):
 
 
 # ======================================================================= direct routes
-def discrete_weight_sq(c, lr, steps, *, w0_sq=1.0):
-    r"""Eq. 4 iterated: :math:`s_{k+1} = s_k + \lambda_k^2 c^2/s_k`; returns s of shape
-    ``(steps + 1,) + c.shape``. ``lr`` is a float or a sequence of ``steps`` rates."""
+def discrete_weight_sq(c, lr, steps, *, w0_sq=1.0, weight_decay=0.0):
+    r"""Eq. 4 iterated, with coupled weight decay β (W ← W − λ(g + βW), g ⊥ W):
+
+    .. math:: s_{k+1} = (1 - \lambda_k\beta)^2 s_k + \frac{\lambda_k^2 c^2}{s_k}
+
+    (β = 0 is eq. 4). Returns s of shape ``(steps + 1,) + c.shape``. ``lr`` is a float or a
+    sequence of ``steps`` rates.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4.
+    """
     c = as_float_array(c, "c", allow_inf=False)
     steps = _check_steps(steps)
-    lrs = np.broadcast_to(as_float_array(lr, "lr", allow_inf=False), (steps,))
+    lrs = np.broadcast_to(_check_lr_array(lr), (steps,))
+    beta = _check_wd(weight_decay)
     s = np.empty((steps + 1,) + c.shape)
     s[0] = check_positive(w0_sq, "w0_sq")
     for k in range(steps):
-        s[k + 1] = s[k] + lrs[k] ** 2 * c * c / s[k]
+        s[k + 1] = (1.0 - lrs[k] * beta) ** 2 * s[k] + lrs[k] ** 2 * c * c / s[k]
     return s
 
 
-def momentum_weight_sq(c, lr, steps, momentum, *, w0_sq=1.0):
+def momentum_weight_sq(c, lr, steps, momentum, *, w0_sq=1.0, weight_decay=0.0):
     r"""The momentum model as the loop of Appendix A.2 (constant λ, heavy ball, buf₀ = ĝ₀).
 
     1. :math:`\|\hat g_k\|^2 = c^2/\|w_k\|^2` (eq. 27);
@@ -246,17 +292,42 @@ def momentum_weight_sq(c, lr, steps, momentum, *, w0_sq=1.0):
        \bigl(\tfrac{1-\mu^{k+1-j}}{1-\mu}\bigr)^2 \|\hat g_j\|^2` (eq. 32),
 
     with the history of :math:`\|\hat g_j\|^2` stored in a table, as the paper describes.
+
+    With weight decay β > 0 the buffer b_k = μ b_{k−1} + ĝ_k + β w_k has a component along
+    the weights and eqs. 29/32 no longer apply; the model is then the exact recursion of the
+    Gram matrix of (w, b) (A = ‖w‖², B = ⟨w, b⟩, C = ‖b‖², every new gradient orthogonal to
+    both, as in Appendix A.2):
+
+    .. math::
+        C' = \mu^2 C + 2\mu\beta B + \beta^2 A + c^2/A,\quad
+        B' = \mu B + \beta A - \lambda C',\quad
+        A' = A - 2\lambda(\mu B + \beta A) + \lambda^2 C'.
+
     Returns ``(weight_sq, grad_sq, buffer_sq)`` of shapes ``(steps+1,) + c.shape`` (the last
     two: gradient and buffer at each step; buffer_sq[steps] is the buffer that step would use).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Appendix A.2, eqs. 27–32.
     """
     c = as_float_array(c, "c", allow_inf=False)
     steps = _check_steps(steps)
     lr = float(check_positive(lr, "lr"))
     mu = float(check_interval(momentum, "momentum", 0.0, 1.0, closed=(True, False)))
+    beta = _check_wd(weight_decay)
     w = np.empty((steps + 1,) + c.shape)
     gh = np.empty_like(w)
     buf = np.empty_like(w)
     w[0] = check_positive(w0_sq, "w0_sq")
+    if beta > 0:
+        st = momentum_state(c, lr, steps, mu, w0_sq=w0_sq, weight_decay=beta)
+        C = st["buffer_sq"]
+        buf = np.empty_like(w)
+        buf[:-1] = C[1:]
+        B = st["weight_buffer_dot"][steps]
+        buf[steps] = (mu * mu * C[steps] + 2 * mu * beta * B + beta * beta * st["weight_sq"][steps]
+                      + st["grad_sq"][steps])
+        return st["weight_sq"], st["grad_sq"], buf
     j = np.arange(steps + 1)
     for k in range(steps + 1):
         gh[k] = c * c / w[k]
@@ -265,6 +336,46 @@ def momentum_weight_sq(c, lr, steps, momentum, *, w0_sq=1.0):
             coef = ((1.0 - mu ** (k + 1 - j[:k + 1])) / (1.0 - mu)) ** 2
             w[k + 1] = w[0] + lr * lr * np.tensordot(coef, gh[:k + 1], axes=(0, 0))
     return w, gh, buf
+
+
+def momentum_state(c, lr, steps, momentum, *, w0_sq=1.0, weight_decay=0.0):
+    r"""The heavy-ball model as the recursion of the Gram matrix of (w_k, b_{k−1}).
+
+    With A = ‖w‖², B = ⟨w, b⟩, C = ‖b‖² and every new gradient (norm² c²/A) orthogonal to
+    w and b (Appendix A.2's assumption), one step b ← μb + g + βw, w ← w − λb is
+
+    .. math::
+        C' = \mu^2 C + 2\mu\beta B + \beta^2 A + c^2/A,\quad
+        A' = A - 2\lambda(\mu B + \beta A) + \lambda^2 C',\quad
+        B' = \mu B + \beta A - \lambda C'
+
+    (buf₀ = d₀, PyTorch's first step). Returns a dict of arrays ``(steps + 1,) + c.shape``:
+    ``weight_sq`` (A_k), ``grad_sq`` (c²/A_k), ``buffer_sq`` and ``weight_buffer_dot``
+    (C and B of the buffer *before* step k: the state :func:`critical_lr` takes).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Appendix A.2, eqs. 27–32 (β = 0).
+    """
+    c = as_float_array(c, "c", allow_inf=False)
+    steps = _check_steps(steps)
+    lam = float(check_positive(lr, "lr"))
+    mu = float(check_interval(momentum, "momentum", 0.0, 1.0, closed=(True, False)))
+    beta = _check_wd(weight_decay)
+    A = np.empty((steps + 1,) + c.shape)
+    Bs = np.zeros_like(A)
+    Cs = np.zeros_like(A)
+    A[0] = check_positive(w0_sq, "w0_sq")
+    B = np.zeros(c.shape)
+    C = np.zeros(c.shape)
+    for k in range(steps):
+        Ak = A[k]
+        C = mu * mu * C + 2 * mu * beta * B + beta * beta * Ak + c * c / Ak
+        Bw = mu * B + beta * Ak
+        A[k + 1] = Ak - 2 * lam * Bw + lam * lam * C
+        B = Bw - lam * C
+        Bs[k + 1], Cs[k + 1] = B, C
+    return {"weight_sq": A, "grad_sq": c * c / A, "buffer_sq": Cs, "weight_buffer_dot": Bs}
 
 
 # ============================================================================ simulation
@@ -322,43 +433,54 @@ class ELRTrajectory:
         return np.sqrt(self.direction_sq / self.weight_sq[..., :-1, :])
 
 
-def simulate(c, lr, steps, *, w0_sq=1.0, momentum=0.0, rule: LayerRule | None = None,
-             optimizer: Optimizer | None = None, engine: str = "auto") -> ELRTrajectory:
+def simulate(c, lr, steps, *, w0_sq=1.0, momentum=0.0, weight_decay=0.0,
+             rule: LayerRule | None = None, optimizer: Optimizer | None = None,
+             engine: str = "auto") -> ELRTrajectory:
     r"""Run the ELR model (Mehmeti-Göpel & Wand eq. 4; momentum: Appendix A.2) for any
-    profile, schedule and layer-wise optimizer.
+    profile, schedule and layer-wise optimizer, with or without weight decay.
 
     Each layer ℓ has weights W_ℓ with ‖W_ℓ(0)‖² = ``w0_sq``; at step k its raw gradient has
     norm :math:`c_\ell/\|W_\ell(k)\|` (eq. 27) and is orthogonal to W_ℓ(0) and to all earlier
     gradients (the assumption of Appendix A.2; for plain SGD only eq. 2 is needed). The
     optimizer then moves the weights exactly as :class:`gradexp.optim.Optimizer` moves real
-    arrays. For plain SGD this is eq. 4, :math:`s_{k+1} = s_k + \lambda_k^2 c^2/s_k`; with
-    momentum it is eqs. 29 and 32.
+    arrays. For plain SGD with coupled weight decay β this is
+    :math:`s_{k+1} = (1-\lambda_k\beta)^2 s_k + \lambda_k^2 c^2/s_k` (eq. 4 for β = 0);
+    with momentum it is eqs. 29 and 32 (β = 0) or the Gram recursion of
+    :func:`momentum_weight_sq`.
 
     Parameters
     ----------
     c : array_like, shape ``batch + (L,)``
         Base gradients :math:`c_\ell = \|\nabla W_\ell(0)\|\,\|W_\ell(0)\|` (> 0), e.g.
         :func:`plain_profile` (with ``w0_sq = 1``). Leading axes are independent configurations.
-    lr : float, Schedule, callable or array
-        γ_k: constant, a :class:`gradexp.optim.Schedule` or callable ``k -> γ_k``, a sequence
-        of ``steps`` rates, or an array ``(..., steps)`` with one schedule per configuration.
+    lr : float, Schedule, StateSchedule, callable or array
+        γ_k ≥ 0: constant, a :class:`gradexp.optim.Schedule` or callable ``k -> γ_k``, a
+        sequence of ``steps`` rates, an array ``(..., steps)`` with one schedule per
+        configuration, or a :class:`gradexp.optim.StateSchedule` (e.g.
+        :class:`gradexp.optim.EqualizingWarmup`) that reads the current norms every step.
     steps : int
-        Number of updates.
+        Number of updates (≥ 0).
     w0_sq : float or array broadcasting to c
         Initial ‖W‖² (1 in the paper's Figure 1; see :func:`he_weight_sq`).
     momentum : float
         Heavy-ball momentum μ (shortcut for ``Optimizer(momentum=μ)``).
+    weight_decay : float
+        Coupled L2 weight decay β ≥ 0 (shortcut for ``Optimizer(weight_decay=β)``).
     rule : LayerRule, optional
         Layer-wise rule (shortcut for ``Optimizer(rule=rule, momentum=momentum)``).
     optimizer : Optimizer, optional
-        Full specification; excludes ``rule`` and ``momentum``.
-    engine : ``"auto"`` (default): eq. 4 directly for plain SGD (no momentum, weight decay or
-        rescaling), else ``"rotating"`` (O(1) per step); ``"full"`` keeps one coordinate per
-        gradient (O(steps) per step; the tests' independent route).
+        Full specification; excludes ``rule``, ``momentum`` and ``weight_decay``.
+    engine : ``"auto"`` (default): the recursion directly for plain SGD (no momentum or
+        rescaling, any weight decay), else ``"rotating"`` (O(1) per step); ``"full"`` keeps
+        one coordinate per gradient (O(steps) per step; the tests' independent route).
 
     Returns
     -------
     ELRTrajectory
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4; Appendix A.2, eqs. 27–32.
 
     Examples
     --------
@@ -367,27 +489,40 @@ def simulate(c, lr, steps, *, w0_sq=1.0, momentum=0.0, rule: LayerRule | None = 
     [1.01, 101.0]
     >>> [round(float(x), 6) for x in tr.elr[1]]   # E = c/s: the layers flip
     [0.990099, 0.990099]
+    >>> tr = simulate([3.0], 0.1, 1, weight_decay=0.5)   # (1 - λβ)² s + λ²c²/s
+    >>> bool(np.isclose(tr.weight_sq[1, 0], 0.95 ** 2 + 0.09))
+    True
     """
     c = check_positive(c, "c")
     if c.ndim == 0:
         c = c[None]
+    if c.shape[-1] == 0 or c.size == 0:
+        raise ValueError("c must not be empty (at least one layer)")
     steps = _check_steps(steps)
     w0 = np.broadcast_to(check_positive(w0_sq, "w0_sq"), c.shape).astype(float)
+    beta = _check_wd(weight_decay)
     if optimizer is None:
-        optimizer = Optimizer(rule=SGD() if rule is None else rule, momentum=momentum)
-    elif rule is not None or (not callable(momentum) and float(momentum) != 0.0):
-        raise ValueError("pass either optimizer or rule/momentum, not both")
+        optimizer = Optimizer(rule=SGD() if rule is None else rule, momentum=momentum,
+                              weight_decay=beta)
+    elif (rule is not None or beta != 0.0
+          or (not callable(momentum) and float(momentum) != 0.0)):
+        raise ValueError("pass either optimizer or rule/momentum/weight_decay, not both")
     if engine not in ("auto", "rotating", "full"):
         raise ValueError(f"engine must be 'auto', 'rotating' or 'full', got {engine!r}")
     batch = c.shape[:-1]
     L = c.shape[-1]
-    lrs = np.array(schedule_values(lr, steps, batch), dtype=float)
+    adaptive = isinstance(lr, StateSchedule)
+    if adaptive:
+        lrs = np.empty(batch + (steps,))
+    else:
+        lrs = _check_lr_array(np.array(schedule_values(lr, steps, batch), dtype=float))
     if engine == "auto":
         plain = (type(optimizer.rule) is SGD and not optimizer.has_memory
-                 and float(optimizer.weight_decay) == 0.0 and not optimizer.rescale_max_norm
-                 and optimizer.form == "heavy_ball")
+                 and not optimizer.rescale_max_norm and optimizer.form == "heavy_ball"
+                 and not optimizer.lr_in_momentum)
         if plain:
-            return _simulate_eq4(c, lrs, steps, w0)
+            return _simulate_sgd(c, lr if adaptive else lrs, steps, w0,
+                                 float(optimizer.weight_decay))
         engine = "rotating"
 
     D = 3 if engine == "rotating" else steps + 1
@@ -404,6 +539,8 @@ def simulate(c, lr, steps, *, w0_sq=1.0, momentum=0.0, rule: LayerRule | None = 
         weight_sq[..., k, :] = s
         if k == steps:
             break
+        if adaptive:
+            lrs[..., k] = _check_lr_array(lr.rate(k, s, c * c / s))
         gcol = 2 if engine == "rotating" else k + 1
         g = np.zeros_like(w)
         g[..., gcol] = c / np.sqrt(s)
@@ -418,18 +555,26 @@ def simulate(c, lr, steps, *, w0_sq=1.0, momentum=0.0, rule: LayerRule | None = 
                          update_sq=update_sq, step_size=step_size, lr=lrs)
 
 
-def _simulate_eq4(c, lrs, steps, w0) -> ELRTrajectory:
-    """Plain SGD: eq. 4 itself, vectorised over configurations and layers."""
+def _simulate_sgd(c, lr, steps, w0, beta) -> ELRTrajectory:
+    """Plain SGD: eq. 4 with coupled weight decay, vectorised over configurations and layers
+    (``lr`` an array ``batch + (steps,)`` or a StateSchedule)."""
     batch, L = c.shape[:-1], c.shape[-1]
+    adaptive = isinstance(lr, StateSchedule)
+    lrs = np.empty(batch + (steps,)) if adaptive else lr
     s = np.empty(batch + (steps + 1, L))
     s[..., 0, :] = w0
     c2 = c * c
     for k in range(steps):
-        s[..., k + 1, :] = s[..., k, :] + lrs[..., k, None] ** 2 * c2 / s[..., k, :]
+        sk = s[..., k, :]
+        if adaptive:
+            lrs[..., k] = _check_lr_array(lr.rate(k, sk, c2 / sk))
+        lam = lrs[..., k, None]
+        s[..., k + 1, :] = (1.0 - lam * beta) ** 2 * sk + lam ** 2 * c2 / sk
     grad_sq = c2[..., None, :] / s
     lr_b = np.broadcast_to(lrs[..., :, None], batch + (steps, L))
-    return ELRTrajectory(weight_sq=s, grad_sq=grad_sq, direction_sq=grad_sq[..., :-1, :].copy(),
-                         update_sq=lr_b ** 2 * grad_sq[..., :-1, :], step_size=lr_b.copy(), lr=lrs)
+    direction_sq = grad_sq[..., :-1, :] + beta * beta * s[..., :-1, :]
+    return ELRTrajectory(weight_sq=s, grad_sq=grad_sq, direction_sq=direction_sq,
+                         update_sq=lr_b ** 2 * direction_sq, step_size=lr_b.copy(), lr=lrs)
 
 
 def _rotate(w, state):
@@ -473,6 +618,499 @@ def _check_depth(depth) -> int:
 
 
 def _check_steps(steps) -> int:
-    if isinstance(steps, bool) or int(steps) != steps or steps < 0:
+    if isinstance(steps, bool):
+        raise TypeError(f"steps must be an integer, got {steps!r}")
+    try:
+        ok = int(steps) == steps
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(f"steps must be an integer, got {steps!r}") from None
+    if not ok or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
     return int(steps)
+
+
+def _check_wd(weight_decay) -> float:
+    """Coupled weight decay β: a finite real ≥ 0."""
+    return check_real(weight_decay, "weight_decay", lo=0.0)
+
+
+def _check_lr_array(lr) -> np.ndarray:
+    """Learning rates: finite and ≥ 0."""
+    a = as_float_array(lr, "lr", allow_inf=False)
+    if (a < 0).any():
+        raise ValueError(f"lr must be >= 0, got {a[a < 0].ravel()[0]!r}")
+    return a
+
+
+# ===================================================== beyond the early phase (issue 12)
+def _check_lr(lr, name="lr") -> np.ndarray:
+    a = as_float_array(lr, name, allow_inf=False)
+    if (a <= 0).any():
+        raise ValueError(f"{name} must be > 0, got {a[a <= 0].ravel()[0]!r}")
+    return a
+
+
+def _check_wd_array(weight_decay, *, positive=False) -> np.ndarray:
+    b = as_float_array(weight_decay, "weight_decay", allow_inf=False)
+    if (b < 0).any() or (positive and (b <= 0).any()):
+        op = ">" if positive else ">="
+        raise ValueError(f"weight_decay must be {op} 0, got {b.ravel()[np.argmin(b.ravel())]!r}")
+    return b
+
+
+def equilibrium_weight_sq(c, lr, weight_decay, *, momentum=0.0):
+    r"""Fixed point s* of the model with coupled weight decay β (discrete; heavy-ball momentum μ).
+
+    Plain SGD, :math:`s_{k+1} = (1-\lambda\beta)^2 s_k + \lambda^2c^2/s_k`:
+
+    .. math:: s^{*2}\bigl(1 - (1-\lambda\beta)^2\bigr) = \lambda^2 c^2
+              \;\Longrightarrow\; s^* = c\,\sqrt{\frac{\lambda}{\beta(2-\lambda\beta)}}.
+
+    With momentum, setting A, B = ⟨w, b⟩, C = ‖b‖² constant in the Gram recursion of
+    :func:`momentum_weight_sq` gives B = −βA/(1+μ), λC = 2βA/(1+μ) and
+
+    .. math:: s^{*2} = \frac{\lambda c^2 (1+\mu)}{\beta(1-\mu)\,\bigl(2(1+\mu) - \lambda\beta\bigr)},
+
+    which is the plain formula with λ → λ/(1−μ) to first order in λβ. Defined for
+    0 < λβ < 2(1+μ); the fixed point attracts for 0 < λβ < 2, λβ ≠ 1 without momentum
+    (:func:`contraction_factor`). The ELR there, :func:`equilibrium_elr`, does not depend on c.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), eq. 4 with weight decay added as in their Sec. 4 setups;
+    the angular update of the fixed point agrees with Wan et al. (2021, "Spherical motion
+    dynamics", Thm 1): :func:`equilibrium_relative_update`.
+
+    Examples
+    --------
+    >>> s = float(equilibrium_weight_sq(2.0, 0.1, 0.01))
+    >>> bool(np.isclose((1 - 0.1 * 0.01) ** 2 * s + 0.1 ** 2 * 2.0 ** 2 / s, s))
+    True
+    """
+    c = check_positive(c, "c")
+    lam = _check_lr(lr)
+    beta = _check_wd_array(weight_decay, positive=True)
+    mu = check_interval(momentum, "momentum", 0.0, 1.0, closed=(True, False))
+    x = lam * beta
+    if (x >= 2.0 * (1.0 + mu)).any():
+        raise ValueError("lr * weight_decay must be < 2 (1 + momentum) for a fixed point")
+    return _out(c * np.sqrt(lam * (1.0 + mu) / (beta * (1.0 - mu) * (2.0 * (1.0 + mu) - x))))
+
+
+def equilibrium_elr(lr, weight_decay, *, momentum=0.0):
+    r"""E* = c/s* at the fixed point: :math:`\sqrt{\beta(1-\mu)(2(1+\mu)-\lambda\beta)/(\lambda(1+\mu))}`,
+    the same in every layer (independent of c): with weight decay both the ELR and the
+    relative update converge to layer-independent values."""
+    return _out(1.0 / np.asarray(equilibrium_weight_sq(1.0, lr, weight_decay, momentum=momentum)))
+
+
+def equilibrium_relative_update(lr, weight_decay, *, momentum=0.0):
+    r"""‖ΔW‖/‖W‖ at the fixed point: exactly :math:`\sqrt{2\lambda\beta/(1+\mu)}`, the same in
+    every layer.
+
+    ΔW = λb with ‖b‖² = C and λC = 2βA/(1+μ) at the fixed point (:func:`equilibrium_weight_sq`),
+    so λ²C/A = 2λβ/(1+μ). Without momentum this is λ²(E*² + β²) = λβ(2 − λβ) + λ²β² = 2λβ:
+    the weight-decay part of the step counts. Wan et al. (2021, "Spherical motion dynamics",
+    Thm 1) derive the same angular update :math:`\sqrt{2\lambda\beta/(1+\mu)}` of scale-invariant
+    weights at equilibrium (to leading order in λβ): the independent reference of the ledger.
+
+    Examples
+    --------
+    >>> bool(np.isclose(equilibrium_relative_update(0.1, 0.05), np.sqrt(0.01)))
+    True
+    """
+    lam = _check_lr(lr)
+    beta = _check_wd_array(weight_decay, positive=True)
+    mu = check_interval(momentum, "momentum", 0.0, 1.0, closed=(True, False))
+    return _out(np.sqrt(2.0 * lam * beta / (1.0 + mu)))
+
+
+def contraction_factor(lr, weight_decay):
+    r"""Per-step factor of the deviation from the fixed point, plain SGD with weight decay.
+
+    With u = s² the discrete model is :math:`u' = a^2u + 2ab + b^2/u`, a = (1−λβ)², b = λ²c²,
+    u* = b/(1−a); hence exactly
+
+    .. math:: u_{k+1} - u^* = \Bigl(a^2 - (1-a)^2\frac{u^*}{u_k}\Bigr)(u_k - u^*),
+
+    whose factor tends to :math:`2a - 1 = 2(1-\lambda\beta)^2 - 1 \approx 1 - 4\lambda\beta`
+    near the fixed point (independent of c). For u_k > u* it lies between 2a − 1 and a²; the
+    approach is geometric, where without weight decay it is algebraic (∝ 1/k, see
+    :func:`limit_ratio`). Returns 2a − 1."""
+    lam = _check_lr(lr)
+    beta = _check_wd_array(weight_decay)
+    return _out(2.0 * (1.0 - lam * beta) ** 2 - 1.0)
+
+
+def equilibrium_steps(c, lr, weight_decay, *, w0_sq=1.0, rtol=0.01):
+    r"""Proven bounds on the number of plain-SGD steps until ‖W‖⁴ is within ``rtol`` of its
+    fixed point (relative).
+
+    With δ_k = u_k/u* − 1, u = ‖W‖⁴, :func:`contraction_factor` gives exactly
+    :math:`\delta_{k+1} = q(\delta_k)\,\delta_k`, :math:`q(\delta) = a^2 - (1-a)^2/(1+\delta)`,
+    a = (1 − λβ)², increasing in δ, q(0) = 2a − 1 (> 0 for λβ < 1 − 1/√2, required here).
+
+    * δ > 0: q ∈ (2a−1, a²), so the first step K with δ_K ≤ r obeys
+      :math:`\lceil\ln(\delta_0/r)/(-\ln(2a-1))
+ceil \le K \le \lceil\ln(\delta_0/r)/(-\ln a^2)
+ceil`.
+    * δ < 0 with q(δ) ≥ 0: δ stays negative and q ∈ [q(δ₀), 2a−1): the bounds with those rates.
+    * δ < 0 with q(δ) < 0 (far below, u ≪ u*: the first steps overshoot): iterated exactly
+      until one of the cases above applies.
+
+    Both bounds are ≈ ln(|δ₀|/r)/(4λβ), the continuous form's time (δ(t) = δ₀e^{−4βt} exactly,
+    :func:`continuous_weight_sq`). Returns ``(lower, upper)`` (floats holding integers).
+
+    Examples
+    --------
+    >>> lo, hi = equilibrium_steps(2.0, 0.1, 0.05, w0_sq=100.0)
+    >>> int(lo), int(hi)
+    (617, 620)
+    """
+    c = check_positive(c, "c")
+    lam = _check_lr(lr)
+    beta = _check_wd_array(weight_decay, positive=True)
+    w0 = check_positive(w0_sq, "w0_sq")
+    r = float(check_interval(rtol, "rtol", 0.0, 1.0, closed=(False, False)))
+    x = lam * beta
+    if (x >= 1.0 - 1.0 / math.sqrt(2.0)).any():
+        raise ValueError("lr * weight_decay must be < 1 - 1/sqrt(2) (monotone approach)")
+    a = (1.0 - x) ** 2
+    ustar = np.asarray(equilibrium_weight_sq(c, lam, beta), float) ** 2
+    d = w0 * w0 / ustar - 1.0
+    a, d = np.broadcast_arrays(a, d)
+    d = d.astype(float).copy()
+    k0 = np.zeros(d.shape)
+
+    def q(dd):
+        return a * a - (1.0 - a) ** 2 / (1.0 + dd)
+
+    for _ in range(10000):
+        m = (d < -r) & (q(d) < 0)
+        if not m.any():
+            break
+        d = np.where(m, q(d) * d, d)
+        k0 = k0 + m
+    qa, qb = 2 * a - 1, a * a
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ld = np.log(np.abs(d) / r)
+        q0 = np.where(d < 0, q(np.minimum(d, 0.0)), qa)
+        lo = np.where(d > r, ld / -np.log(qa),
+                      np.where(d < -r, np.where(q0 > 0, ld / -np.log(q0), 1.0), 0.0))
+        hi = np.where(d > r, ld / -np.log(qb), np.where(d < -r, ld / -np.log(qa), 0.0))
+    return _out(k0 + np.ceil(lo)), _out(k0 + np.ceil(hi))
+
+
+def limit_ratio(c_l, c_k, notion="relative_update"):
+    r"""Long-time limit of the ratio of layer ℓ to layer k for each ELR notion.
+
+    In every form of the model (discrete with or without weight decay, momentum, continuous)
+    the weights end where ‖W_ℓ‖² ∝ c_ℓ: without weight decay :math:`s_\ell \simeq
+    \lambda c_\ell\sqrt{2k}/(1-\mu)`, with it :math:`s_\ell \to s^*_\ell \propto c_\ell`
+    (:func:`equilibrium_weight_sq`). Hence
+
+    ========================  ========================================  =============
+    notion                    quantity                                  ratio ℓ/k →
+    ========================  ========================================  =============
+    ``"relative_update"``     λ‖∇W‖/‖W‖ = λE = λc/s (also E itself)      1
+    ``"lr_over_weight_sq"``   λ/‖W‖² (the seed's ELR, Sec. 3.4)          c_k/c_ℓ
+    ``"grad_sq"``             ‖∇W‖² = c²/s (eq. 33)                      c_ℓ/c_k
+    ========================  ========================================  =============
+
+    Rates. Without weight decay (β = 0, μ = 0): :math:`s_\ell^2 = k_0 + 2\lambda^2c_\ell^2 k
+    + \tfrac12\lambda^2c_\ell^2\ln(2\lambda^2c_\ell^2k/k_0) + \dots`, so :math:`E_\ell/E_k - 1 \simeq \bigl[k_0(c_k^{-2} - c_\ell^{-2})
+    - \lambda^2\ln(c_\ell/c_k)\bigr]/(4\lambda^2 k)` (the second term from the log, whose
+    argument 2λ²c²k/k₀ depends on c): algebraic, ∝ 1/k (the same 1/k law for the other
+    notions). With β > 0: geometric, by
+    :func:`contraction_factor` per step.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.4, eq. 10 and Appendix A.3, eqs. 33–34 (corrected limit).
+    """
+    c_l = check_positive(c_l, "c_l")
+    c_k = check_positive(c_k, "c_k")
+    if notion == "relative_update":
+        return _out(np.ones(np.broadcast(c_l, c_k).shape))
+    if notion == "lr_over_weight_sq":
+        return _out(c_k / c_l)
+    if notion == "grad_sq":
+        return _out(c_l / c_k)
+    raise ValueError("notion must be 'relative_update', 'lr_over_weight_sq' or 'grad_sq', "
+                     f"got {notion!r}")
+
+
+def log_spread(elr, axis=-1):
+    r"""S = ln(max_ℓ E_ℓ / min_ℓ E_ℓ): the scale-free spread of the ELRs (0 when equal).
+    Unlike Std_ℓ(E_ℓ) it is the same for E and for the relative update λE."""
+    e = np.asarray(elr, float)
+    return _out(np.log(e.max(axis=axis)) - np.log(e.min(axis=axis)))
+
+
+def one_step_factor(lr, weight_sq, grad_sq, *, buffer_sq=0.0, weight_buffer_dot=0.0,
+                    momentum=0.0, weight_decay=0.0):
+    r"""ρ = ‖W'‖²/‖W‖² of one heavy-ball step from the given state (the model's assumption:
+    the gradient g orthogonal to w and to the previous buffer b):
+
+    .. math:: w' = w - \lambda(\mu b + \beta w + g),\qquad
+              \rho(\lambda) = 1 - 2\lambda p + \lambda^2 Q,
+
+    :math:`p = \mu B/A + \beta`, :math:`Q = (\mu^2 C + 2\mu\beta B + \beta^2 A + G)/A`, with
+    A = ‖w‖², G = ‖g‖², B = ⟨w, b⟩, C = ‖b‖². With c held for one step the new ELR is
+    E' = E/ρ (E = ‖g‖/‖w‖ = c/A). Arrays broadcast; ``lr`` broadcasts against the layers."""
+    A = check_positive(weight_sq, "weight_sq")
+    G = as_float_array(grad_sq, "grad_sq", allow_inf=False)
+    p, Q = _pq(A, G, buffer_sq, weight_buffer_dot, momentum, weight_decay)
+    lam = np.asarray(lr, float)
+    return _out(1.0 - 2.0 * lam * p + lam * lam * Q)
+
+
+def _pq(A, G, C, B, momentum, weight_decay):
+    mu = float(check_interval(momentum, "momentum", 0.0, 1.0, closed=(True, False)))
+    beta = _check_wd(weight_decay)
+    C = as_float_array(C, "buffer_sq", allow_inf=False)
+    B = as_float_array(B, "weight_buffer_dot", allow_inf=False)
+    p = mu * B / A + beta
+    Q = (mu * mu * C + 2.0 * mu * beta * B + beta * beta * A + G) / A
+    return p, Q
+
+
+def critical_lr(weight_sq, grad_sq, *, buffer_sq=0.0, weight_buffer_dot=0.0, momentum=0.0,
+                weight_decay=0.0):
+    r"""Smallest learning rate at which one step of the model *widens* the ELR spread.
+
+    The spread is :func:`log_spread` S = ln(max E/min E) (the same for E and for λE). One
+    step multiplies E_ℓ by 1/ρ_ℓ(λ) (:func:`one_step_factor`, c held for the step), so S'
+    exceeds S iff some pair (ℓ, k) has
+
+    .. math:: F_{\ell k}(\lambda) = \rho_\ell(\lambda) - \theta_{\ell k}\,\rho_k(\lambda) < 0,
+              \qquad \theta_{\ell k} = \frac{E_\ell}{E_k}\,\frac{E_{\min}}{E_{\max}} \le 1,
+
+    a quadratic in λ: :math:`F = (1-\theta) - 2\lambda(p_\ell - \theta p_k)
+    + \lambda^2(Q_\ell - \theta Q_k)`. The critical rate is the smallest positive λ where some
+    F_ℓk turns negative (its smaller root, or 0 when the extreme pair, θ = 1, has a negative
+    slope at 0), ``inf`` if none does.
+
+    **No threshold without momentum** (a result): with μ = 0, p = β and Q = β² + E², so
+    :math:`F = (1-\theta)(1-\lambda\beta)^2 + \lambda^2 E_\ell(E_\ell - E_kE_{\min}/E_{\max})
+    \ge 0` for every λ (since E_ℓ ≥ E_min ≥ E_k E_min/E_max): in the plain discrete model,
+    with or without weight decay, no learning rate widens the spread in one step. Equivalently
+    ln E ↦ ln E − ln((1−λβ)² + λ²E²) has slope in (−1, 1]: a contraction. Large rates
+    *flip* the layers (E ↦ E/(1+λ²E²) falls for λE > 1) but cannot widen the ratio;
+    :func:`equalizing_lr` is the rate that closes it fastest. With momentum the buffer adds
+    the layer-dependent terms μB/A and μ²C/A, and a finite threshold appears as a function of
+    (E, B/A, C/A): returned here.
+
+    Parameters
+    ----------
+    weight_sq, grad_sq : arrays ``batch + (L,)``
+        ‖W_ℓ‖² and the squared gradient norm the step will use.
+    buffer_sq, weight_buffer_dot : arrays broadcasting to them
+        ‖b‖² and ⟨w, b⟩ of the buffer *before* the step (0 at the first step).
+    momentum, weight_decay : floats.
+
+    Returns
+    -------
+    array ``batch``: the critical λ (0: every step widens; inf: none does).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 4.1 (the flip), Appendix A.2 (momentum model).
+
+    Examples
+    --------
+    >>> float(critical_lr([1.0, 1.0, 1.0], [1.0, 100.0, 1e4]))   # plain SGD: no threshold
+    inf
+    """
+    A = check_positive(weight_sq, "weight_sq")
+    G = check_positive(grad_sq, "grad_sq")
+    if A.ndim == 0 or A.shape[-1] == 0:
+        raise ValueError("weight_sq must have a layer axis with at least one layer")
+    A, G = np.broadcast_arrays(A, G)
+    p, Q = _pq(A, G, buffer_sq, weight_buffer_dot, momentum, weight_decay)
+    p, Q = np.broadcast_to(p, A.shape), np.broadcast_to(Q, A.shape)
+    E = np.sqrt(G / A)
+    Emax = E.max(axis=-1, keepdims=True)
+    Emin = E.min(axis=-1, keepdims=True)
+    # pairs: l on axis -2, k on axis -1
+    El, Ek = E[..., :, None], E[..., None, :]
+    theta = (El / Emax[..., None]) * (Emin[..., None] / Ek)
+    c0 = 1.0 - theta
+    b = -2.0 * (p[..., :, None] - theta * p[..., None, :])
+    a = Q[..., :, None] - theta * Q[..., None, :]
+    # rounding: the plain-model pair (min, max) has a = 0 exactly (see Notes); coefficients
+    # within a few ulp of 0 are 0
+    tol = 1e-12
+    a = np.where(np.abs(a) <= tol * (Q[..., :, None] + theta * Q[..., None, :]), 0.0, a)
+    b = np.where(np.abs(b) <= tol * 2.0 * (np.abs(p[..., :, None]) + theta * np.abs(p[..., None, :])),
+                 0.0, b)
+    lam = _first_negative(a, b, c0)
+    return _out(lam.min(axis=(-2, -1)))
+
+
+def _first_negative(a, b, c0):
+    """Smallest λ > 0 at which a λ² + b λ + c0 (c0 ≥ 0) becomes negative (inf if never)."""
+    inf = np.full(np.broadcast(a, b, c0).shape, np.inf)
+    a, b, c0 = (np.broadcast_to(x, inf.shape) for x in (a, b, c0))
+    zero = c0 <= 0
+    out = inf.copy()
+    # extreme pair (c0 = 0): F = λ (b + a λ)
+    out = np.where(zero & (b < 0), 0.0, out)
+    out = np.where(zero & (b == 0) & (a < 0), 0.0, out)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(zero & (b > 0) & (a < 0), -b / a, out)
+        # c0 > 0
+        disc = b * b - 4.0 * a * c0
+        disc = np.where(np.abs(disc) <= 1e-12 * (b * b + np.abs(4.0 * a * c0)), 0.0, disc)
+        sq = np.sqrt(np.maximum(disc, 0.0))
+        # stable roots: q = -(b + sign(b) sq)/2, roots q/a and c0/q
+        q = -0.5 * (b + np.where(b >= 0, 1.0, -1.0) * sq)
+        r1 = np.where(a != 0, q / a, np.inf)
+        r2 = np.where(q != 0, c0 / q, np.inf)
+        lo = np.minimum(r1, r2)
+        hi = np.maximum(r1, r2)
+        pos = ~zero
+        # a > 0: negative strictly between two positive roots (needs disc > 0, b < 0)
+        out = np.where(pos & (a > 0) & (disc > 0) & (b < 0), lo, out)
+        # a < 0: one positive root
+        out = np.where(pos & (a < 0), np.where(hi > 0, hi, lo), out)
+        # a = 0: linear
+        out = np.where(pos & (a == 0) & (b < 0), -c0 / b, out)
+    return out
+
+
+def equalizing_lr(elr, axis=-1):
+    r"""The rate that equalizes the extreme layers in one plain-SGD step: :math:`\lambda^* =
+    1/\sqrt{E_{\max}E_{\min}}`.
+
+    One step maps E ↦ f(E) = E/(1+λ²E²) (eq. 4 with c held), and f(E) = f(1/(λ²E)): at
+    λ = λ* the two extremes land on the same value and every other layer between them
+    and the maximum 1/(2λ) (at E = 1/λ). The new spread is
+
+    .. math:: S' \le \ln\frac{1/(2\lambda^*)}{f(E_{\min})} = \ln\cosh(S/2),
+
+    with equality when a layer sits at E = 1/λ*; ≈ S²/8 for small S (quadratic convergence)
+    and < S/2 always. For a continuum of layers between the extremes no other rate does
+    better (for λ ≠ λ* one of the extremes ends lower). This is the rate the hyperparameter-free
+    warm-up :class:`gradexp.optim.EqualizingWarmup` takes while it is below the target rate.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 4.1 (flip) and Appendix A.1 ('Warm-up').
+
+    Examples
+    --------
+    >>> E = np.array([0.5, 2.0, 8.0])
+    >>> lam = equalizing_lr(E)
+    >>> f = E / (1 + lam ** 2 * E ** 2)
+    >>> bool(np.isclose(f[0], f[-1]))
+    True
+    >>> bool(np.isclose(log_spread(f), np.log(np.cosh(log_spread(E) / 2))))
+    True
+    """
+    e = check_positive(elr, "elr")
+    return _out(1.0 / np.sqrt(e.max(axis=axis) * e.min(axis=axis)))
+
+
+def saturation_orbit(v0, steps):
+    r"""Iterate the universal saturation map :math:`v_{k+1} = v_k + 2 + 1/v_k`,
+    v = 1/(λE)², for ``steps`` steps (elementwise over v0; returns v at the end).
+
+    Eq. 4 at constant λ gives 1/E'² = 1/E² + 2λ² + λ⁴E², i.e. this map: every layer follows
+    the same orbit, only its starting point v₀ = s₀²/(λc)² differs. A few starting points
+    are iterated with Python floats (10⁷ steps in a few seconds, no numba); more as numpy
+    arrays."""
+    v = check_positive(v0, "v0").astype(float)
+    steps = _check_steps(steps)
+    if v.size <= 4:
+        out = []
+        for x in v.ravel().tolist():
+            for _ in range(steps):
+                x = x + 2.0 + 1.0 / x
+            out.append(x)
+        return np.array(out).reshape(v.shape)
+    v = v.copy()
+    for _ in range(steps):
+        v += 2.0 + 1.0 / v
+    return v
+
+
+def recovery_steps_exact(c, lr, c_ref, *, w0_sq=1.0, rtol=0.01, max_steps=10**7):
+    """The first step k with |E(c)/E(c_ref) − 1| ≤ rtol, by iterating eq. 4 (in the variable
+    v of :func:`saturation_orbit`) with Python floats; scalars only; None beyond
+    ``max_steps``. The reference :func:`recovery_steps` is checked against."""
+    c = float(check_positive(c, "c"))
+    cr = float(check_positive(c_ref, "c_ref"))
+    lam = float(_check_lr(lr))
+    s0 = float(check_positive(w0_sq, "w0_sq"))
+    r = float(check_interval(rtol, "rtol", 0.0, 1.0, closed=(False, False)))
+    max_steps = _check_steps(max_steps)
+    v, vr = (s0 / (lam * c)) ** 2, (s0 / (lam * cr)) ** 2
+    lo2, hi2 = (1.0 - r) ** 2, (1.0 + r) ** 2
+    for k in range(max_steps + 1):
+        q = vr / v
+        if lo2 <= q <= hi2:
+            return k
+        v = v + 2.0 + 1.0 / v
+        vr = vr + 2.0 + 1.0 / vr
+    return None
+
+
+def _orbit_closed(v0, k):
+    """v_k ≈ v0 + 2k + ½ ln(1 + 2k/v0) (the sum of 1/v_j by its integral); v0 ≥ 1."""
+    return v0 + 2.0 * k + 0.5 * np.log1p(2.0 * k / v0)
+
+
+def recovery_steps(c, lr, c_ref, *, w0_sq=1.0, rtol=0.01):
+    r"""Steps until a layer's ELR is within ``rtol`` of a reference layer's, constant λ.
+
+    With v = 1/(λE)² both layers follow :func:`saturation_orbit`, v' = v + 2 + 1/v, from
+    v₀ = s₀²/(λc)². After the first step v ≥ 4 and the map is increasing, so the order is
+    kept and the ratio E/E_ref = √(v_ref/v) moves monotonically to 1; with
+    :math:`v_k \approx v_1 + 2(k-1) + \tfrac12\ln(1 + 2(k-1)/v_1)` the condition
+    |√(v_ref/v) − 1| ≤ r is solved for k (bisection on the closed form). A layer that
+    *saturates* (λE₀ ≫ 1, flipped to E₁ ≈ 1/(λ²E₀)) has v₁ ≈ (λc/s₀)², hence
+
+    .. math:: k_{\rm rec} \approx \frac{(1-r)^2 v_1 - v_{1,\rm ref}}{2r(2-r)}
+              \approx \frac{\lambda^2 c^2}{4 r s_0^2}:
+
+    finite, but 10⁸–10¹² steps for the profiles of deep plain networks: the seed's "never
+    recover" holds on any practical horizon. Returns the step index (counted from step 0, 0
+    if the ELRs start within rtol); :func:`recovery_steps_exact` iterates the model instead
+    (the tests find the two within a few steps of each other up to 10⁷ steps).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Appendix B.1 ('saturated layers ... can never recover').
+    """
+    c = check_positive(c, "c")
+    cr = check_positive(c_ref, "c_ref")
+    lam = _check_lr(lr)
+    s0 = check_positive(w0_sq, "w0_sq")
+    r = float(check_interval(rtol, "rtol", 0.0, 1.0, closed=(False, False)))
+    v0 = (s0 / (lam * c)) ** 2
+    vr0 = (s0 / (lam * cr)) ** 2
+    v1 = v0 + 2.0 + 1.0 / v0
+    vr1 = vr0 + 2.0 + 1.0 / vr0
+    v1, vr1 = np.broadcast_arrays(v1, vr1)
+
+    def ok(k):
+        v, vr = _orbit_closed(v1, k), _orbit_closed(vr1, k)
+        return np.abs(np.sqrt(vr / v) - 1.0) <= r
+
+    hi = np.ones(v1.shape)
+    for _ in range(200):
+        bad = ~ok(hi)
+        if not bad.any():
+            break
+        hi = np.where(bad, hi * 2.0, hi)
+    lo = np.zeros(v1.shape)
+    lo = np.where(ok(lo), -1.0, lo)  # already within after step 1
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        good = ok(mid)
+        hi = np.where(good & (lo >= 0), mid, hi)
+        lo = np.where(~good & (lo >= 0), mid, lo)
+    k = np.where(lo < 0, 0.0, np.ceil(hi)) + 1.0
+    at0 = np.abs(np.sqrt(np.broadcast_to(vr0, k.shape) / np.broadcast_to(v0, k.shape)) - 1.0) <= r
+    return _out(np.where(at0, 0.0, k))
