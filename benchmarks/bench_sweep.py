@@ -9,7 +9,9 @@ Prints, from one run (every figure is the best of ``--repeat`` timings on warm e
 * the wall time per cell of a sweep of empty cells on the local process pool, on a dask
   ``LocalCluster`` (2 worker processes, 1 thread each) and in-process (serial), and the ratio
   dask / process pool: the overhead that the dask path adds per cell;
-* the start-up cost of a local pool and of a LocalCluster.
+* the start-up cost of a local pool and of a LocalCluster;
+* the result store (:func:`gradexp.sweep.cache.cached_call`): time of a stored chain cell read
+  back against computing it, and the cost of forming a key (hashing code and arguments).
 
 Ratios, not absolute times, are the result: the machine may be shared.
 """
@@ -105,7 +107,25 @@ def main(argv=None):
         print(f"  OVERHEAD PER CELL dask / process pool (2 workers each): {e['dask 2x1'] / e['2 workers']:.1f}x; "
               f"with chunksize=16: {e['dask chunk16'] / e['2 workers']:.2f}x")
     print("numbers identical on every executor: yes")
+    bench_cache(args.repeat)
 
 
-if __name__ == "__main__":
-    main()
+def bench_cache(repeat: int) -> None:
+    """Hit against compute for one chain (simulate_chain), in a temporary store."""
+    import tempfile
+
+    from gradexp.mc.chain import simulate_chain
+    from gradexp.sweep import cache
+
+    params = {**CHAIN, "width": 64}
+    with tempfile.TemporaryDirectory() as d, cache.using(enabled=True, directory=d):
+        seed = np.random.SeedSequence(7)
+        compute = min(timed(lambda: simulate_chain(**params, seed=seed))[0] for _ in range(repeat))
+        cache.cached_call(simulate_chain, **params, seed=seed)  # store it
+        hit = min(timed(lambda: cache.cached_call(simulate_chain, **params, seed=seed))[0] for _ in range(repeat))
+        key = min(timed(lambda: cache.call_key(simulate_chain, (), {**params, "seed": seed}))[0]
+                  for _ in range(repeat))
+        same = cache.cached_call(simulate_chain, **params, seed=seed).rate == simulate_chain(**params, seed=seed).rate
+    print(f"result store, one simulate_chain call {params}, best of {repeat}:")
+    print(f"  compute {1e3 * compute:8.2f} ms; read back {1e3 * hit:6.2f} ms; key {1e3 * key:6.2f} ms")
+    print(f"  SPEED-UP read back / compute: {compute / hit:.0f}x; stored result identical: {same}")

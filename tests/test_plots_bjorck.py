@@ -14,10 +14,19 @@ from gradexp.plots.render import render_figure
 FIGS = {k: v for k, v in all_figures().items() if k.startswith("bjorck-")}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _shared_store(tmp_path_factory):
+    """One result store for the figure tests of this session: a figure's fast data are computed
+    once and read back by the other figure tests (never the user's cache directory)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADEXP_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "figure-store"))
+        yield
+
+
 def test_registered():
     assert set(FIGS) == {"bjorck-fig8-histograms", "bjorck-fig9-x-phi", "bjorck-fig10-densities",
                          "bjorck-fig11-condition", "bjorck-fig12-sigma-max"}
-    assert all(spec.paper == "004" for spec in FIGS.values())
+    assert all(spec.paper == "bjorck-gomes-selman" for spec in FIGS.values())
 
 
 @pytest.mark.parametrize("name", sorted(FIGS))

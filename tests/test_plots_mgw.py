@@ -9,7 +9,16 @@ import pytest
 from gradexp.plots import all_figures
 from gradexp.plots.render import render_figure
 
-FIGS = {k: v for k, v in all_figures().items() if v.paper == "002" or k == "mgw-optimizers"}
+FIGS = {k: v for k, v in all_figures().items() if v.paper == "mehmeti-gopel-wand" or k == "mgw-optimizers"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shared_store(tmp_path_factory):
+    """One result store for the figure tests of this session: a figure's fast data are computed
+    once and read back by the other figure tests (never the user's cache directory)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADEXP_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "figure-store"))
+        yield
 NAMES = ["mgw-fig1-discrete-vs-continuous", "mgw-fig2-mean-spread-vs-lr", "mgw-fig14-mean-spread-steps",
          "mgw-fig4-momentum-spread", "mgw-fig6-schedulers", "mgw-fig10-toynet", "mgw-optimizers"]
 
@@ -20,7 +29,7 @@ def test_registered():
 
 @pytest.mark.parametrize("name", ["mgw-fig1-discrete-vs-continuous"])
 def test_render_png(name, tmp_path):
-    paths = render_figure(FIGS[name], tmp_path, formats=("png",), fast=True, seed=1)
+    paths = render_figure(FIGS[name], tmp_path, formats=("png",), fast=True, seed=0)
     assert paths[0].stat().st_size > 5000
 
 

@@ -14,7 +14,7 @@ NAMES = ("pc-fig1-chain-growth", "pc-correlation-ratio", "pc-fig4-second-derivat
 @pytest.mark.parametrize("name", NAMES)
 def test_figure_renders_from_data(name, tmp_path):
     spec = _FIGURES[name]
-    assert spec.paper == "000"
+    assert spec.paper == "paik-choi-v2"
     data = spec.compute(True, 3)
     for v in data.values():  # arrays and scalars only (saved as .npz)
         assert isinstance(v, (np.ndarray, int, float, str, list, np.floating))

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from gradexp.plots import all_figures
 from gradexp.plots.render import render_figure
 
 SPEC = all_figures()["tvlars-fig5-phi"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shared_store(tmp_path_factory):
+    """The session's figure store (never the user's cache directory)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADEXP_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "figure-store"))
+        yield
 
 
 def test_render(tmp_path):

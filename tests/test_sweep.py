@@ -7,7 +7,6 @@ dask workers) can import them as ``test_sweep.<name>``.
 
 from __future__ import annotations
 
-import argparse
 import concurrent.futures as cf
 import json
 import os
@@ -24,10 +23,16 @@ import pytest
 from gradexp import __version__
 from gradexp import sweep as sw
 from gradexp.mc._estimate import Estimate
-from gradexp.sweep import (SerialExecutor, cell_seed, expand_grid, load_sweep, run_sweep, sweep_map,
-                           use_executor)
+from gradexp.sweep import SerialExecutor, cell_seed, expand_grid, load_sweep, run_sweep, sweep_map
+from gradexp.sweep import executors as sw_executors
 
 TESTS = str(Path(__file__).resolve().parent)
+
+
+@pytest.fixture(autouse=True)
+def _store(tmp_path, monkeypatch):
+    """The result store in tmp (chain cells go through it), never the user's cache directory."""
+    monkeypatch.setenv("GRADEXP_CACHE_DIR", str(tmp_path / "store"))
 
 
 # ------------------------------------------------------------------ module-level cells
@@ -166,7 +171,7 @@ def _reverse_delay_cell(x, delay, seed=None):
     return toy_cell(x, delay=delay, seed=seed)
 
 
-def test_sweep_map_order_and_default_executor(reference):
+def test_sweep_map_order_and_streaming(reference):
     cells = expand_grid(GRID)
     out = sweep_map(toy_cell, cells, 2024, "serial")
     assert np.array_equal(np.stack([o["y"] for o in out]), reference["y"])
@@ -178,13 +183,21 @@ def test_sweep_map_order_and_default_executor(reference):
             Counting.submitted += 1
             return super().submit(fn, *args, **kwargs)
 
-    with Counting(2) as ex, use_executor(ex):
-        assert sw.default_executor() is ex
-        out2 = sweep_map(toy_cell, GRID, 2024, chunksize=4)
-        sweep_map(toy_cell, {"x": [1, 2]}, 0, workers=1)  # explicit workers win over the context
-    assert sw.default_executor() is None
-    assert Counting.submitted == 4  # 16 cells in chunks of 4 went to the context's executor
-    assert all(a["y"].tobytes() == b["y"].tobytes() for a, b in zip(out, out2))
+    seen = []
+    with Counting(2) as ex:
+        out2 = sweep_map(_reverse_delay_cell, [{**c, "delay": 0.0} for c in cells], 2024, ex, chunksize=4,
+                         on_result=lambda i, r: seen.append(i))
+    assert Counting.submitted == 4  # 16 cells in chunks of 4 went to the given executor
+    assert sorted(seen) == list(range(16))  # every result streamed once
+    assert all(a["y"].tobytes() == b["y"].tobytes() for a, b in zip(out, out2))  # cell order, same numbers
+
+
+def test_sweep_map_on_result_error_stops_the_run():
+    def stop(i, r):
+        raise BrokenPipeError
+
+    with pytest.raises(BrokenPipeError):
+        sweep_map(toy_cell, {"x": list(range(8))}, 0, "serial", on_result=stop)
 
 
 def test_bad_arguments():
@@ -503,25 +516,55 @@ def test_chain_rate_cell_matches_simulate_chain():
 
 
 def _cli(argv):
-    p = argparse.ArgumentParser(prog="gradexp")
-    sw.add_sweep_parser(p.add_subparsers(dest="command", required=True))
-    args = p.parse_args(argv)
-    return args.func(args)
+    from gradexp.cli import main
+
+    try:
+        return main(argv)
+    except SystemExit as e:  # argparse: --help (0) and bad arguments (2)
+        return e.code
 
 
 def test_cli_list_help_and_errors(capsys):
     assert _cli(["sweep", "--list"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in ("rate-vs-width", "rate-vs-batch", "rate-vs-activation"))
-    with pytest.raises(SystemExit) as e:
-        _cli(["sweep", "--help"])
-    assert e.value.code == 0
+    assert _cli(["sweep", "--help"]) == 0
     assert _cli(["sweep", "no-such-grid"]) == 2
     assert "unknown sweep 'no-such-grid'" in capsys.readouterr().err
     assert _cli(["sweep"]) == 2
     assert _cli(["sweep", "rate-vs-width", "--set", "width"]) == 2
     assert "--set takes NAME=V1,V2" in capsys.readouterr().err
     assert _cli(["sweep", "rate-vs-width", "--workers", "0"]) == 2
+    assert _cli(["sweep", "rate-vs-width", "--seed", "-1"]) == 2
+
+
+@pytest.mark.parametrize("setting, words", [("foo=1", "unknown parameter 'foo'"), ("width=-4", "width"),
+                                            ("activation=nope", "activation"), ("reps=0", "reps")])
+def test_cli_bad_set_is_one_line_and_leaves_no_file(tmp_path, capsys, monkeypatch, setting, words):
+    monkeypatch.chdir(tmp_path)
+    assert _cli(["sweep", "rate-vs-width", "--fast", "--set", setting]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err and "Traceback" not in err, err
+    assert not (tmp_path / "sweeps").exists() or not any((tmp_path / "sweeps").iterdir())
+
+
+def test_default_output_path_depends_on_set():
+    from gradexp.cli import sweep_default_path
+
+    a = sweep_default_path("rate-vs-width", 0, True, [])
+    b = sweep_default_path("rate-vs-width", 0, True, ["width=8,16"])
+    c = sweep_default_path("rate-vs-width", 0, True, ["width=8,32"])
+    assert len({a, b, c}) == 3 and a.name == "rate-vs-width-seed0-fast.npz"
+    assert sweep_default_path("rate-vs-width", 0, True, ["width=8, 16"]) == b
+
+
+def test_failed_first_cell_leaves_no_file(tmp_path):
+    flag = tmp_path / "flag"
+    flag.touch()
+    path = tmp_path / "s.npz"
+    with pytest.raises(RuntimeError, match="on purpose"):
+        run_sweep(failing_cell, {"x": [3, 4], "flag": str(flag)}, root_seed=0, executor="serial", path=path)
+    assert not path.exists()
 
 
 def test_cli_runs_and_resumes_a_fast_grid(tmp_path, capsys):
@@ -585,7 +628,7 @@ def thread_settings(seed=None):
 
 def test_local_workers_do_not_oversubscribe(monkeypatch):
     pytest.importorskip("threadpoolctl")
-    for var in sw._THREAD_VARS:
+    for var in sw_executors._THREAD_VARS:
         monkeypatch.delenv(var, raising=False)
     with sw.local_executor(2, threads_per_worker=1) as ex:
         assert ex.submit(thread_settings).result() == (1, 1)

@@ -1,4 +1,8 @@
-"""Rendering of ledger results: a readable text table and the README's Markdown summary."""
+"""Rendering of ledger results: a readable text table, the README's Markdown summary, JSON
+(one document, or one line per claim as it completes) and the counts per paper and verdict.
+
+Papers are named by their citation keys (``paik-choi-v2``, ..., ``gradexp``), never by the
+file names of the paper texts."""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ import json
 import textwrap
 from collections import Counter
 
-from ._ledger import Result
+from ._ledger import ERROR, STATUSES, Result
+from .runner import paper_key
 
 
 def _fmt(v) -> str:
@@ -48,5 +53,31 @@ def ledger_markdown(results: list[Result]) -> str:
     return "\n".join(rows)
 
 
+def result_dict(r: Result) -> dict:
+    """One claim's result as plain JSON-ready data (``seconds``: the check alone, in its worker)."""
+    c = r.claim
+    return {"id": c.id, "paper": paper_key(c), "source": c.source, "statement": c.statement,
+            "status": r.status, "evidence": r.evidence, "note": r.note, "seconds": round(r.seconds, 3)}
+
+
 def ledger_json(results: list[Result]) -> str:
-    return json.dumps({"claims": [r.as_dict() for r in results]}, indent=2, default=str)
+    """The whole ledger as one JSON document ``{"claims": [...]}``."""
+    return json.dumps({"claims": [result_dict(r) for r in results]}, indent=2, default=str)
+
+
+def result_jsonl(r: Result) -> str:
+    """One claim as one line of JSON (``gradexp verify --jsonl``)."""
+    return json.dumps(result_dict(r), default=str)
+
+
+def summary_table(results: list[Result]) -> str:
+    """Counts per paper (rows, by citation key) and verdict (columns), with totals."""
+    cols = [s for s in (*STATUSES, ERROR) if any(r.status == s for r in results)] or list(STATUSES)
+    papers = list(dict.fromkeys(paper_key(r.claim) for r in results))
+    counts = Counter((paper_key(r.claim), r.status) for r in results)
+    head = ["paper", *cols, "total"]
+    rows = [[p, *(str(counts[p, s]) for s in cols), str(sum(counts[p, s] for s in cols))] for p in papers]
+    rows.append(["total", *(str(sum(counts[p, s] for p in papers)) for s in cols), str(len(results))])
+    widths = [max(len(h), *(len(row[j]) for row in rows)) for j, h in enumerate(head)]
+    fmt = lambda row: "  ".join(x.ljust(w) if j == 0 else x.rjust(w) for j, (x, w) in enumerate(zip(row, widths)))
+    return "\n".join([fmt(head), *(fmt(r) for r in rows)])

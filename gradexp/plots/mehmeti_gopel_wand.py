@@ -3,6 +3,8 @@ ToyNet check (Figure 10), and a comparison of layer-wise optimizers in the same 
 
 from __future__ import annotations
 
+import functools
+
 import matplotlib
 import numpy as np
 
@@ -19,12 +21,12 @@ def _layer_colors(n):
     return [cmap(x) for x in np.linspace(0.0, 0.95, n)]
 
 
-def _layer_legend(ax, L, first=1):
+def _layer_legend(ax, L, first=1, **kw):
     from matplotlib.lines import Line2D
 
     cols = _layer_colors(L)
     ax.legend([Line2D([], [], color=cols[0]), Line2D([], [], color=cols[-1])],
-              [f"layer {first} (input side)", f"layer {L + first - 1}"], loc="lower left")
+              [f"layer {first} (input side)", f"layer {L + first - 1}"], **{"loc": "lower left", **kw})
 
 
 # ================================================================== Figure 1
@@ -60,7 +62,7 @@ def _fig1_plot(d):
     return fig
 
 
-register_figure("mgw-fig1-discrete-vs-continuous", paper="002",
+register_figure("mgw-fig1-discrete-vs-continuous", paper="mehmeti-gopel-wand",
                 description="Fig. 1: layer-wise ELRs of the discrete model for three λ and of the "
                             "continuous model; large λ flips the ELRs after one step",
                 compute=_fig1_compute, plot=_fig1_plot)
@@ -105,14 +107,14 @@ def _fig2_plot(d):
     return fig
 
 
-register_figure("mgw-fig2-mean-spread-vs-lr", paper="002",
+register_figure("mgw-fig2-mean-spread-vs-lr", paper="mehmeti-gopel-wand",
                 description="Fig. 2: Mean(E) and Std(E) after 10 steps against λ, plain and "
                             "residual (s = 2) profiles, depth 56",
                 compute=_fig2_compute, plot=_fig2_plot)
 
-register_figure("mgw-fig14-mean-spread-steps", paper="002",
+register_figure("mgw-fig14-mean-spread-steps", paper="mehmeti-gopel-wand",
                 description="Fig. 14: Figure 2 after 10, 50 and 100 steps",
-                compute=lambda fast, seed: _fig2_compute(fast, seed, steps=(10, 50, 100)),
+                compute=functools.partial(_fig2_compute, steps=(10, 50, 100)),
                 plot=_fig2_plot)
 
 
@@ -157,7 +159,7 @@ def _fig4_plot(d):
     return fig
 
 
-register_figure("mgw-fig4-momentum-spread", paper="002",
+register_figure("mgw-fig4-momentum-spread", paper="mehmeti-gopel-wand",
                 description="Figs. 4 and 13: Std(E) over λ × μ after 10, 25, 50 and 100 steps of "
                             "the momentum model, plain and residual profiles",
                 compute=_fig4_compute, plot=_fig4_plot)
@@ -221,7 +223,7 @@ def _fig6_plot(d):
     return fig
 
 
-register_figure("mgw-fig6-schedulers", paper="002",
+register_figure("mgw-fig6-schedulers", paper="mehmeti-gopel-wand",
                 description="Fig. 6: ELRs and weight norms per layer under constant, step, cosine, "
                             "warm-up + cosine and OneCycle schedules",
                 compute=_fig6_compute, plot=_fig6_plot)
@@ -265,9 +267,18 @@ def _fig10_plot(d):
             ax.plot(k, d[f"elr_model_{i}"][:, ell], color=cols[ell], lw=1.0, ls="--")
         ax.set_yscale("log")
         ax.set_xlabel("step k")
-        ax.set_title(f"λ = {lr:g}: measured (—) vs model (--)")
+        ax.set_title(f"λ = {lr:g}: measured (—), model (--)")
     axes[0][0].set_ylabel("E = ‖∇W‖/‖W‖")
-    _layer_legend(axes[0][0], L, first=2)
+    # legends outside the axes, below them, so that they cover no data
+    from matplotlib.lines import Line2D
+
+    cols_l = _layer_colors(L)
+    axes[0][0].legend([Line2D([], [], color=cols_l[0]), Line2D([], [], color=cols_l[-1])],
+                      ["layer 2 (input side)", f"layer {L + 1}"], loc="upper center",
+                      bbox_to_anchor=(0.5, -0.3), ncol=1, fontsize=7)
+    axes[0][1].legend([Line2D([], [], color="0.3"), Line2D([], [], color="0.3", ls="--")],
+                      ["measured", "model fitted at step 0"], loc="upper center", bbox_to_anchor=(0.5, -0.3),
+                      ncol=1, fontsize=7)
     ax = axes[0][2]
     for i, lr in enumerate(d["lrs"]):
         mc_points(ax, k, d[f"log_err_{i}"], d[f"log_err_se_{i}"], color=PALETTE[i], label=f"λ = {lr:g}")
@@ -275,14 +286,15 @@ def _fig10_plot(d):
     ax.axhspan(f - fse, f + fse, color="0.8", label="minibatch noise floor")
     ax.set_xlabel("step k")
     ax.set_ylabel("mean |log(E_model / E_measured)|")
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=1, fontsize=7)
     fig.suptitle(f"Fig. 10: discrete model fitted at step 0 vs BN+ReLU ToyNet MLP (depth "
                  f"{int(d['depth'])}, width {int(d['width'])}, batch {int(d['batch'])}, "
-                 f"{int(d['runs'])} runs)", fontsize=10)
+                 f"{int(d['runs'])} runs)\nλ = 1 training is chaotic (rounding changes single runs): "
+                 "read averages and error statistics", fontsize=9)
     return fig
 
 
-register_figure("mgw-fig10-toynet", paper="002",
+register_figure("mgw-fig10-toynet", paper="mehmeti-gopel-wand",
                 description="Fig. 10: the discrete model fitted to a trained ToyNet's step-0 norms "
                             "against the measured ELRs over 30 SGD steps, small and large λ",
                 compute=_fig10_compute, plot=_fig10_plot)

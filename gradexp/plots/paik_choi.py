@@ -56,7 +56,7 @@ def _fig2_plot(d: dict):
     return fig
 
 
-register_figure("pc-fig2-relu-vs-dropout", paper="000",
+register_figure("pc-fig2-relu-vs-dropout", paper="paik-choi-v2",
                 description="Fig. 2: input, dropout and ReLU distributions with their variances",
                 compute=_fig2_compute, plot=_fig2_plot)
 
@@ -86,7 +86,7 @@ def _cR_plot(d: dict):
     return fig
 
 
-register_figure("pc-cor23-explosion-factor", paper="000",
+register_figure("pc-cor23-explosion-factor", paper="paik-choi-v2",
                 description="Cor. 2.3: C(R) with its limits and the R → −∞ asymptote",
                 compute=_cR_compute, plot=_cR_plot)
 
@@ -119,7 +119,7 @@ def _acts_plot(d: dict):
     return fig
 
 
-register_figure("pc-activation-factors", paper="000",
+register_figure("pc-activation-factors", paper="paik-choi-v2",
                 description="Fig. 1 (right), theory: per-layer factor of each activation against the input mean",
                 compute=_acts_compute, plot=_acts_plot)
 
@@ -146,7 +146,7 @@ def _corr_plot(d: dict):
     return fig
 
 
-register_figure("pc-correlated-factor", paper="000",
+register_figure("pc-correlated-factor", paper="paik-choi-v2",
                 description="correlated_explosion_factor(ρ) against Thm 2.8's π/(π+1)",
                 compute=_corr_compute, plot=_corr_plot)
 
@@ -192,6 +192,6 @@ def _table1_plot(d: dict):
     return fig
 
 
-register_figure("pc-table1-local-lr", paper="000",
+register_figure("pc-table1-local-lr", paper="paik-choi-v2",
                 description="Table 1: local learning rates of the layer-wise rules against ||g||/||w||",
                 compute=_table1_compute, plot=_table1_plot)

@@ -65,6 +65,17 @@ def _fig1_compute(fast: bool, seed: int) -> dict:
     return out
 
 
+_FIG1_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "<", ">")
+_FIG1_STYLES = ("-", "--", "-.", ":")
+
+
+def _act_label(name: str) -> str:
+    params = dict(_FIG1_ACTS).get(name, {})
+    extra = {"leaky_relu": lambda p: f"leaky ReLU, slope {p['slope']:g}",
+             "dropout": lambda p: f"dropout, keep {p['keep_prob']:g}"}.get(name)
+    return extra(params) if extra else name
+
+
 def _fig1_plot(d: dict):
     fig, axes = new_figure(1, 2, width=4.6, height=3.6)
     depth = int(d["depth"])
@@ -72,13 +83,20 @@ def _fig1_plot(d: dict):
     for ax, key, names, preds, title in (
             (axes[0][0], "arch", d["arch_names"], d["arch_pred"], "architectures (ReLU)"),
             (axes[0][1], "act", d["act_names"], d["act_pred"], "activations (BatchNorm)")):
+        n = len(names)
         for k, (name, pred) in enumerate(zip(names, preds)):
-            c = PALETTE[k % len(PALETTE)] if k < len(PALETTE) else "0.5"
+            # colour, marker, line style and a small offset along x all differ, so curves with
+            # (nearly) equal rates (ELU/softplus, dropout/identity) stay distinguishable
+            c = PALETTE[k % len(PALETTE)] if k < len(PALETTE) else "0.35"
             m, se = np.asarray(d[f"{key}{k}_m"]), np.asarray(d[f"{key}{k}_se"])
-            sl = slice(None, None, max(1, depth // 12))
-            mc_points(ax, layers[sl], np.exp(m[sl]), yerr=np.exp(m[sl]) * se[sl], color=c,
-                      marker="o", markersize=3, label=f"{name} ({float(pred):.3f})")
-            theory_line(ax, layers, float(pred) ** layers, color=c, style="-", linewidth=1.0)
+            step = max(1, depth // 12)
+            sl = slice(k % step, None, step)
+            label = _act_label(str(name)) if key == "act" else str(name)
+            mc_points(ax, layers[sl] + 0.25 * (k - (n - 1) / 2) / n, np.exp(m[sl]), yerr=np.exp(m[sl]) * se[sl],
+                      color=c, marker=_FIG1_MARKERS[k % len(_FIG1_MARKERS)], markersize=3.5,
+                      markerfacecolor="none" if k % 2 else c, label=f"{label} ({float(pred):.3f})")
+            theory_line(ax, layers, float(pred) ** layers, color=c, style=_FIG1_STYLES[k % len(_FIG1_STYLES)],
+                        linewidth=1.0)
         ax.set_yscale("log")
         ax.set_xlabel("layers from the output, N - n")
         ax.set_title(title)
@@ -89,7 +107,7 @@ def _fig1_plot(d: dict):
     return fig
 
 
-register_figure("pc-fig1-chain-growth", paper="000",
+register_figure("pc-fig1-chain-growth", paper="paik-choi-v2",
                 description="Fig. 1: gradient norm against depth in sampled chains: BN, BN with skips, "
                             "LayerNorm, no normalisation (left) and BN with the Fig. 1 activations "
                             "(right), with the predicted slopes",
@@ -128,11 +146,11 @@ def _corr_compute(fast: bool, seed: int) -> dict:
 def _corr_plot(d: dict):
     fig, axes = new_figure(1, 2, width=4.4, height=3.4)
     ax = axes[0][0]
-    theory_line(ax, d["rho_line"], d["factor_line"], label="correlated_explosion_factor (d, B = inf)",
+    theory_line(ax, d["rho_line"], d["factor_line"], label=r"correlated_explosion_factor ($d, B = \infty$)",
                 color=PALETTE[0])
     mc_points(ax, d["rho"], d["ratio"], yerr=d["ratio_se"], color=PALETTE[1],
               label=f"sampled layers (d = {int(d['width'])}, B = {int(d['batch'])})")
-    ax.axhline(float(d["pc_bound"]), color=PALETTE[2], ls="--", lw=1, label="pi/(pi+1) (Thm 2.8)")
+    ax.axhline(float(d["pc_bound"]), color=PALETTE[2], ls="--", lw=1, label=r"$\pi/(\pi+1)$ (Thm 2.8)")
     ax.set_yscale("log")
     ax.set_xlabel(r"input correlation $\rho$")
     ax.set_ylabel("per-layer ratio (Thm 2.2)")
@@ -142,18 +160,19 @@ def _corr_plot(d: dict):
     med = np.asarray(d["bt_median"])
     yerr = np.vstack([med - np.asarray(d["bt_q25"]), np.asarray(d["bt_q75"]) - med])
     mc_points(ax, d["widths"], med, yerr=yerr, color=PALETTE[1], label="sampled layers: median, IQR")
-    ax.axhline(float(d["pc_bound"]), color=PALETTE[2], ls="--", lw=1, label="pi/(pi+1) (Thm 2.8 as stated)")
+    ax.axhline(float(d["pc_bound"]), color=PALETTE[2], ls="--", lw=1, label=r"$\pi/(\pi+1)$ (Thm 2.8 as stated)")
     ax.axhline(float(d["jensen_bound"]), color=PALETTE[0], ls=":", lw=1,
-               label="pi/(pi-1) (Jensen bound, corrected)")
+               label=r"$\pi/(\pi-1)$ (Jensen bound, corrected)")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("width d")
+    ax.set_ylabel("per-layer ratio (Thm 2.8 setting)")
     ax.set_title("perfectly correlated x = b t (B = 256)")
     ax.legend(fontsize=7)
     return fig
 
 
-register_figure("pc-correlation-ratio", paper="000",
+register_figure("pc-correlation-ratio", paper="paik-choi-v2",
                 description="Measured single-layer ratio against input correlation rho with "
                             "correlated_explosion_factor, and for x = b t against width with pi/(pi+1)",
                 compute=_corr_compute, plot=_corr_plot)
@@ -211,7 +230,7 @@ def _fig4_plot(d: dict):
     return fig
 
 
-register_figure("pc-fig4-second-derivatives", paper="000",
+register_figure("pc-fig4-second-derivatives", paper="paik-choi-v2",
                 description="Fig. 4 / Lemma 2.9: diagonal second derivatives against squared gradients "
                             "in a one-output network with a logistic loss",
                 compute=_fig4_compute, plot=_fig4_plot)

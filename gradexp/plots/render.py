@@ -1,15 +1,25 @@
-"""Render registered figures: compute (data, saved as .npz beside the image), then plot."""
+"""Render registered figures: compute (data, saved as .npz beside the image), then plot.
+
+The compute steps run on the sweep executor (local worker processes by default, one item per
+figure, each seeded by :func:`figure_seed` from the root seed and the figure's *data name*, never
+by its position) and go through the shared result store
+(:func:`gradexp.sweep.cache.cached_call`), so a rerun with unchanged code only plots. Plotting
+happens in the calling process as each compute step finishes.
+"""
 
 from __future__ import annotations
 
-import os
+import functools
 import sys
+import time
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from ._registry import FigureSpec
+
+__all__ = ["figure_seed", "compute_figure_data", "render_figure", "render_figures", "save_figure"]
 
 
 def figure_seed(name: str, seed: int) -> int:
@@ -18,19 +28,25 @@ def figure_seed(name: str, seed: int) -> int:
     return int(ss.generate_state(1, dtype=np.uint32)[0])
 
 
-def _atomic_savez(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **{k: np.asarray(v) for k, v in data.items()})
-    os.replace(tmp, path)
+def compute_figure_data(spec: FigureSpec, fast: bool = False, seed: int = 0) -> dict:
+    """The figure's data: ``spec.compute(fast, figure_seed(spec.data_name, seed))`` through the
+    result store (figures sharing a compute step and data name compute it once)."""
+    from ..sweep.cache import cached_call
+
+    return cached_call(spec.compute, fast, figure_seed(spec.data_name, seed))
 
 
-def render_figure(spec: FigureSpec, out: Path, formats=("png",), fast=False, seed=0) -> list[Path]:
+def save_figure(spec: FigureSpec, data: dict, out: Path, formats=("png",), fast=False, seed=0) -> list[Path]:
+    """Write ``data`` (.npz, atomically) and the figure drawn from it in each format."""
     import matplotlib.pyplot as plt
 
-    s = figure_seed(spec.name, seed)
-    data = spec.compute(fast, s)
+    from ..sweep.store import atomic_savez
+
+    s = figure_seed(spec.data_name, seed)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_savez(out / f"{spec.name}.npz", {**data, "_seed": s, "_root_seed": seed, "_fast": fast})
+    atomic_savez(out / f"{spec.name}.npz", {**data, "_seed": s, "_root_seed": seed, "_fast": fast,
+                                            "_paper": spec.paper})
     fig = spec.plot(data)
     paths = []
     for fmt in formats:
@@ -43,15 +59,74 @@ def render_figure(spec: FigureSpec, out: Path, formats=("png",), fast=False, see
     return paths
 
 
-def render_figures(names, out="figures", formats=("png",), fast=False, seed=0):
-    """Render figures by name; yields the written paths. A progress bar shows on a terminal."""
-    from tqdm import tqdm
+def render_figure(spec: FigureSpec, out: Path, formats=("png",), fast=False, seed=0) -> list[Path]:
+    """Compute (through the store) and save one figure in this process."""
+    return save_figure(spec, compute_figure_data(spec, fast, seed), Path(out), formats, fast, seed)
 
+
+def _compute_task(name: str, fast: bool, root_seed: int, cache_enabled: bool, cache_dir: str, seed=None):
+    """Worker side: one figure's data and the seconds its compute step took."""
+    from ..sweep import cache
+    from . import all_figures
+
+    spec = all_figures()[name]
+    t0 = time.perf_counter()
+    with cache.using(enabled=cache_enabled, directory=cache_dir):
+        data = compute_figure_data(spec, fast, root_seed)
+    return data, time.perf_counter() - t0
+
+
+def render_figures(names, out="figures", formats=("png",), fast=False, seed=0, *, executor=None,
+                   workers: int | None = None, progress: bool | None = None, on_written=None) -> dict:
+    """Render figures by name; return ``{name: (paths, compute_seconds, plot_seconds)}``.
+
+    Figures that share their data (same compute step and ``data_name``, e.g. Bjorck et al.
+    Figs. 11 and 12) are computed by one task and both drawn from its result (the second
+    reports 0 compute seconds).
+
+    Compute steps run on ``executor``/``workers`` (see :func:`gradexp.sweep.executors.sweep_map`;
+    ``workers=1`` runs in this process); each figure is plotted and written here as soon as its
+    data arrives, and ``on_written(name, paths)`` is called. A tqdm bar shows on a terminal.
+    """
+    from ..sweep import cache
+    from ..sweep.executors import available_cpus, check_workers, sweep_map
     from . import all_figures
 
     figures = all_figures()
-    out = Path(out)
-    bar = tqdm(names, desc="figures", unit="fig", disable=not sys.stderr.isatty(), file=sys.stderr)
-    for name in bar:
-        bar.set_postfix_str(name)
-        yield from render_figure(figures[name], out, formats, fast, seed)
+    names = list(names)
+    unknown = [n for n in names if n not in figures]
+    if unknown:
+        raise ValueError(f"unknown figure(s): {', '.join(unknown)}")
+    workers = check_workers(workers)
+    if executor is None:
+        n = min(available_cpus(), len(names)) if workers is None else min(workers, len(names))
+        executor = "serial" if n <= 1 else n
+    # figures drawing the same data (same compute step and data name) share one task
+    groups: dict = {}
+    for n in names:
+        spec = figures[n]
+        groups.setdefault((_compute_id(spec.compute), spec.data_name), []).append(n)
+    heads = [members[0] for members in groups.values()]
+    st = cache.settings()
+    task = functools.partial(_compute_task, fast=fast, root_seed=int(seed), cache_enabled=st["enabled"],
+                             cache_dir=st["directory"])
+    done: dict = {}
+
+    def plot(i, payload):
+        data, secs = payload
+        for name in groups[_compute_id(figures[heads[i]].compute), figures[heads[i]].data_name]:
+            t0 = time.perf_counter()
+            paths = save_figure(figures[name], data, Path(out), formats, fast, seed)
+            done[name] = (paths, secs if name == heads[i] else 0.0, time.perf_counter() - t0)
+            if on_written is not None:
+                on_written(name, paths)
+
+    sweep_map(task, [{"name": n} for n in heads], 0, executor, progress=progress, on_result=plot,
+              desc="figures", leave=False)
+    return {n: done[n] for n in names}
+
+
+def _compute_id(compute) -> tuple:
+    if isinstance(compute, functools.partial):
+        return (_compute_id(compute.func), compute.args, tuple(sorted(compute.keywords.items())))
+    return (compute.__module__, compute.__qualname__)

@@ -52,7 +52,7 @@ def _fig5_plot(d):
     return fig
 
 
-register_figure("tvlars-fig5-phi", paper="003",
+register_figure("tvlars-fig5-phi", paper="do-tvlars",
                 description="Fig. 5: the TVLARS factor φ(t) for several λ, d_e and α, with the "
                             "corrected upper bound φ(0) and the printed one (eq. 13)",
                 compute=_fig5_compute, plot=_fig5_plot)
