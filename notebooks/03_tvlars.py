@@ -173,7 +173,7 @@ for name, opt in (("sgd", None), ("lars", optim.Optimizer(rule=optim.LARS(eta=0.
 # %%
 from gradexp.claims import all_claims, run_ledger
 
-PAPERS = ("003",)  # Do et al.
+PAPERS = ("do-tvlars",)
 ids = [c.id for c in all_claims() if c.paper in PAPERS]
 results = run_ledger(fast=True, ids=ids)
 for r in results:

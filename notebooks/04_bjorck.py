@@ -144,7 +144,7 @@ for method in ("direct", "qr"):
 # %%
 from gradexp.claims import all_claims, run_ledger
 
-PAPERS = ("004",)  # Bjorck, Gomes & Selman
+PAPERS = ("bjorck-gomes-selman",)
 ids = [c.id for c in all_claims() if c.paper in PAPERS]
 results = run_ledger(fast=True, ids=ids)
 for r in results:
