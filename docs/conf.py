@@ -113,7 +113,7 @@ myst_substitutions = _substitutions()
 # Objects of other projects: without network access there is no intersphinx inventory to
 # resolve them against, so references to them are not checked. Every gradexp reference is.
 nitpick_ignore_regex = [
-    (r"py:.*", r"(numpy|np|scipy|concurrent|contextvars|os|matplotlib|dask|distributed|threadpoolctl|numba|mpmath|sympy|typing|collections|pathlib)(\..*)?"),
+    (r"py:.*", r"(numpy|np|scipy|concurrent|contextvars|os|matplotlib|dask|distributed|threadpoolctl|numba|mpmath|sympy|typing|collections|pathlib|joblib|functools|tqdm)(\..*)?"),
     (r"py:class", r"(array_like|array-like|optional|callable|ndarray|float|int|bool|str|dict|list|tuple|sequence|None)"),
     # fragments of string annotations ('Callable[..., Verdict]') that autodoc shows in dataclass
     # signatures under `from __future__ import annotations` and cannot parse

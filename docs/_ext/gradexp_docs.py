@@ -169,6 +169,7 @@ def _candidates(modname: str) -> list[tuple[str, str | None]]:
         names = [n for n, o in vars(mod).items() if not n.startswith("_")
                  and (inspect.isfunction(o) or inspect.isclass(o))
                  and getattr(o, "__module__", None) == modname]
+    names += [n for n in documented_constants(mod) if n not in names]
     out = []
     for name in names:
         obj = getattr(mod, name)
@@ -178,6 +179,26 @@ def _candidates(modname: str) -> list[tuple[str, str | None]]:
             out.append((name, obj.__module__))
         else:  # data: its home is the module that assigns it
             out.append((name, modname if _defines_data(mod, name) else _data_home(name)))
+    return out
+
+
+def documented_constants(mod) -> list[str]:
+    """Top-level UPPERCASE constants documented with a ``#:`` comment (Sphinx's convention for
+    documenting data), and the constants assigned right after one (a documented group)."""
+    try:
+        lines = inspect.getsource(mod).splitlines()
+    except (OSError, TypeError):
+        return []
+    out, documented = [], False
+    for line in lines:
+        if line.startswith("#:"):
+            documented = True
+            continue
+        m = re.match(r"([A-Z][A-Z0-9_]*)\s*(?::[^=]*)?=", line)
+        if m and documented:
+            out.append(m.group(1))
+            continue
+        documented = False
     return out
 
 
@@ -422,6 +443,8 @@ def canonical_name(target: str, modname: str | None = None, classname: str | Non
         if classname:
             candidates.insert(0, f"{modname}.{classname}.{target}")
         candidates.append(f"{modname}.{target}")
+        parts = modname.split(".")
+        candidates += [".".join(parts[:i] + [target]) for i in range(len(parts) - 1, 0, -1)]
     # ``ChainResult.rate`` written in a module that does not import ChainResult: a public
     # class of that name defined in exactly one gradexp module
     head = target.split(".")[0]
@@ -451,6 +474,14 @@ def canonical_name(target: str, modname: str | None = None, classname: str | Non
             continue
         if inspect.ismodule(obj):
             return obj.__name__
+        if not attrs:
+            continue
+        if not (inspect.isclass(obj) or inspect.isfunction(obj) or callable(getattr(obj, "fget", None))
+                or inspect.isroutine(obj)):
+            # data: the page that documents this very object under this name
+            for m, (own, _) in assign_pages(public_modules()).items():
+                if attrs[-1] in own and getattr(importlib.import_module(m), attrs[-1], None) is obj:
+                    return f"{m}.{attrs[-1]}"
         # the defining object: a class or function, then the attribute path below it
         head, tail = obj, []
         for k in range(len(attrs), -1, -1):
