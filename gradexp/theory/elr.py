@@ -1,4 +1,4 @@
-r"""The effective-learning-rate (ELR) model of Mehmeti-Göpel & Wand (``002_dd5754da8201044e.txt``).
+r"""The effective-learning-rate (ELR) model of Mehmeti-Göpel & Wand (``mehmeti-gopel-wand``).
 
 For a scale-invariant layer (a linear map followed by a normalization layer) the gradient is
 orthogonal to the weights (eq. 2) and scales as 1/‖W‖ (eq. 1). With the *base gradient*

@@ -1,6 +1,6 @@
 r"""The per-layer gradient explosion factor of BatchNorm + activation layers.
 
-Paik & Choi (``000_b4a1e580b0f034bd.txt``, Theorem 2.2, eq. 4) consider the layer
+Paik & Choi (``paik-choi-v2``, Theorem 2.2, eq. 4) consider the layer
 :math:`x^{n+1} = \mathrm{BN}(W^n \mathrm{ReLU}(x^n) + b^n)` with i.i.d. inputs
 :math:`x_i^n \sim N(\mu, \sigma^2)` and an upstream gradient independent of the input,
 and bound the ratio
