@@ -165,10 +165,10 @@ def exp_half_square(t, sign=-1.0, t_lo=0.0):
     return np.where(fin, val, 0.0 if sign < 0 else np.inf)
 
 
-#: fdlibm's split of log 2: LN2_HI has 32 significant bits, so k * LN2_HI is exact for |k| < 2**21
+#: fdlibm's split of log 2: LN2_HI has 32 significant bits, so k * LN2_HI is exact for ``|k| < 2**21``
 LN2_HI = 6.93147180369123816490e-01
 LN2_LO = 1.90821492927058770002e-10
-#: beyond |t| = PDF_FREXP_CUT, φ(t) < exp(-3200) underflows even after the largest rescaling
+#: beyond ``|t|`` = PDF_FREXP_CUT, φ(t) < exp(-3200) underflows even after the largest rescaling
 #: any gradexp closed form applies (σ², up to 2**2048 ≈ exp(1420)); φ is returned as exactly 0.
 PDF_FREXP_CUT = 80.0
 

@@ -38,8 +38,8 @@ rule                        step size η_ℓ (defaults are the paper's choices) 
 :class:`CLARS`              γ_t η‖w‖ / (mean_b ‖m_b‖ + ε) (Huo 2021; Table 1)                update
 :class:`AGC`                γ_t min(η max(‖w_u‖, ε)/‖g_u‖, 1) per unit u (Brock 2021)         gradient
 :class:`LALC`               min(γ_t, 1/(η‖m‖²/‖w‖² + ε))  (Paik & Choi, Algorithm 1)         update
-:class:`ELRConstraint`      γ_t E_goal / (E + ε), E = ‖g‖/‖w‖ (Mehmeti-Göpel & Wand eq. 14)  gradient
-:class:`TVLARS`             γ_t η φ(t) ‖w‖ / ‖g + βw‖      (Do et al., Algorithm 1 line 6)    gradient
+:class:`ELRConstraint`      γ_t E_goal/(E + ε), E = ‖g‖/‖w‖ (Mehmeti-Göpel & Wand eq. 14)  gradient
+:class:`TVLARS`             γ_t η φ(t) ‖w‖ / ‖g + βw‖    (Do et al., Algorithm 1 line 6)   gradient
 =========================  ==============================================================  =========
 
 Zero norms: every formula above is undefined or degenerate when ‖w‖ = 0 or the direction is

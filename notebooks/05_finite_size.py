@@ -32,6 +32,8 @@
 # identity) these are Gaussian kernels at correlation −1/(B−1): exact closed forms.
 
 # %%
+# %matplotlib inline
+import json
 import math
 import time
 
@@ -42,11 +44,14 @@ import gradexp
 from gradexp.theory.finite_size import (finite_batch_expansion, finite_batch_factor,
                                         finite_batch_moments)
 
+KEY = {}  # the key numbers of this tour, printed as JSON at the end (checked by the tests)
+
 B = np.array([4, 5, 8, 16, 32, 64, 128, 256, 1024])
 for act in ("relu", "identity"):
     for bk in ("full", "simplified"):
         lam = finite_batch_factor(B, act, bn_backward=bk)
         print(f"{act:9s} {bk:10s}", " ".join(f"{v:.4f}" for v in lam))
+        KEY[f"lambda_{act}_{bk}_B=4..1024"] = np.asarray(lam, dtype=float).tolist()
 print("B = inf (activation_factor):", finite_batch_factor(math.inf), "= pi/(pi-1) =", math.pi / (math.pi - 1))
 
 # %% [markdown]
@@ -63,6 +68,7 @@ for act in ("relu", "identity", "tanh", "gelu"):
     lam, c1 = finite_batch_expansion(act)
     print(f"{act:9s} lambda(B) = {lam:.6f} + {c1:.4f}/B + O(1/B^2);  at B = 1000: "
           f"{finite_batch_factor(1000, act):.6f} vs {lam + c1 / 1000:.6f}")
+    KEY[f"expansion_{act}"] = [lam, c1]
 
 # %% [markdown]
 # Smooth activations use a Gauss–Legendre rule in whitened polar coordinates of the pair
@@ -90,6 +96,7 @@ for bk in ("full", "simplified"):
     th = finite_batch_factor(16, "relu", bn_backward=bk)
     print(f"{bk:10s} sampled {r['factor']:.4f} ± {r['stderr']:.4f}   theory {th:.4f}   "
           f"z = {(r['factor'] - th) / r['stderr']:+.2f}")
+    KEY[f"mc_chain_factor_B=16_{bk}"] = {"mean": float(r["factor"]), "stderr": float(r["stderr"])}
 
 # %%
 Bt = np.unique(np.round(np.geomspace(4, 1024, 60)))
@@ -125,3 +132,6 @@ ax.set_xlabel("layers from the output")
 ax.set_ylabel("log gradient norm ratio")
 ax.legend()
 plt.show()
+
+# %% tags=["key-numbers"]
+print(json.dumps(KEY, indent=1, sort_keys=True))

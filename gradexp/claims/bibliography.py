@@ -30,7 +30,7 @@ class Paper:
     key : citation key used by claims, JSON output, README and figures.
     short : short citation ("Paik & Choi (later version)").
     title, authors : as printed.
-    year, venue, arxiv, version : as printed, or :data:`NOT_STATED` (with what the text implies
+    year, venue, arxiv, version : as printed, or ``NOT_STATED`` (with what the text implies
         in ``note``).
     takes : what gradexp takes from it.
     """

@@ -343,7 +343,7 @@ def _remark_2_5(fast: bool, d_power: int = 1, quoted_failure: float = 1e-9, quot
 def perfectly_correlated_ratio(W, t):
     """Theorem 2.2's ratio for inputs x = b t (b ~ N(0, 1)), infinite batch, simplified backward.
 
-    With P_j = sum_{t_i>0} W_ij t_i and N_j = sum_{t_i<0} W_ij |t_i|, the pre-BN variance is
+    With P_j = sum_{t_i>0} W_ij t_i and N_j = sum_{t_i<0} W_ij ``|t_i|``, the pre-BN variance is
     sigma_hat_j^2 = v (P_j^2 + N_j^2) - P_j N_j / pi, v = 1/2 - 1/(2 pi) (eq. 29 of the
     appendix, correctly evaluated), and Var(g_i) = 1/2 sum_j W_ij^2 / sigma_hat_j^2.
     """

@@ -34,9 +34,9 @@ The backward pass is exact (tested against central finite differences and PyTorc
 The options of a chain are one validated, frozen :class:`ChainSpec`; every public function
 builds it once (``simulate_chain(depth, width, batch, **options)``) or takes it
 (``simulate_chain(spec)``), and the compiled kernel receives it packed into one integer and
-one float parameter vector (:func:`_pack`).
+one float parameter vector (``_pack``).
 
-Engines: every chain runs whole in compiled code (:func:`gradexp.mc._chain_kernels._chain_one`):
+Engines: every chain runs whole in compiled code (``gradexp.mc._chain_kernels._chain_one``):
 the matmuls go to BLAS (``np.dot(a, b, out)`` into preallocated buffers, no allocation in the
 layer loop), numba fuses the elementwise work (normalisation, activation, masks, reductions).
 ``engine="wide"`` runs one chain at a time and lets BLAS use its threads; ``"compiled"``
@@ -913,10 +913,10 @@ class ChainResult:
     gram_cos : (reps, N+1) with ``stats="gram"`` (else NaN): mean over pairs b < c of
         :math:`|\cos(x^n_b, x^n_c)| = |G_{bc}|/\sqrt{G_{bb}G_{cc}}`, :math:`G = x^n (x^n)^\top`
         the B × B Gram matrix of the samples (0: orthogonal representations, 1: collapsed).
-    stable_rank : (reps, N+1) with ``stats="gram"``: :math:`\mathrm{tr}\,G/\lambda_{max}(G)
-        = \|x^n\|_F^2/\|x^n\|_2^2 \in [1, \min(B, d_n)]`.
-    isometry_gap : (reps, N+1) with ``stats="gram"``: :math:`-\log I(G) = \log(\mathrm{tr}\,G/B)
-        - \frac1B\log\det G \ge 0`, zero iff G ∝ I (Daneshmand et al. 2021, the isometry
+    stable_rank : (reps, N+1) with ``stats="gram"``:
+        :math:`\mathrm{tr}\,G/\lambda_{max}(G) = \|x^n\|_F^2/\|x^n\|_2^2 \in [1, \min(B, d_n)]`.
+    isometry_gap : (reps, N+1) with ``stats="gram"``:
+        :math:`-\log I(G) = \log(\mathrm{tr}\,G/B) - \frac1B\log\det G \ge 0`, zero iff G ∝ I (Daneshmand et al. 2021, the isometry
         :math:`I(G) = \det(G)^{1/B}/(\mathrm{tr}\,G/B)`); +inf when G is singular, e.g. when
         B > d_n, or under centred BatchNorm, whose outputs sum to zero over the batch (rank
         ≤ B − 1): use ``norm="batch-nocenter"`` as Daneshmand et al. do.
@@ -1360,7 +1360,7 @@ class SampledChain:
         return rows
 
     def gram_statistics(self) -> np.ndarray:
-        """(3, N+1) mean |cos|, stable rank and isometry gap of the batch Gram matrix of every
+        """(3, N+1) mean ``|cos|``, stable rank and isometry gap of the batch Gram matrix of every
         layer of the last run (definitions in :class:`ChainResult`)."""
         return _gram_stats(self._spec, self._lay, self._buf.X[0])
 

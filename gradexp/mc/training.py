@@ -428,7 +428,7 @@ def compare_with_model(runs, *, layers=None, optimizer=None) -> dict:
     """Score the discrete model against trained ToyNets, one fit per run.
 
     Returns per-step arrays (mean over runs, with standard errors):
-    ``log_err``: mean over layers of |log(E_model/E_measured)|; ``weight_log_err``: the same for
+    ``log_err``: mean over layers of ``|log(E_model/E_measured)|``; ``weight_log_err``: the same for
     ‖W‖²; ``flip_measured``/``flip_model``: Spearman correlation of E at step 0 and step 1
     (negative = the layers' order flipped); and the per-run arrays themselves. ``reps`` (alias
     key ``n_runs``) is the number of runs.
@@ -490,7 +490,7 @@ def _growth_rates(ss, n_nets, depth, width, batch, classes, lo, hi, ell):
 
 def minibatch_noise_floor(depth, width, batch, *, reps=None, classes=10, rng=None, n_pairs=None,
                           seed=_UNSET) -> Estimate:
-    """Mean over layers (all but the first) of |log(‖∇W_ℓ‖_a/‖∇W_ℓ‖_b)| for two independent
+    """Mean over layers (all but the first) of ``|log(‖∇W_ℓ‖_a/‖∇W_ℓ‖_b)|`` for two independent
     minibatches at the same initial weights: the part of the model's ELR error that no
     deterministic model of the norms can remove (one estimate per network; ``reps`` networks,
     alias ``n_pairs``)."""

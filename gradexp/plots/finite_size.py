@@ -4,7 +4,7 @@
   lines, both BN backwards, four activations) with sampled chains at two widths;
 * ``gx-orthogonal-depth``: linear BN chains, Gaussian against Haar-orthogonal weights, gradient
   norm against depth (Meterez et al. 2024);
-* ``gx-representations-depth``: batch-Gram statistics (mean |cos| between samples, stable rank)
+* ``gx-representations-depth``: batch-Gram statistics (mean ``|cos|`` between samples, stable rank)
   and the excess kurtosis against depth for BatchNorm, LayerNorm and no normalisation.
 
 Compute steps return arrays only; plot steps only draw.

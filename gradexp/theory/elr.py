@@ -1,4 +1,4 @@
-r"""The effective-learning-rate (ELR) model of Mehmeti-Göpel & Wand (``002_dd5754da8201044e.txt``).
+r"""The effective-learning-rate (ELR) model of Mehmeti-Göpel & Wand (``mehmeti-gopel-wand``).
 
 For a scale-invariant layer (a linear map followed by a normalization layer) the gradient is
 orthogonal to the weights (eq. 2) and scales as 1/‖W‖ (eq. 1). With the *base gradient*
@@ -32,7 +32,7 @@ Contents
     Appendix A.1, eqs. 25–26.
 
 Beyond the early phase (derived here, checked by the ``gx-elr-*`` ledger claims)
--------------------------------------------------------------------------------
+--------------------------------------------------------------------------------
 :func:`equilibrium_weight_sq`, :func:`equilibrium_elr`, :func:`equilibrium_relative_update`, :func:`contraction_factor`, :func:`equilibrium_steps`
     Coupled weight decay (``simulate(..., weight_decay=β)``): the fixed point, its ELR and
     relative update, the rate and the time to reach it; :func:`momentum_state` is the
@@ -752,14 +752,12 @@ def equilibrium_steps(c, lr, weight_decay, *, w0_sq=1.0, rtol=0.01):
     a = (1 − λβ)², increasing in δ, q(0) = 2a − 1 (> 0 for λβ < 1 − 1/√2, required here).
 
     * δ > 0: q ∈ (2a−1, a²), so the first step K with δ_K ≤ r obeys
-      :math:`\lceil\ln(\delta_0/r)/(-\ln(2a-1))
-ceil \le K \le \lceil\ln(\delta_0/r)/(-\ln a^2)
-ceil`.
+      :math:`\lceil\ln(\delta_0/r)/(-\ln(2a-1))\rceil \le K \le \lceil\ln(\delta_0/r)/(-\ln a^2)\rceil`.
     * δ < 0 with q(δ) ≥ 0: δ stays negative and q ∈ [q(δ₀), 2a−1): the bounds with those rates.
     * δ < 0 with q(δ) < 0 (far below, u ≪ u*: the first steps overshoot): iterated exactly
       until one of the cases above applies.
 
-    Both bounds are ≈ ln(|δ₀|/r)/(4λβ), the continuous form's time (δ(t) = δ₀e^{−4βt} exactly,
+    Both bounds are ≈ ``ln(|δ₀|/r)/(4λβ)``, the continuous form's time (δ(t) = δ₀e^{−4βt} exactly,
     :func:`continuous_weight_sq`). Returns ``(lower, upper)`` (floats holding integers).
 
     Examples
@@ -1037,7 +1035,7 @@ def saturation_orbit(v0, steps):
 
 
 def recovery_steps_exact(c, lr, c_ref, *, w0_sq=1.0, rtol=0.01, max_steps=10**7):
-    """The first step k with |E(c)/E(c_ref) − 1| ≤ rtol, by iterating eq. 4 (in the variable
+    """The first step k with ``|E(c)/E(c_ref) − 1| ≤ rtol``, by iterating eq. 4 (in the variable
     v of :func:`saturation_orbit`) with Python floats; scalars only; None beyond
     ``max_steps``. The reference :func:`recovery_steps` is checked against."""
     c = float(check_positive(c, "c"))
@@ -1069,7 +1067,7 @@ def recovery_steps(c, lr, c_ref, *, w0_sq=1.0, rtol=0.01):
     v₀ = s₀²/(λc)². After the first step v ≥ 4 and the map is increasing, so the order is
     kept and the ratio E/E_ref = √(v_ref/v) moves monotonically to 1; with
     :math:`v_k \approx v_1 + 2(k-1) + \tfrac12\ln(1 + 2(k-1)/v_1)` the condition
-    |√(v_ref/v) − 1| ≤ r is solved for k (bisection on the closed form). A layer that
+    ``|√(v_ref/v) − 1| ≤ r`` is solved for k (bisection on the closed form). A layer that
     *saturates* (λE₀ ≫ 1, flipped to E₁ ≈ 1/(λ²E₀)) has v₁ ≈ (λc/s₀)², hence
 
     .. math:: k_{\rm rec} \approx \frac{(1-r)^2 v_1 - v_{1,\rm ref}}{2r(2-r)}

@@ -1,6 +1,6 @@
 r"""The per-layer gradient explosion factor of BatchNorm + activation layers.
 
-Paik & Choi (``000_b4a1e580b0f034bd.txt``, Theorem 2.2, eq. 4) consider the layer
+Paik & Choi (``paik-choi-v2``, Theorem 2.2, eq. 4) consider the layer
 :math:`x^{n+1} = \mathrm{BN}(W^n \mathrm{ReLU}(x^n) + b^n)` with i.i.d. inputs
 :math:`x_i^n \sim N(\mu, \sigma^2)` and an upstream gradient independent of the input,
 and bound the ratio
@@ -49,7 +49,7 @@ YANG_RATE = math.sqrt(math.pi / (math.pi - 1.0))
 _ASYMPTOTIC_R = -1e6
 
 #: the quadrature-based activations (ELU, GELU, SiLU, tanh, softplus) are evaluated, and
-#: tested against mpmath, for |mu| <= QUAD_MU_MAX and QUAD_SIGMA_RANGE[0] <= sigma <= [1]
+#: tested against mpmath, for ``|mu|`` <= QUAD_MU_MAX and QUAD_SIGMA_RANGE[0] <= sigma <= [1]
 QUAD_MU_MAX = 5.0
 QUAD_SIGMA_RANGE = (1e-2, 1e2)
 
@@ -208,7 +208,7 @@ def activation_factor(activation="relu", mu=0.0, sigma=1.0, **params):
 
     the generalisation of Theorem 2.2's ratio (same derivation, with the ReLU mask replaced
     by :math:`\varphi'`). Closed forms: ReLU gives :math:`C(\mu/(\sqrt2\sigma))`; leaky ReLU
-    with slope a gives :func:`_leaky_factor` (a = 0 is ReLU, a = 1 the identity); identity
+    with slope a gives ``_leaky_factor`` (a = 0 is ReLU, a = 1 the identity); identity
     gives 1; dropout with keep probability p (:math:`\varphi(x) = m x`) gives
     :math:`\sigma^2/(\sigma^2 + (1-p)\mu^2)`, which is 1 at μ = 0. ELU, GELU, SiLU, tanh and
     softplus use adaptive quadrature split at the kinks (relative accuracy ~1e-10, tested against

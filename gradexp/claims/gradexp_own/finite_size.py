@@ -382,7 +382,7 @@ def _normalise(z, norm, eps=0.0):
 
 
 def gram_statistics(x: np.ndarray) -> tuple[float, float, float]:
-    r"""(mean |cos| between samples, stable rank Σλ/λ_max, isometry gap) of the batch Gram
+    r"""(mean ``|cos|`` between samples, stable rank Σλ/λ_max, isometry gap) of the batch Gram
     :math:`G = xx^\top/d`. The isometry gap :math:`\log(\mathrm{tr}G/B) - \tfrac1B\log\det G`
     (Meterez et al. 2024) is 0 iff G ∝ I and +inf for a singular G."""
     G = x @ x.T / x.shape[1]
@@ -581,7 +581,7 @@ def _check_orthogonal(fast: bool, *, weights: str = "orthogonal") -> Verdict:
 # ============================================================================ representations
 def representation_profiles(fast=True, seed=0, *, activation="relu", batch=32, width=None,
                             depth=None, reps=None, engine="mc") -> dict:
-    """Per-layer Gram statistics (mean |cos|, stable rank) and excess kurtosis of the
+    """Per-layer Gram statistics (mean ``|cos|``, stable rank) and excess kurtosis of the
     normalisation outputs for BN / LN / no normalisation (Gaussian weights).
 
     ``engine="mc"`` runs :func:`gradexp.mc.simulate_chain` (``stats="gram"``; kurtosis: the
