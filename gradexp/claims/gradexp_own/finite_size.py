@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from .._common import wls as _common_wls
+
 from ...sweep.cache import cached_call
 from ...theory.finite_size import finite_batch_factor
 
@@ -122,18 +124,6 @@ def _sig(x, n=5):
     return float(f"{x:.{n}g}")
 
 
-def _wls(columns, y, se):
-    """Weighted least squares y ≈ X c; returns (c, standard errors, χ², dof)."""
-    X = np.column_stack(columns).astype(float)
-    w = 1.0 / np.asarray(se, dtype=float)
-    A = X * w[:, None]
-    b = np.asarray(y, dtype=float) * w
-    coef, *_ = np.linalg.lstsq(A, b, rcond=None)
-    cov = np.linalg.inv(A.T @ A)
-    chi2 = float(((A @ coef - b) ** 2).sum())
-    return coef, np.sqrt(np.diag(cov)), chi2, len(y) - X.shape[1]
-
-
 def _reference_factor(batch, activation, bn_backward, reference):
     """The reference a check compares with: ``"finite-batch"`` (the closed form / quadrature of
     :func:`finite_batch_factor`) or ``"infinite-batch"`` (:func:`activation_factor`: the
@@ -186,7 +176,7 @@ def factor_agreement(fast=True, reference="finite-batch", seed=1101, *, groups=F
         ref = _reference_factor(np.array(batches, float), act, bk, reference)
         for i, B in enumerate(batches):
             y, se = scan["factor"][i], scan["stderr"][i]
-            coef, cse, chi2, dof = _wls([np.ones(len(widths)), 1.0 / np.array(widths, float)], y, se)
+            coef, cse, chi2, dof = _common_wls([np.ones(len(widths)), 1.0 / np.array(widths, float)], y, se)
             rows.append(dict(activation=act, backward=bk, batch=B, reference=float(ref[i]),
                              widest=float(y[-1]), widest_se=float(se[-1]),
                              extrapolated=float(coef[0]), extrapolated_se=float(cse[0]),
