@@ -254,7 +254,7 @@ def _warmup_plot(d):
     axes[0][2].set_ylabel("sd over layers of log E")
     axes[0][2].set_title(f"ToyNet 30×32, target λ = {float(d['toy_target']):g}")
     axes[0][3].set_ylabel("training loss")
-    axes[0][3].set_title(f"ToyNet, {int(d['toy_reps'])} runs, same nets per arm")
+    axes[0][3].set_title(f"ToyNet loss ({int(d['toy_reps'])} runs)")
     for ax in axes[0][2:]:
         ax.set_xlabel("step k")
     fig.suptitle("Warm-up without hyperparameters, λ_k = min(λ, 1/√(E_max E_min)), against linear "

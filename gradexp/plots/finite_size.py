@@ -122,7 +122,7 @@ def _ortho_plot(d: dict):
                       label=f"{w} weights")
         if norm == "batch":
             theory_line(ax, k, 0.5 * k * math.log((B - 2) / (B - 3)), color="0.3", style="--",
-                        linewidth=1.0, label=r"Gaussian theory $\frac{k}{2}\log\frac{B-2}{B-3}$")
+                        linewidth=1.0, label=r"infinite-width theory $\frac{k}{2}\log\frac{B-2}{B-3}$")
         ax.set_xlabel("layers from the output, k")
         ax.set_title("BN (centred)" if norm == "batch" else "BN without mean subtraction")
         ax.legend(fontsize=7)
