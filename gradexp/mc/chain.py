@@ -46,8 +46,8 @@ from the r-th child of the ``rng`` seed sequence (:func:`gradexp._random.spawn_s
 engines and thread counts give identical numbers.
 
 Random numbers (``rng_engine``): by default every tensor of repetition r is a Philox4x64-10
-stream keyed by that child and named by (layer, tensor, batch) (:class:`_PhiloxPlan`,
-:mod:`gradexp.mc._philox`), drawn in compiled code: by the chain's own thread on the
+stream keyed by that child and named by (layer, tensor, batch) (``_PhiloxPlan``,
+``gradexp.mc._philox``), drawn in compiled code: by the chain's own thread on the
 threaded engine, by all of numba's threads (``prange`` over blocks of counters) when chains
 run one at a time. ``rng_engine="numpy"`` draws the same tensors from an SFC64 generator per
 repetition in numpy (the earlier path, kept for cross-checks).
@@ -183,7 +183,7 @@ class ChainSpec:
         (costs one B×B Gram matrix and its eigenvalues per layer and chain).
     dtype : ``numpy.float64`` or ``numpy.float32`` (stored as a :class:`numpy.dtype`).
     rng_engine : how the random numbers are drawn: ``"philox"`` (default; counter-based
-        Philox4x64-10 streams drawn in compiled code, by every core, :mod:`gradexp.mc._philox`)
+        Philox4x64-10 streams drawn in compiled code, by every core, ``gradexp.mc._philox``)
         or ``"numpy"`` (an SFC64 generator per repetition, drawn by numpy; kept for
         cross-checks). The two give different, equally distributed numbers; each gives the
         same numbers for the same seed whatever the engine and thread count.
@@ -584,9 +584,9 @@ def _draw(rng: np.random.Generator, spec: ChainSpec, lay: _Layout, buf: _Buffers
 
 
 class _PhiloxPlan:
-    r"""The Philox streams of a chain (:mod:`gradexp.mc._philox`), prepared once per run.
+    r"""The Philox streams of a chain (``gradexp.mc._philox``), prepared once per run.
 
-    Repetition r has the key of its child seed sequence (:func:`gradexp.mc._philox.key_from_seed`);
+    Repetition r has the key of its child seed sequence (``gradexp.mc._philox.key_from_seed``);
     within it, tensor T of layer n for batch k is stream ``stream_id(T, n, k)``: the input
     :math:`e` (``INPUT``), its common factor c (``INPUT_COMMON``, ρ > 0) or the b and t of
     ``input_corr="bt"`` (``INPUT_SCALE``, ``INPUT_COMMON``), the weights (``WEIGHT``, layer n:
@@ -620,7 +620,7 @@ class _PhiloxPlan:
 
 def _draw_philox(key, plan: _PhiloxPlan, spec: ChainSpec, lay: _Layout, buf: _Buffers, i: int, *,
                  batch: int = 0, data_only: bool = False, parallel: bool = False) -> None:
-    """:func:`_draw` on the Philox streams of :class:`_PhiloxPlan` (``key``: the repetition's
+    """:func:`_draw` on the Philox streams of ``_PhiloxPlan`` (``key``: the repetition's
     two uint64 key words). ``parallel`` fills the large tensors with numba's threads."""
     P = plan.P
     dt = spec.dtype
@@ -1048,7 +1048,7 @@ def simulate_chain(depth, width=None, batch=None, *, reps=1, rng=None, engine="a
     rng : None, int, :class:`~numpy.random.SeedSequence` or :class:`~numpy.random.Generator`
         (SPEC 7; ``seed`` is an alias). Repetition r draws from the r-th child of the seed
         sequence (:func:`gradexp._random.spawn_seeds`): with ``rng_engine="philox"`` (default)
-        from Philox streams keyed by it (:class:`_PhiloxPlan`; numba's threads fill the large
+        from Philox streams keyed by it (``_PhiloxPlan``; numba's threads fill the large
         tensors when chains run one at a time), with ``"numpy"`` from an SFC64 generator seeded
         by it. The same int or SeedSequence gives the same numbers whatever the engine and
         thread count, and ``result.seed`` reproduces the run.

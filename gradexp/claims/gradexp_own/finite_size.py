@@ -264,7 +264,7 @@ def _check_identity(fast: bool, *, reference: str = "finite-batch") -> Verdict:
     ok = np.abs(z).max() < Z_MAX and z_one.min() > Z_MAX
     evidence = {"reference": reference, "depth": ev["depth"], "width": ev["width"],
                 "rows (B: sampled, se, reference, z, z against 1)": {
-                    str(int(b)): _sig([a, s, r, zz, zo], 4)
+                    str(int(b)): _sig([a, s, r, zz, zo], 5)
                     for b, a, s, r, zz, zo in zip(B, y, se, ref, z, z_one)},
                 "max_|z|": _sig(np.abs(z).max(), 3)}
     note = (f"Linear BN chains grow: sampled squared rates {', '.join(f'{v:.4f}' for v in y)} at "
@@ -555,11 +555,11 @@ def _check_orthogonal(fast: bool, *, weights: str = "orthogonal") -> Verdict:
                 "gain log(||g^0||/||g^L||) by L (arm: means; se)": {
                     f"{w}, {n}": [_sig(list(ev[f"{w}_{n}_gain"]), 3), _sig(list(ev[f"{w}_{n}_gain_se"]), 2)]
                     for w, n in dict.fromkeys(arms)},
-                "change_L50_to_L1000 (tested, BN without centring)": _sig(list(tested), 3),
-                "change (gaussian, BN without centring)": _sig(list(gauss), 3),
-                "change (orthogonal, centred BN)": _sig(list(ortho_c), 3),
-                "change (gaussian, centred BN)": _sig(list(gauss_c), 3),
-                "gaussian_centred_theory (L1-L0)/2 log((B-2)/(B-3))": _sig(theory_c, 3)}
+                "change_L50_to_L1000 (tested, BN without centring)": _sig(list(tested), 4),
+                "change (gaussian, BN without centring)": _sig(list(gauss), 4),
+                "change (orthogonal, centred BN)": _sig(list(ortho_c), 4),
+                "change (gaussian, centred BN)": _sig(list(gauss_c), 4),
+                "gaussian_centred_theory (L1-L0)/2 log((B-2)/(B-3))": _sig(theory_c, 4)}
     note = (f"From depth {depths[0]} to {depths[-1]} the input-gradient log gain of {weights} weights "
             f"(BN without centring, B = d = {width}) changes by {tested[0]:.2f} ± {tested[1]:.2f}; "
             f"Gaussian weights: {gauss[0]:.2f} ± {gauss[1]:.2f} (centred BN {gauss_c[0]:.2f}, the "
