@@ -80,6 +80,11 @@ class Schedule:
 
     Subclasses implement :meth:`__call__` vectorised over integer (or float) step arrays.
     ``values(n)`` returns the rates of steps ``0 .. n-1``.
+
+    References
+    ----------
+    Do et al., TVLARS (003), eq. 4 (a schedule of the base rate γ_t); Paik & Choi (000),
+    Appendix B.
     """
 
     def __call__(self, k):  # pragma: no cover - abstract
@@ -100,7 +105,12 @@ def _steps(k) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Constant(Schedule):
-    """γ_k = lr for every step."""
+    """γ_k = lr for every step.
+
+    References
+    ----------
+    Do et al., TVLARS (003), eq. 2 with a constant base rate γ_t.
+    """
 
     lr: float
 
@@ -114,7 +124,12 @@ class Constant(Schedule):
 
 @dataclass(frozen=True)
 class ArraySchedule(Schedule):
-    """γ_k = ``rates[k]``; steps beyond the array repeat its last value."""
+    """γ_k = ``rates[k]``; steps beyond the array repeat its last value.
+
+    References
+    ----------
+    Do et al., TVLARS (003), eq. 2 with the base rate γ_t given per step.
+    """
 
     rates: tuple
 
@@ -146,6 +161,11 @@ class WarmupCosine(Schedule):
     :math:`\gamma_{\rm scale}` (so the rate jumps from γ_peak to 1 at d_wa and ends at
     ½(1 + cos 1) ≈ 0.770 instead of 0). The text of the same paper (Sec. VI) uses
     :math:`q = \tfrac12(1+\cos(\pi t/T))`, with π.
+
+    References
+    ----------
+    Do et al., TVLARS (003), eq. 4 (warm-up + cosine); Paik & Choi (000), Appendix B; Goyal et
+    al. (2017); Loshchilov & Hutter (2016).
     """
 
     peak: float
@@ -185,6 +205,10 @@ class OneCycle(Schedule):
     Defaults are PyTorch's; Mehmeti-Göpel & Wand (Fig. 17) use ``pct_start=0.1``,
     ``div_factor=10``, ``final_div_factor=1000`` and cycle the momentum between 0.765 and 0.9
     (:meth:`momentum`).
+
+    References
+    ----------
+    Smith & Topin (2019), one-cycle policy (PyTorch OneCycleLR semantics).
     """
 
     max_lr: float
@@ -238,7 +262,12 @@ class OneCycle(Schedule):
 @dataclass(frozen=True)
 class PolynomialDecay(Schedule):
     r"""γ_k = (γ_0 − γ_end)(1 − k/T)^p + γ_end for k ≤ T, γ_end afterwards, optionally after a
-    linear warm-up of ``warmup_steps`` (You et al. 2017 use p = 2)."""
+    linear warm-up of ``warmup_steps`` (You et al. 2017 use p = 2).
+
+    References
+    ----------
+    You et al. (2017), LARS, polynomial decay with p = 2.
+    """
 
     lr0: float
     total_steps: int
@@ -262,7 +291,13 @@ class PolynomialDecay(Schedule):
 
 @dataclass(frozen=True)
 class StepDecay(Schedule):
-    """Multi-step decay: γ_k = γ_0 · gamma^(number of milestones ≤ k)."""
+    """Multi-step decay: γ_k = γ_0 · gamma^(number of milestones ≤ k).
+
+    References
+    ----------
+    Do et al., TVLARS (003), eq. 2 with a step-decayed base rate γ_t (PyTorch
+    MultiStepLR semantics).
+    """
 
     lr0: float
     milestones: tuple = ()
@@ -286,6 +321,10 @@ def tvlars_phi(t, *, lam, d_e, alpha=1.0, gamma_min=0.0):
     denominator vanishes at :math:`t^* = d_e + \ln(-\alpha)/\lambda` (a pole, so the bounds of
     eq. 9 fail); ``alpha`` is therefore only validated to be finite.
 
+    References
+    ----------
+    Do et al., TVLARS (003), eq. 8; Algorithm 1.
+
     Examples
     --------
     >>> round(tvlars_phi(0.0, lam=1e-3, d_e=0.0), 12)   # α = 1: φ(0) = 1/2, not 1
@@ -303,7 +342,12 @@ def tvlars_phi(t, *, lam, d_e, alpha=1.0, gamma_min=0.0):
 
 
 def tvlars_phi_derivative(t, *, lam, d_e, alpha=1.0):
-    r"""dφ/dt of eq. 8 (Do et al., eq. 10): :math:`-\lambda e^{\psi_t}/(\alpha+e^{\psi_t})^2 \le 0`."""
+    r"""dφ/dt of eq. 8 (Do et al., eq. 10): :math:`-\lambda e^{\psi_t}/(\alpha+e^{\psi_t})^2 \le 0`.
+
+    References
+    ----------
+    Do et al., TVLARS (003), eq. 10.
+    """
     t = as_float_array(t, "t", allow_inf=False)
     psi = np.asarray(lam, float) * (t - np.asarray(d_e, float))
     with np.errstate(over="ignore", invalid="ignore"):
@@ -324,6 +368,10 @@ def tvlars_phi_bounds(*, lam, d_e, alpha=1.0, gamma_min=0.0, as_printed=False):
     an infimum, attained only as t → ∞ (eq. 12).
 
     Raises ``ValueError`` for λ ≤ 0 or α ≤ 0, where the bounds do not hold.
+
+    References
+    ----------
+    Do et al., TVLARS (003), eqs. 9, 12–14.
     """
     check_positive(lam, "lam")
     check_positive(alpha, "alpha")
@@ -336,7 +384,12 @@ def tvlars_phi_bounds(*, lam, d_e, alpha=1.0, gamma_min=0.0, as_printed=False):
 
 @dataclass(frozen=True)
 class TVLARSSchedule(Schedule):
-    """γ_k = ``target_lr`` · φ(k) (Do et al., eq. 8 applied to the target learning rate)."""
+    """γ_k = ``target_lr`` · φ(k) (Do et al., eq. 8 applied to the target learning rate).
+
+    References
+    ----------
+    Do et al., TVLARS (003), eq. 8; Algorithm 1.
+    """
 
     target_lr: float
     lam: float
@@ -363,7 +416,12 @@ class _CallableSchedule(Schedule):
 @dataclass(frozen=True)
 class LinearWarmup(Schedule):
     r"""Linear warm-up to ``target`` over ``warmup_steps`` steps, then constant:
-    :math:`\gamma_k = \gamma\,\min(1, (k+1)/d_{wa})` (Goyal et al. 2017, without the decay)."""
+    :math:`\gamma_k = \gamma\,\min(1, (k+1)/d_{wa})` (Goyal et al. 2017, without the decay).
+
+    References
+    ----------
+    Goyal et al. (2017), gradual warm-up; Do et al., TVLARS (003), eq. 4 (its warm-up branch).
+    """
 
     target: float
     warmup_steps: int
@@ -384,6 +442,10 @@ class StateSchedule:
     ``batch + (L,)``; the result has shape ``batch`` (one rate for all layers). Used by
     :func:`gradexp.elr.simulate` and :func:`gradexp.mc.training.train_toynet`, which call it
     every step; it has no :meth:`Schedule.values` (the rates depend on the trajectory).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 4.4 and Appendix A.1 ('Warm-up').
     """
 
     def rate(self, k, weight_sq, grad_sq):  # pragma: no cover - abstract
@@ -432,7 +494,12 @@ class EqualizingWarmup(StateSchedule):
 
 def as_schedule(lr) -> Schedule:
     """A :class:`Schedule` from a float (constant), a ``Schedule``, a callable ``k -> lr``, or
-    a 1-d sequence of per-step rates."""
+    a 1-d sequence of per-step rates.
+
+    References
+    ----------
+    Do et al., TVLARS (003), eqs. 2 and 4 (the base rate γ_t of the layer-wise rules).
+    """
     if isinstance(lr, Schedule):
         return lr
     if callable(lr):
@@ -452,6 +519,10 @@ def schedule_values(lr, steps: int, batch_shape=()) -> np.ndarray:
     ``lr`` may be a float, a :class:`Schedule` or callable (the same for every batch entry),
     a 1-d sequence of per-step rates, or an array of shape ``(..., steps)`` whose leading axes
     broadcast to ``batch_shape`` (one schedule per configuration).
+
+    References
+    ----------
+    Do et al., TVLARS (003), eqs. 2 and 4 (the base rate γ_t of the layer-wise rules).
     """
     steps = int(steps)
     if isinstance(lr, StateSchedule):
@@ -482,6 +553,11 @@ def decayed_norm(g_norm, w_norm, weight_decay=0.0, *, gw_dot=0.0, form="sum"):
     ``form="joint"``: :math:`\|g + \beta w\| = \sqrt{\|g\|^2 + 2\beta\langle g,w\rangle + \beta^2\|w\|^2}`
     (TVLARS eq. 2 and Algorithm 1 line 6 read as ‖∇L + w_d w‖; the printed ‖∇L + w_d‖ adds the
     scalar coefficient). For scale-invariant layers ⟨g, w⟩ = 0 (Mehmeti-Göpel & Wand eq. 2).
+
+    References
+    ----------
+    You et al. (2017) as cited by Do et al., TVLARS (003), eq. 2; Paik & Choi (000), Sec. 3,
+    Table 1.
     """
     g = np.asarray(g_norm, float)
     w = np.asarray(w_norm, float)
@@ -501,6 +577,11 @@ def lars_ratio(w_norm, g_norm, *, eta=1e-3, weight_decay=0.0, eps=0.0, decay_for
 
     (``decay_form="joint"`` uses ‖g + βw‖, see :func:`decayed_norm`). With
     ``zero_norm="fallback"`` the ratio is 1 when ‖w‖ = 0 or the denominator is 0.
+
+    References
+    ----------
+    You et al. (2017) as cited by Do et al., TVLARS (003), eq. 2; Paik & Choi (000), Sec. 3,
+    Table 1.
     """
     w = np.asarray(w_norm, float)
     den = decayed_norm(g_norm, w, weight_decay, gw_dot=gw_dot, form=decay_form) + eps
@@ -515,6 +596,10 @@ def lamb_trust_ratio(w_norm, u_norm, *, eps=0.0, w_clamp=None, zero_norm="fallba
     ``w_clamp=(γ_l, γ_u)`` is given, φ(z) = z by default (LAMB's experiments; some
     implementations clamp ‖w‖ at 10). ``zero_norm="fallback"``: ratio 1 if ‖w‖ = 0 or ‖u‖ = 0
     (NVIDIA's and most public implementations).
+
+    References
+    ----------
+    You et al. (2019), LAMB; Paik & Choi (000), Sec. 3, Table 1.
     """
     w = np.asarray(w_norm, float)
     u = np.asarray(u_norm, float)
@@ -526,7 +611,12 @@ def lamb_trust_ratio(w_norm, u_norm, *, eps=0.0, w_clamp=None, zero_norm="fallba
 
 def lambc_trust_ratio(w_norm, u_norm, *, clip=1.0, eps=0.0, w_clamp=None, zero_norm="fallback"):
     r"""LAMBC's clipped trust ratio (Fong et al. 2020; Paik & Choi Table 1):
-    :math:`\min(\phi(\|w\|)/(\|u\| + \epsilon), \mu)`, with μ = ``clip`` = 1 (Fong et al.'s best)."""
+    :math:`\min(\phi(\|w\|)/(\|u\| + \epsilon), \mu)`, with μ = ``clip`` = 1 (Fong et al.'s best).
+
+    References
+    ----------
+    Fong et al. (2020), LAMBC; Paik & Choi (000), Sec. 3, Table 1.
+    """
     r = np.asarray(lamb_trust_ratio(w_norm, u_norm, eps=eps, w_clamp=w_clamp,
                                     zero_norm=zero_norm), float)
     return _out(np.minimum(r, clip))
@@ -535,7 +625,12 @@ def lambc_trust_ratio(w_norm, u_norm, *, clip=1.0, eps=0.0, w_clamp=None, zero_n
 def clars_ratio(w_norm, per_sample_norm, *, eta=1e-3, eps=0.0, zero_norm="fallback"):
     r"""CLARS local rate (Huo et al. 2021; Paik & Choi Table 1):
     :math:`\eta\|w\| / (\frac1B\sum_b \|m_b\| + \epsilon)` with the *average per-sample*
-    gradient norm in the denominator (≥ the minibatch norm by the triangle inequality)."""
+    gradient norm in the denominator (≥ the minibatch norm by the triangle inequality).
+
+    References
+    ----------
+    Huo et al. (2021), CLARS; Paik & Choi (000), Sec. 3, Table 1.
+    """
     w = np.asarray(w_norm, float)
     den = np.asarray(per_sample_norm, float) + eps
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -552,6 +647,11 @@ def agc_factor(w_norm, g_norm, *, clipping=0.01, eps=1e-3, eps_mode="weight_floo
     ``eps_mode="table1"`` uses Paik & Choi's Table 1 form
     :math:`\min(\lambda\|w_u\|/(\|g_u\| + \epsilon), 1)` (ε added to the gradient norm instead
     of flooring the weight norm). A zero gradient gives factor 1.
+
+    References
+    ----------
+    Brock et al. (2021), adaptive gradient clipping; Paik & Choi (000), Sec. 3, Table 1 and
+    Table 2.
     """
     w = np.asarray(w_norm, float)
     g = np.asarray(g_norm, float)
@@ -580,6 +680,10 @@ def lalc_step_size(lr, w_norm, m_norm, *, eta=1e3, eps=1.0, zero_norm="fallback"
     (``zero_norm="fallback"``, default). Algorithm 1 evaluated literally
     (``zero_norm="formula"``) gives step 0 for ‖w‖ = 0 < ‖m‖ (a zero-initialised tensor
     never moves), min(γ_t, 1/ε) for ‖m‖ = 0 < ‖w‖, and NaN for 0/0.
+
+    References
+    ----------
+    Paik & Choi (000, later version), Sec. 4, Algorithm 1; Table 1; Table 2; Appendix B listing.
     """
     w = np.asarray(w_norm, float)
     m = np.asarray(m_norm, float)
@@ -594,7 +698,12 @@ def lalc_step_size(lr, w_norm, m_norm, *, eta=1e3, eps=1.0, zero_norm="fallback"
 def elr_constraint_factor(w_norm, g_norm, *, e_goal=0.01, eps=1e-5):
     r"""Mehmeti-Göpel & Wand's ELR constraint (eq. 14): the gradient is multiplied by
     :math:`E_{\rm goal}/(E + \epsilon)` with :math:`E = \|\nabla W\|/\|W\|` and ε = 10⁻⁵, so
-    that the update's relative size is ≈ λ·E_goal in every layer."""
+    that the update's relative size is ≈ λ·E_goal in every layer.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 4.5, eq. 14.
+    """
     w = np.asarray(w_norm, float)
     g = np.asarray(g_norm, float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -612,6 +721,10 @@ class LayerRule:
     returns η such that ΔW = −η d, where ``d`` is the direction the rule acts on (norm
     ``m_norm``: the momentum buffer for ``apply_to="update"``, the weight-decayed gradient for
     ``apply_to="gradient"``). ``g_norm`` is the norm of the raw minibatch gradient.
+
+    References
+    ----------
+    Paik & Choi (000), Sec. 3, Table 1 (layer-wise rules as step sizes).
     """
 
     apply_to: str = "update"
@@ -634,7 +747,12 @@ class LayerRule:
 
 @dataclass(frozen=True)
 class SGD(LayerRule):
-    """Plain (momentum) SGD: η = γ_t for every layer."""
+    """Plain (momentum) SGD: η = γ_t for every layer.
+
+    References
+    ----------
+    Paik & Choi (000), Sec. 2.1 (vanilla gradient descent); Table 1.
+    """
 
     def step_size(self, lr, w_norm, m_norm, **_):
         return np.asarray(lr, float) * np.ones(np.broadcast(np.asarray(w_norm),
@@ -647,7 +765,13 @@ class LARS(LayerRule):
     weight-decayed gradient before the momentum buffer (``apply_to="gradient"``, You et al.'s
     Algorithm 1). ``ratio_on="update"`` computes the ratio from the direction instead of the raw
     gradient; β is the optimizer's weight decay; ``clip`` caps the ratio (timm's ``trust_clip``
-    uses 1; You et al. do not clip)."""
+    uses 1; You et al. do not clip).
+
+    References
+    ----------
+    You et al. (2017) as cited by Do et al., TVLARS (003), eq. 2; Paik & Choi (000), Sec. 3,
+    Table 1.
+    """
 
     apply_to: str = "gradient"
     eta: float = 1e-3
@@ -669,7 +793,12 @@ class LARS(LayerRule):
 
 @dataclass(frozen=True)
 class LAMB(LayerRule):
-    """LAMB's trust ratio (You et al. 2019) on the update direction: η = γ_t φ(‖w‖)/(‖m‖ + ε)."""
+    """LAMB's trust ratio (You et al. 2019) on the update direction: η = γ_t φ(‖w‖)/(‖m‖ + ε).
+
+    References
+    ----------
+    You et al. (2019), LAMB; Paik & Choi (000), Sec. 3, Table 1.
+    """
 
     eps: float = 0.0
     w_clamp: Any = None
@@ -682,7 +811,12 @@ class LAMB(LayerRule):
 
 @dataclass(frozen=True)
 class LAMBC(LayerRule):
-    """LAMBC (Fong et al. 2020): η = γ_t min(φ(‖w‖)/(‖m‖ + ε), μ), μ = ``clip`` = 1."""
+    """LAMBC (Fong et al. 2020): η = γ_t min(φ(‖w‖)/(‖m‖ + ε), μ), μ = ``clip`` = 1.
+
+    References
+    ----------
+    Fong et al. (2020), LAMBC; Paik & Choi (000), Sec. 3, Table 1.
+    """
 
     clip: float = 1.0
     eps: float = 0.0
@@ -701,6 +835,10 @@ class CLARS(LayerRule):
 
     The average per-sample norm comes from ``per_sample_norm``; when it is not available
     (the norm model) the direction norm is used, i.e. CLARS reduces to LARS on the update.
+
+    References
+    ----------
+    Huo et al. (2021), CLARS; Paik & Choi (000), Sec. 3, Table 1.
     """
 
     eta: float = 1e-3
@@ -717,7 +855,13 @@ class CLARS(LayerRule):
 class AGC(LayerRule):
     """Unit-wise adaptive gradient clipping (Brock et al. 2021): η = γ_t min(λ max(‖w_u‖, ε)/‖g_u‖, 1)
     per output unit u, applied to the gradient before the optimizer. In the norm model (no units)
-    the layer norms are used: units of a layer are statistically identical there."""
+    the layer norms are used: units of a layer are statistically identical there.
+
+    References
+    ----------
+    Brock et al. (2021), adaptive gradient clipping; Paik & Choi (000), Sec. 3, Table 1 and
+    Table 2.
+    """
 
     apply_to: str = "gradient"
     clipping: float = 0.01
@@ -740,6 +884,10 @@ class LALC(LayerRule):
     ``first_step="copy"``), the later one (000, Figure 8) as printed also applies the momentum
     update to the copy (``first_step="listing_000"``: buf₀ = (1 + μ − dampening) g₀). See
     :func:`lalc_step_size` for norms vs mean squares, ε and zero-norm tensors.
+
+    References
+    ----------
+    Paik & Choi (000, later version), Sec. 4, Algorithm 1; Appendix B listing.
     """
 
     eta: float = 1e3
@@ -760,7 +908,12 @@ class LALC(LayerRule):
 class ELRConstraint(LayerRule):
     r"""Mehmeti-Göpel & Wand eq. 14: ∇W ← ∇W · E_goal/(E + ε), E = ‖∇W‖/‖W‖, ε = 10⁻⁵,
     on the gradient; pair it with ``Optimizer(rescale_max_norm=True)`` for their division of
-    all weights by max_ℓ ‖W_ℓ‖ before every step. The relative update is γ_t E_goal E/(E+ε)."""
+    all weights by max_ℓ ‖W_ℓ‖ before every step. The relative update is γ_t E_goal E/(E+ε).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 4.5, eq. 14.
+    """
 
     apply_to: str = "gradient"
     e_goal: float = 0.01
@@ -778,6 +931,10 @@ class TVLARS(LayerRule):
     Algorithm 1 omits the base (target) learning rate that the experiments sweep (Table I);
     it enters here as γ_t (use a constant schedule, or γ_t = 1 for line 6 literally).
     Pair with ``Optimizer(form="tvlars_printed")`` for lines 7–8 as printed.
+
+    References
+    ----------
+    Do et al., TVLARS (003), Algorithm 1; eqs. 2 and 8.
     """
 
     apply_to: str = "gradient"
@@ -809,7 +966,13 @@ RULES = {
 # ================================================================================ optimizer
 @dataclass(frozen=True)
 class OptimizerState:
-    """Optimizer state (immutable: every step returns a new instance)."""
+    """Optimizer state (immutable: every step returns a new instance).
+
+    References
+    ----------
+    Paik & Choi (000), Algorithm 1 (momentum buffer of the base optimizer f); Mehmeti-Göpel &
+    Wand (002), Appendix A.2.
+    """
 
     step: int = 0
     buffer: Any = None  # momentum buffer (heavy ball)
@@ -851,6 +1014,11 @@ class Optimizer:
     parameters from LARS/LAMB) is decided by what the caller passes in: the optimizer acts on
     the arrays it is given, e.g. the ToyNet applies it to the scale-invariant hidden layers and
     trains its read-out with plain SGD.
+
+    References
+    ----------
+    Paik & Choi (000), Sec. 3, Table 1 and Algorithm 1; Do et al., TVLARS (003), eq. 2 and
+    Algorithm 1; Mehmeti-Göpel & Wand (002), eq. 14.
     """
 
     rule: LayerRule = field(default_factory=SGD)

@@ -127,6 +127,11 @@ class InfiniteGrowthWarning(RuntimeWarning):
     without centring, :math:`k = d - 1` under LayerNorm (width d). :math:`E[1/\chi^2_k]` is
     infinite for :math:`k \le 2`, so the expected squared gradient norm is infinite for
     batch ≤ 3 (BatchNorm), batch ≤ 2 (``batch-nocenter``) and width ≤ 3 (LayerNorm).
+
+    References
+    ----------
+    Yang et al., "A Mean Field Theory of Batch Normalization", ICLR 2019 (batch-size dependence
+    of the gradient rate); the divergence at batch ≤ 3 is derived in gradexp.
     """
 
 
@@ -187,6 +192,17 @@ class ChainSpec:
         or ``"numpy"`` (an SFC64 generator per repetition, drawn by numpy; kept for
         cross-checks). The two give different, equally distributed numbers; each gives the
         same numbers for the same seed whatever the engine and thread count.
+
+    References
+    ----------
+    Paik & Choi (000), Thm 2.2, eq. 4; Yang et al., "A Mean Field Theory of Batch
+    Normalization", ICLR 2019; Meterez et al., "Towards training without depth limits: batch
+    normalization without gradient explosion", ICLR 2024 (orthogonal weights); Daneshmand et
+    al., "Batch normalization provably avoids rank collapse for randomly initialised deep
+    networks", NeurIPS 2020, and Daneshmand, Joudaki & Bach, "Batch normalization
+    orthogonalizes representations in deep random networks", NeurIPS 2021 (BN without
+    centring); Salmon, Moraes, Dror & Shaw, "Parallel random numbers: as easy as 1, 2, 3",
+    SC 2011 (Philox4x64-10).
     """
 
     depth: int
@@ -926,6 +942,12 @@ class ChainResult:
     seed : the :class:`numpy.random.SeedSequence` that reproduces the run (pass it as ``rng``).
     params : the arguments of the run (:meth:`ChainSpec.to_dict` and ``reps``).
     spec : the :class:`ChainSpec` of the run (None for hand-edited sampled chains).
+
+    References
+    ----------
+    Paik & Choi (000), Thm 2.2, eq. 4; Yang et al., "A Mean Field Theory of Batch
+    Normalization", ICLR 2019 (the gradient rate); Daneshmand et al., NeurIPS 2020 and 2021
+    (stable rank, isometry gap).
     """
 
     grad_norms: np.ndarray
@@ -1113,6 +1135,10 @@ class LayerRatio:
     With several batches per network, :attr:`networks` is the per-network mean ratio over its
     batches with its standard error (an array :class:`Estimate`; ``network_means`` and
     ``network_stderrs`` are its fields under their old names), and ``samples`` holds the means.
+
+    References
+    ----------
+    Paik & Choi (000), Thm 2.2, eqs. 3–4; Thm 2.4.
     """
 
     ratio: Estimate
@@ -1225,6 +1251,11 @@ class SampledChain:
 
     Created by :func:`sample_chain`. ``inputs``, ``weights[n]``, ``biases[n]`` and
     ``activations(n)`` are views into the buffers: edit them and call :meth:`run` again.
+
+    References
+    ----------
+    Paik & Choi (000), Thm 2.2 and Cor. 2.5 of the earlier version (001) (second derivatives);
+    Salmon et al., SC 2011 (Philox).
     """
 
     def __init__(self, spec: ChainSpec, seed):
@@ -1378,7 +1409,13 @@ def sample_chain(depth, width=None, batch=None, *, rng=None, seed=None, **option
     ``sample_chain(..., rng=s)`` is repetition 0 of ``simulate_chain(..., rng=s)``).
 
     ``depth`` may be a :class:`ChainSpec` (then no width, batch or options); ``seed`` is an
-    alias of ``rng``."""
+    alias of ``rng``.
+
+    References
+    ----------
+    Paik & Choi (000), Thm 2.2, eq. 4; Yang et al., "A Mean Field Theory of Batch
+    Normalization", ICLR 2019; Salmon et al., SC 2011 (Philox).
+    """
     rng = rng_argument(rng, seed)
     if isinstance(depth, ChainSpec):
         if width is not None or batch is not None or options:

@@ -348,6 +348,11 @@ def singular_values_of_product(factors, *, method="qr", log=False):
 
     ``method="qr"`` (stable QR accumulation; ``"qr-dense"`` is accepted as a synonym) or
     ``"direct"``. Returns the (log) singular values in decreasing order.
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (004), Theorem 1 and Appendix D; Benettin et al. (1980) for the QR
+    method.
     """
     method = _check_method(method)
     fs = [np.asarray(W, dtype=float) for W in factors]
@@ -374,6 +379,10 @@ class DepthScan:
 
     ``log_sv[r, d, :]`` are the log singular values (descending) of repetition ``r`` after
     ``depths[d]`` factors; depths along one repetition share their first factors.
+
+    References
+    ----------
+    Bjorck, Gomes & Selman (004), Theorem 1; Figures 11–12.
     """
 
     N: int

@@ -75,7 +75,12 @@ def _check_steps(steps) -> int:
 # ===================================================================== vector simulation
 @dataclass(frozen=True)
 class VectorRun:
-    """Trajectories of :func:`simulate_vectors`: arrays ``(n_rep, steps + 1, L)``."""
+    """Trajectories of :func:`simulate_vectors`: arrays ``(n_rep, steps + 1, L)``.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.1, eqs. 2–4; Appendix A.2.
+    """
 
     weight_sq: np.ndarray
     grad_sq: np.ndarray
@@ -147,6 +152,10 @@ def single_thread_blas():
 
     The ToyNet's matrices are small (batch × width², width ≲ 256): on a loaded machine BLAS
     worker threads spin and make such products many times slower than one thread.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Appendix B.1 (the ToyNet, whose small matrices this serves).
     """
     with blas_threads(1):
         yield
@@ -165,6 +174,10 @@ class ToyNet:
     ``bn_eps`` added inside the square root (default 0, so every hidden layer is exactly
     scale invariant and ⟨∇W_ℓ, W_ℓ⟩ = 0). ``weights`` has shape ``(L, n, n)``, ``head``
     ``(classes, n)``; He initialization.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Appendix B.1 (ToyNet); Figure 10.
     """
 
     weights: np.ndarray
@@ -184,7 +197,12 @@ class ToyNet:
 
 
 def init_toynet(depth, width, *, classes=10, bn_eps=0.0, rng=None, seed=_UNSET) -> ToyNet:
-    """He-initialised ToyNet: W_ℓ ~ N(0, 2/n), head ~ N(0, 1/n) (``seed`` is an alias of ``rng``)."""
+    """He-initialised ToyNet: W_ℓ ~ N(0, 2/n), head ~ N(0, 1/n) (``seed`` is an alias of ``rng``).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Appendix B.1; He et al. (2015) initialisation.
+    """
     depth = check_int(depth, "depth", lo=1)
     width = check_int(width, "width", lo=2)
     classes = check_int(classes, "classes", lo=2)
@@ -202,7 +220,12 @@ def _bn(h, eps):
 
 
 def toynet_forward(net: ToyNet, x) -> np.ndarray:
-    """Logits of a batch ``x`` (B × n), batch statistics."""
+    """Logits of a batch ``x`` (B × n), batch statistics.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Appendix B.1 (ToyNet); Ioffe & Szegedy (2015), batch statistics.
+    """
     a = np.asarray(x, float)
     for W in net.weights:
         z, _ = _bn(a @ W.T, net.bn_eps)
@@ -218,6 +241,11 @@ def toynet_loss_and_grads(net: ToyNet, x, y, *, per_sample=False):
     (exact also with ``bn_eps > 0``). Returns ``(loss, dW, dH, info)`` with ``dW`` of shape
     ``(L, n, n)``; ``info["per_sample_norm"]`` (if ``per_sample``) is the mean over the batch
     of the norms of the per-sample terms :math:`\delta_b x_b^\top` whose sum is dW_ℓ (CLARS).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Appendix B.1 (ToyNet); Ioffe & Szegedy (2015), BN backward
+    through the batch statistics.
     """
     x = np.asarray(x, float)
     y = np.asarray(y)
@@ -258,7 +286,12 @@ def toynet_loss_and_grads(net: ToyNet, x, y, *, per_sample=False):
 
 def make_synthetic_data(n, width, *, classes=10, rng=None, seed=_UNSET):
     """Gaussian inputs N(0, I) with labels of a random linear teacher (argmax of x T)
-    (``seed`` is an alias of ``rng``)."""
+    (``seed`` is an alias of ``rng``).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Appendix B.1 (ToyNet check).
+    """
     rng = as_generator(_rng_arg(rng, seed))
     x = rng.standard_normal((int(n), int(width)))
     T = rng.standard_normal((int(width), int(classes)))
@@ -275,6 +308,10 @@ class ToyNetRun:
     ``buffer_sq[k]`` and ``weight_buffer_dot[k]``: ‖b‖² and ⟨W, b⟩ of the momentum buffer
     *before* step k (0 at k = 0 and without momentum), the state
     :func:`gradexp.elr.critical_lr` reads.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.4 (E = ‖∇W‖/‖W‖); Appendix B.1.
     """
 
     weight_sq: np.ndarray
@@ -393,6 +430,10 @@ def train_toynet_arms(depth, width, arms, steps, *, reps=1, rng=None, **kwargs) 
     the arms alone. Returns ``{name: [ToyNetRun] * reps}``. Remaining ``kwargs`` go to every
     call.
 
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Appendix B.1; Figure 10 (low and high learning rate).
+
     Examples
     --------
     >>> out = train_toynet_arms(3, 4, {"low": 1e-3, "high": 1.0}, 1, reps=2, rng=0, batch=8)
@@ -416,7 +457,12 @@ def train_toynet_arms(depth, width, arms, steps, *, reps=1, rng=None, **kwargs) 
 def fit_discrete_model(run: ToyNetRun, *, layers=None, optimizer=None):
     """The ELR model fitted to a run's step-0 norms: c_ℓ = ‖∇W_ℓ(0)‖‖W_ℓ(0)‖, ‖W_ℓ(0)‖², same
     rates (and optimizer) as the run. ``layers`` selects layers (default: all but the first,
-    whose input is not normalised, as the paper excludes it). Returns an ELRTrajectory."""
+    whose input is not normalised, as the paper excludes it). Returns an ELRTrajectory.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4; Appendix A.2, eqs. 27–32; Appendix B.1.
+    """
     from ..theory.elr import simulate
 
     sel = slice(1, None) if layers is None else layers
@@ -432,6 +478,10 @@ def compare_with_model(runs, *, layers=None, optimizer=None) -> dict:
     ‖W‖²; ``flip_measured``/``flip_model``: Spearman correlation of E at step 0 and step 1
     (negative = the layers' order flipped); and the per-run arrays themselves. ``reps`` (alias
     key ``n_runs``) is the number of runs.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4; Appendix B.1; Figure 10.
     """
     from scipy.stats import spearmanr
 
@@ -462,6 +512,11 @@ def gradient_growth_rate(depth, width, batch, *, reps=None, skip=(2, 3), classes
     (away from the raw input and the loss); ``rate = exp(−slope)`` per net. Returns Estimates
     of the rate of the norm and of the squared norm (rate²) over nets, to compare with
     √(π/(π−1)) = 1.211 (norm) and π/(π−1) = 1.467 (squared norm).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.3, eq. 8; Paik & Choi (000), Thm 2.2, eq. 4; Yang et al.,
+    "A Mean Field Theory of Batch Normalization", ICLR 2019.
     """
     n_nets = _reps_arg(reps, 8, n_nets=n_nets)
     ss = as_seed_sequence(_rng_arg(rng, seed))
@@ -493,7 +548,13 @@ def minibatch_noise_floor(depth, width, batch, *, reps=None, classes=10, rng=Non
     """Mean over layers (all but the first) of ``|log(‖∇W_ℓ‖_a/‖∇W_ℓ‖_b)|`` for two independent
     minibatches at the same initial weights: the part of the model's ELR error that no
     deterministic model of the norms can remove (one estimate per network; ``reps`` networks,
-    alias ``n_pairs``)."""
+    alias ``n_pairs``).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Appendix B.1; Bjorck, Gomes & Selman (004), Sec. 2.1, eq. 2
+    (SGD noise).
+    """
     n_pairs = _reps_arg(reps, 4, n_pairs=n_pairs)
     ss = as_seed_sequence(_rng_arg(rng, seed))
     vals = []

@@ -88,6 +88,11 @@ def plain_profile(depth: int, *, rate: float = YANG_RATE, convention: str = "nor
     Eq. 8 as printed (:math:`\|\nabla W_\ell(0)\|_F^2 \sim \alpha^{L-\ell}`) applies it to the
     squared norm, i.e. the norm would grow at α^{1/2} ≈ 1.10: ``convention="squared"``.
 
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.3, eq. 8; Yang et al., "A Mean Field Theory of Batch
+    Normalization", ICLR 2019 (the rate √(π/(π−1))).
+
     Examples
     --------
     >>> p = plain_profile(3)
@@ -116,6 +121,10 @@ def residual_profile(depth: int, skip: int = 2, *, rate: float = YANG_RATE) -> n
 
     for layers ℓ = L−1, ..., 1 (returned input side first). α applies to the norm (see
     :func:`plain_profile`). With ``skip > depth`` this is the plain profile.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.3, eq. 9.
     """
     L = _check_depth(depth)
     s = int(skip)
@@ -135,7 +144,12 @@ def residual_profile(depth: int, skip: int = 2, *, rate: float = YANG_RATE) -> n
 def residual_rate(skip: int, *, rate: float = YANG_RATE) -> float:
     r"""Asymptotic per-layer growth of eq. 9 deep inside the network:
     :math:`\bigl((1+\alpha^s)/2\bigr)^{1/s}` (< α for s ≥ 1), since a block of s layers
-    multiplies the norm by α^{s−1} and then averages α·(α^{s−1} g) with g."""
+    multiplies the norm by α^{s−1} and then averages α·(α^{s−1} g) with g.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.3, eq. 9 (its asymptotics derived in gradexp).
+    """
     s = int(skip)
     if s != skip or s < 1:
         raise ValueError(f"skip must be a positive integer, got {skip!r}")
@@ -143,7 +157,12 @@ def residual_rate(skip: int, *, rate: float = YANG_RATE) -> float:
 
 
 def base_gradient(grad_norm, w0_sq=1.0):
-    r"""The model's constant :math:`c = \|\nabla W(0)\|\,\|W(0)\|` (gradient norm c/‖W‖)."""
+    r"""The model's constant :math:`c = \|\nabla W(0)\|\,\|W(0)\|` (gradient norm c/‖W‖).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4 (c = ‖∇W(0)‖‖W(0)‖).
+    """
     g = as_float_array(grad_norm, "grad_norm", allow_inf=False)
     w = check_positive(w0_sq, "w0_sq")
     return _out(g * np.sqrt(w))
@@ -152,7 +171,13 @@ def base_gradient(grad_norm, w0_sq=1.0):
 def he_weight_sq(n_in, n_out):
     r"""Expected squared Frobenius norm of an ``n_out × n_in`` He-initialised weight matrix,
     :math:`E\|W\|_F^2 = n_{out} n_{in} \cdot 2/n_{in} = 2 n_{out}`; one unit's (row's) squared
-    norm has expectation 2. (Mehmeti-Göpel & Wand state 2 for the layer, hence k₀ = 4.)"""
+    norm has expectation 2. (Mehmeti-Göpel & Wand state 2 for the layer, hence k₀ = 4.)
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.1 (He initialization, σ²(0) = 2); He et al.
+    (2015).
+    """
     check_positive(n_in, "n_in")
     return _out(2.0 * check_positive(n_out, "n_out"))
 
@@ -201,12 +226,22 @@ def continuous_weight_sq(c, lr, t, *, w0_sq=1.0, weight_decay=0.0):
 
 
 def continuous_elr(c, lr, t, *, w0_sq=1.0):
-    r"""E(t) = c/σ²(t) in the continuous model: increasing in c at every t (no flip)."""
+    r"""E(t) = c/σ²(t) in the continuous model: increasing in c at every t (no flip).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.1, eqs. 6–7; Sec. 3.4.
+    """
     return _out(np.asarray(c, float) / np.asarray(continuous_weight_sq(c, lr, t, w0_sq=w0_sq)))
 
 
 def elr_ratio_sq(c_l, c_k, lr, t, *, k0=1.0):
-    r"""Eq. 10: :math:`E_\ell^2/E_k^2 = \frac{c_\ell^2(2\lambda c_k^2 t + k_0)}{c_k^2(2\lambda c_\ell^2 t + k_0)} \to 1`."""
+    r"""Eq. 10: :math:`E_\ell^2/E_k^2 = \frac{c_\ell^2(2\lambda c_k^2 t + k_0)}{c_k^2(2\lambda c_\ell^2 t + k_0)} \to 1`.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.4, eq. 10.
+    """
     c_l = as_float_array(c_l, "c_l", allow_inf=False)
     c_k = as_float_array(c_k, "c_k", allow_inf=False)
     lr = check_positive(lr, "lr")
@@ -219,7 +254,12 @@ def gradient_ratio_sq(c_l, c_k, lr, t, *, k0=1.0):
     r"""Eq. 33: :math:`\frac{\|\nabla W_\ell\|^2}{\|\nabla W_k\|^2}(t)
     = \frac{c_\ell^2\sqrt{2\lambda c_k^2 t + k_0}}{c_k^2\sqrt{2\lambda c_\ell^2 t + k_0}}`
     (squared gradient norm c²/σ²). It starts at c_ℓ²/c_k² and tends to
-    :func:`gradient_ratio_sq_limit` = c_ℓ/c_k."""
+    :func:`gradient_ratio_sq_limit` = c_ℓ/c_k.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Appendix A.3, eq. 33.
+    """
     c_l = as_float_array(c_l, "c_l", allow_inf=False)
     c_k = as_float_array(c_k, "c_k", allow_inf=False)
     lr = check_positive(lr, "lr")
@@ -231,14 +271,24 @@ def gradient_ratio_sq(c_l, c_k, lr, t, *, k0=1.0):
 
 def gradient_ratio_sq_limit(c_l, c_k):
     r"""t → ∞ limit of eq. 33: :math:`c_\ell/c_k` (the square root of the initial ratio
-    c_ℓ²/c_k²). The paper prints :math:`\sqrt{c_\ell/c_k}`."""
+    c_ℓ²/c_k²). The paper prints :math:`\sqrt{c_\ell/c_k}`.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Appendix A.3, eqs. 33–34.
+    """
     return _out(as_float_array(c_l, "c_l") / as_float_array(c_k, "c_k"))
 
 
 def stability_bound(c, w_sq):
     r"""Largest stable step of the explicit Euler (= gradient descent) step for eq. 6
     (Appendix A.1, eqs. 22–25): :math:`|1 - \lambda^2 c^2/\sigma^4| \le 1 \iff
-    \lambda \le \sqrt2\,\sigma^2/c`."""
+    \lambda \le \sqrt2\,\sigma^2/c`.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Appendix A.1, eqs. 22–25.
+    """
     return _out(math.sqrt(2.0) * check_positive(w_sq, "w_sq") / check_positive(c, "c"))
 
 
@@ -247,6 +297,10 @@ def stability_bound_at_init(depth, *, rate=YANG_RATE, w0_sq=2.0):
 
     >>> round(stability_bound_at_init(50) / 1e-4, 3)   # the paper quotes 3e-5
     1.955
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Appendix A.1, eq. 26.
     """
     L = as_float_array(depth, "depth", allow_inf=False)
     if (L < 1).any():
@@ -256,7 +310,12 @@ def stability_bound_at_init(depth, *, rate=YANG_RATE, w0_sq=2.0):
 
 
 def spread(elr, axis=-1):
-    """Std over layers (population, ddof = 0): the paper's ELR spread Std_ℓ(E_ℓ)."""
+    """Std over layers (population, ddof = 0): the paper's ELR spread Std_ℓ(E_ℓ).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.4 (the ELR spread Std(E_k)).
+    """
     return _out(np.std(np.asarray(elr, float), axis=axis))
 
 
@@ -394,6 +453,10 @@ class ELRTrajectory:
     update_sq : ‖ΔW_k‖², k = 0..steps−1.
     step_size : the per-layer step size η_k of the rule, k = 0..steps−1.
     lr : the schedule's γ_k, shape ``batch + (steps,)``.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4; Sec. 3.4; Appendix A.2, eqs. 27–32.
     """
 
     weight_sq: np.ndarray
@@ -701,7 +764,13 @@ def equilibrium_weight_sq(c, lr, weight_decay, *, momentum=0.0):
 def equilibrium_elr(lr, weight_decay, *, momentum=0.0):
     r"""E* = c/s* at the fixed point: :math:`\sqrt{\beta(1-\mu)(2(1+\mu)-\lambda\beta)/(\lambda(1+\mu))}`,
     the same in every layer (independent of c): with weight decay both the ELR and the
-    relative update converge to layer-independent values."""
+    relative update converge to layer-independent values.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), eq. 4 with weight decay as in their Sec. 4 setups; Wan et al.
+    (2021), "Spherical motion dynamics", Thm 1.
+    """
     return _out(1.0 / np.asarray(equilibrium_weight_sq(1.0, lr, weight_decay, momentum=momentum)))
 
 
@@ -714,6 +783,11 @@ def equilibrium_relative_update(lr, weight_decay, *, momentum=0.0):
     the weight-decay part of the step counts. Wan et al. (2021, "Spherical motion dynamics",
     Thm 1) derive the same angular update :math:`\sqrt{2\lambda\beta/(1+\mu)}` of scale-invariant
     weights at equilibrium (to leading order in λβ): the independent reference of the ledger.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), eq. 4 with weight decay as in their Sec. 4 setups; Wan et al.
+    (2021), "Spherical motion dynamics", Thm 1.
 
     Examples
     --------
@@ -737,7 +811,13 @@ def contraction_factor(lr, weight_decay):
     whose factor tends to :math:`2a - 1 = 2(1-\lambda\beta)^2 - 1 \approx 1 - 4\lambda\beta`
     near the fixed point (independent of c). For u_k > u* it lies between 2a − 1 and a²; the
     approach is geometric, where without weight decay it is algebraic (∝ 1/k, see
-    :func:`limit_ratio`). Returns 2a − 1."""
+    :func:`limit_ratio`). Returns 2a − 1.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4 with weight decay; the contraction is derived in
+    gradexp.
+    """
     lam = _check_lr(lr)
     beta = _check_wd_array(weight_decay)
     return _out(2.0 * (1.0 - lam * beta) ** 2 - 1.0)
@@ -759,6 +839,11 @@ def equilibrium_steps(c, lr, weight_decay, *, w0_sq=1.0, rtol=0.01):
 
     Both bounds are ≈ ``ln(|δ₀|/r)/(4λβ)``, the continuous form's time (δ(t) = δ₀e^{−4βt} exactly,
     :func:`continuous_weight_sq`). Returns ``(lower, upper)`` (floats holding integers).
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4 with weight decay; the bounds are derived in
+    gradexp.
 
     Examples
     --------
@@ -841,7 +926,12 @@ def limit_ratio(c_l, c_k, notion="relative_update"):
 
 def log_spread(elr, axis=-1):
     r"""S = ln(max_ℓ E_ℓ / min_ℓ E_ℓ): the scale-free spread of the ELRs (0 when equal).
-    Unlike Std_ℓ(E_ℓ) it is the same for E and for the relative update λE."""
+    Unlike Std_ℓ(E_ℓ) it is the same for E and for the relative update λE.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.4 (the ELR spread; this scale-free form is gradexp's).
+    """
     e = np.asarray(elr, float)
     return _out(np.log(e.max(axis=axis)) - np.log(e.min(axis=axis)))
 
@@ -856,7 +946,12 @@ def one_step_factor(lr, weight_sq, grad_sq, *, buffer_sq=0.0, weight_buffer_dot=
 
     :math:`p = \mu B/A + \beta`, :math:`Q = (\mu^2 C + 2\mu\beta B + \beta^2 A + G)/A`, with
     A = ‖w‖², G = ‖g‖², B = ⟨w, b⟩, C = ‖b‖². With c held for one step the new ELR is
-    E' = E/ρ (E = ‖g‖/‖w‖ = c/A). Arrays broadcast; ``lr`` broadcasts against the layers."""
+    E' = E/ρ (E = ‖g‖/‖w‖ = c/A). Arrays broadcast; ``lr`` broadcasts against the layers.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Appendix A.2 (momentum model), Sec. 4.1.
+    """
     A = check_positive(weight_sq, "weight_sq")
     G = as_float_array(grad_sq, "grad_sq", allow_inf=False)
     p, Q = _pq(A, G, buffer_sq, weight_buffer_dot, momentum, weight_decay)
@@ -1018,7 +1113,12 @@ def saturation_orbit(v0, steps):
     Eq. 4 at constant λ gives 1/E'² = 1/E² + 2λ² + λ⁴E², i.e. this map: every layer follows
     the same orbit, only its starting point v₀ = s₀²/(λc)² differs. A few starting points
     are iterated with Python floats (10⁷ steps in a few seconds, no numba); more as numpy
-    arrays."""
+    arrays.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4 at constant λ; Appendix B.1.
+    """
     v = check_positive(v0, "v0").astype(float)
     steps = _check_steps(steps)
     if v.size <= 4:
@@ -1037,7 +1137,13 @@ def saturation_orbit(v0, steps):
 def recovery_steps_exact(c, lr, c_ref, *, w0_sq=1.0, rtol=0.01, max_steps=10**7):
     """The first step k with ``|E(c)/E(c_ref) − 1| ≤ rtol``, by iterating eq. 4 (in the variable
     v of :func:`saturation_orbit`) with Python floats; scalars only; None beyond
-    ``max_steps``. The reference :func:`recovery_steps` is checked against."""
+    ``max_steps``. The reference :func:`recovery_steps` is checked against.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4; Appendix B.1 ('saturated layers ... can never
+    recover').
+    """
     c = float(check_positive(c, "c"))
     cr = float(check_positive(c_ref, "c_ref"))
     lam = float(_check_lr(lr))

@@ -150,6 +150,11 @@ def sphere_pair_rule(batch: int, n_chi: int = _N_CHI, n_arc: int = _N_ARC):
     Gauss–Legendre converges geometrically. χ is cut where :math:`\cos^{B-4}\chi < e^{-60}`;
     θ is split at the four rays :math:`y_1 = 0`, :math:`y_2 = 0`, so piecewise-analytic
     activations (kinks at 0) are integrated at the same geometric rate.
+
+    References
+    ----------
+    Yang et al., "A Mean Field Theory of Batch Normalization", ICLR 2019 (BSB1 fixed point);
+    quadrature derived in gradexp.
     """
     B = int(batch)
     if B < 4:
@@ -238,6 +243,11 @@ def finite_batch_moments(batch, activation="relu", **params) -> dict:
     φ(y)), for y the BN output of :func:`finite_batch_factor`. Closed forms for ReLU, leaky ReLU,
     identity and dropout (exact for every B ≥ 2); the rule :func:`sphere_pair_rule` for the
     others (B ≥ 4). ``batch=inf`` gives the Gaussian values.
+
+    References
+    ----------
+    Yang et al., "A Mean Field Theory of Batch Normalization", ICLR 2019 (BSB1 fixed point,
+    gradient independence); Paik & Choi (000), Thm 2.2, eq. 4.
     """
     act = get_activation(activation, **params)
     B = _as_batches(batch)
@@ -389,7 +399,13 @@ def finite_batch_factor(batch, activation="relu", *, bn_backward="full", **param
 
 def finite_batch_rate(batch, activation="relu", *, bn_backward="full", **params):
     r"""Per-layer growth of the gradient *norm*, :math:`\sqrt{\lambda(B)}` (the quantity
-    :attr:`gradexp.mc.ChainResult.rate` estimates at large width)."""
+    :attr:`gradexp.mc.ChainResult.rate` estimates at large width).
+
+    References
+    ----------
+    Yang et al., "A Mean Field Theory of Batch Normalization", ICLR 2019 (the batch-size
+    dependence of the gradient rate); Paik & Choi (000), Thm 2.2, eq. 4.
+    """
     return np.sqrt(finite_batch_factor(batch, activation, bn_backward=bn_backward, **params))
 
 
@@ -456,6 +472,11 @@ def rate_vs_batch_overlay(batches, activation="relu", *, bn_backward="full", **p
     Returns ``{"batch": B, "rate": √λ(B), "rate_inf": √λ(∞), "factor": λ(B)}`` over
     the batch sizes given (inf allowed): the infinite-width per-layer growth of the gradient
     norm that :attr:`ChainResult.rate` estimates, to draw as a line over the sweep's points.
+
+    References
+    ----------
+    Yang et al., "A Mean Field Theory of Batch Normalization", ICLR 2019 (the batch-size
+    dependence of the gradient rate); Paik & Choi (000), Thm 2.2, eq. 4.
     """
     B = _as_batches(batches)
     lam = finite_batch_factor(B, activation, bn_backward=bn_backward, **params)
