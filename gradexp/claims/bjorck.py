@@ -147,7 +147,7 @@ def _fc_samples(fast: bool) -> dict:
     out = {}
     for M in MS:
         for N, reps in ladder:
-            out[(M, N)] = _memo(product_singular_values, M, N, reps=reps, seed=next(children)) ** 2
+            out[(M, N)] = _memo(product_singular_values, M, N, reps=reps, rng=next(children)) ** 2
     return out
 
 
@@ -301,7 +301,7 @@ def _thm1_sigma(fast: bool, law: str = "as_stated") -> Verdict:
     N = 200 if fast else 500
     sig = (2.0, 1.5)
     scale = float(np.prod(np.square(sig)))
-    x = _memo(product_singular_values, 2, N, sigma=sig, reps=3, seed=20190005) ** 2
+    x = _memo(product_singular_values, 2, N, sigma=sig, reps=3, rng=20190005) ** 2
     ks_stated = float(np.mean([_ks(r, 2) for r in x]))
     ks_scaled = float(np.mean([_ks(r, 2, scale=scale) for r in x]))
     edge_ratio = float(x[:, 0].mean() / fuss_catalan_edge(2))
@@ -423,7 +423,7 @@ def _thm1_moments(fast: bool, m1_ref: float = 1.0) -> Verdict:
     z1, z2, rel3 = [], [], []
     for M in MS:
         for N in Ns:
-            x = _memo(product_singular_values, M, N, reps=reps, seed=next(children)) ** 2
+            x = _memo(product_singular_values, M, N, reps=reps, rng=next(children)) ** 2
             z1.append(round(estimate(x.mean(axis=1)).z_score(m1_ref), 2))
             z2.append(round(estimate((x**2).mean(axis=1)).z_score(_exact_m2(M, N)), 2))
         N = _ladder(fast)[-1][0]
@@ -452,7 +452,7 @@ def _sigma_max_scan(fast: bool):
 
     N = 200 if fast else 1000
     depths = (1, 2, 4, 8, 16)
-    return _memo(depth_scan, depths, N, reps=4 if fast else 3, seed=20190012)
+    return _memo(depth_scan, depths, N, reps=4 if fast else 3, rng=20190012)
 
 
 @claim("bjorck-sec4-linear-growth", paper=PAPER, source="Sec. 4, after eq. 5",
@@ -516,8 +516,8 @@ def _condition(fast: bool, gap_scale: float = 1.0) -> Verdict:
     N = 100
     depths = np.arange(1, 25)
     reps = 6 if fast else 20
-    st = _memo(depth_scan, depths, N, reps=reps, seed=20190011, method="qr-dense")
-    di = _memo(depth_scan, depths, N, reps=reps, seed=20190011, method="direct")  # the same matrices
+    st = _memo(depth_scan, depths, N, reps=reps, rng=20190011, method="qr-dense")
+    di = _memo(depth_scan, depths, N, reps=reps, rng=20190011, method="direct")  # the same matrices
     lk = st.log10_condition * math.log(10.0)
     # lambda_1 - lambda_N = (psi(N/2) - psi(1/2))/2 (Newman), written out here with scipy's digamma
     from scipy.special import digamma

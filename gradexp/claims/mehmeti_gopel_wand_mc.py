@@ -41,7 +41,7 @@ def _mc_mgw_eq12(fast: bool, power: int = 1) -> Verdict:
                          ("layer_full", dict(norm="layer"), seeds[1]),
                          ("batch_simplified", dict(norm="batch", bn_backward="simplified"), seeds[2]),
                          ("none", dict(norm="none"), seeds[3])):
-        net = ch.sample_chain(6, 24, 32, seed=s, upstream="cross_entropy", activation="relu",
+        net = ch.sample_chain(6, 24, 32, rng=s, upstream="cross_entropy", activation="relu",
                               corr_features=0, **kw)
         net.run()
         g0 = net.grad.copy()
@@ -86,7 +86,7 @@ def _mc_mgw_eq8(fast: bool, printed_rate: float | None = None) -> Verdict:
     printed = a if printed_rate is None else printed_rate
     depth = DEPTH
     d, B, reps = (128, 128, 4) if fast else (256, 256, 6)
-    res = ch.simulate_chain(depth, d, B, reps=reps, seed=np.random.SeedSequence(1008),
+    res = ch.simulate_chain(depth, d, B, reps=reps, rng=np.random.SeedSequence(1008),
                             upstream="cross_entropy", corr_features=0)
     lo, hi = _mid(depth)
     lw = np.log(res.weight_grad_norms)
@@ -142,7 +142,7 @@ def _mc_mgw_eq9(fast: bool, rule: str = "linear") -> Verdict:
     depth = DEPTH
     d, B, reps = (128, 128, 4) if fast else (256, 256, 8)
     seeds = _seeds(1009, 5)
-    plain = ch.simulate_chain(depth, d, B, reps=reps, seed=seeds[0], corr_features=0)
+    plain = ch.simulate_chain(depth, d, B, reps=reps, rng=seeds[0], corr_features=0)
     lo, hi = _mid(depth)
     lwp = np.log(plain.weight_grad_norms)
     per = (lwp[:, lo] - lwp[:, hi]) / (hi - lo)
@@ -152,7 +152,7 @@ def _mc_mgw_eq9(fast: bool, rule: str = "linear") -> Verdict:
     k = 1
     for s in (2, 3):
         for scale in (1 / SQRT2, 1.0):
-            res = ch.simulate_chain(depth, d, B, reps=reps, seed=seeds[k], residual=s,
+            res = ch.simulate_chain(depth, d, B, reps=reps, rng=seeds[k], residual=s,
                                     residual_scale=scale, corr_features=0)
             k += 1
             lw = np.log(res.weight_grad_norms)

@@ -54,7 +54,7 @@ def _mc_thm_2_2(fast: bool, ref_scale: float = 1.0) -> Verdict:
         # rare activations at negative R: more samples per network so each sees enough of them
         width, batch = (128, 4096) if R <= -2 else (64, 1024)
         est = ch.single_layer_ratio(width, batch, input_mean=SQRT2 * R, bn_backward="simplified",
-                                    bn_stats="population", reps=reps, seed=seeds[k]).ratio
+                                    bn_stats="population", reps=reps, rng=seeds[k]).ratio
         c = ref_scale * float(mp_explosion_factor(R))  # eq. 4 in mpmath
         pop[R] = (est.mean, est.stderr, c, est.z_score(c))
     # batch statistics: finite-batch shift, extrapolated in 1/B
@@ -67,7 +67,7 @@ def _mc_thm_2_2(fast: bool, ref_scale: float = 1.0) -> Verdict:
             ys, ses = [], []
             for B in batches:
                 e = ch.single_layer_ratio(64, B, input_mean=SQRT2 * R, bn_backward=mode,
-                                          reps=breps, seed=seeds[k]).ratio
+                                          reps=breps, rng=seeds[k]).ratio
                 k += 1
                 ys.append(e.mean)
                 ses.append(e.stderr)
@@ -93,7 +93,7 @@ def _mc_thm_2_2(fast: bool, ref_scale: float = 1.0) -> Verdict:
         wy, ws = [], []
         for k2, B in enumerate((64, 128, 256)):
             e = ch.single_layer_ratio(1024, B, input_mean=0.0, bn_backward="full", reps=24,
-                                      seed=np.random.SeedSequence([2202, 1024, k2])).ratio
+                                      rng=np.random.SeedSequence([2202, 1024, k2])).ratio
             wy.append(e.mean)
             ws.append(e.stderr)
         wc, wse, _, _ = _wls([np.ones(3), 1.0 / np.array([64.0, 128.0, 256.0])], wy, ws)
@@ -132,7 +132,7 @@ def _mc_yang(fast: bool, ref_scale: float = 1.0) -> Verdict:
     seeds = _seeds(2019, len(grid) + 1)
     rows = []
     for (d, B), s in zip(grid, seeds):
-        res = ch.simulate_chain(depth, d, B, reps=reps, seed=s, weight_grads=False, corr_features=0)
+        res = ch.simulate_chain(depth, d, B, reps=reps, rng=s, weight_grads=False, corr_features=0)
         lr = res.log_rates(lo, hi)
         rows.append((d, B, lr.mean(), lr.std(ddof=1) / math.sqrt(lr.size),
                      float(np.mean(res.act_kurtosis[:, depth // 2]))))
@@ -145,7 +145,7 @@ def _mc_yang(fast: bool, ref_scale: float = 1.0) -> Verdict:
         head_rate, head_se = math.exp(hrow[2]), math.exp(hrow[2]) * hrow[3]
     else:
         head_depth, head = 50, (512, 512)
-        res = ch.simulate_chain(50, 512, 512, reps=3, seed=seeds[-1], weight_grads=False,
+        res = ch.simulate_chain(50, 512, 512, reps=3, rng=seeds[-1], weight_grads=False,
                                 corr_features=0)
         e = res.rate_between(*_mid(50))
         head_rate, head_se = e.mean, e.stderr
@@ -212,7 +212,7 @@ def _mc_activation_factor(fast: bool, ref_scale: float = 1.0) -> Verdict:
         F *= ref_scale
         est = ch.single_layer_ratio(64, 1024, activation=name, activation_params=params or None,
                                     input_mean=mu, bn_backward="simplified", bn_stats="population",
-                                    reps=reps, seed=s).ratio
+                                    reps=reps, rng=s).ratio
         z = est.z_score(F)
         zs.append(abs(z))
         out[f"{name}, mu={mu}"] = _sig([est.mean, est.stderr, F, z], 4)
@@ -258,7 +258,7 @@ def _mc_fig1_chains(fast: bool, smoother=("leaky_relu", "elu", "gelu", "silu")) 
         ys, ses, kurts = [], [], []
         for d, B in sizes:
             res = ch.simulate_chain(depth, d, B, activation=name, activation_params=params or None,
-                                    reps=reps if name in quantitative else max(2, reps // 2), seed=seeds[k],
+                                    reps=reps if name in quantitative else max(2, reps // 2), rng=seeds[k],
                                     weight_grads=False, corr_features=0)
             k += 1
             lr = 2 * res.log_rates(lo, hi)  # squared-norm factor per layer, in log
@@ -329,7 +329,7 @@ def _mc_ln_none(fast: bool, claimed_rate: float = 1.0) -> Verdict:
     for norm in ("batch", "layer", "none"):
         ys, ses, msr = [], [], []
         for d in widths:
-            res = ch.simulate_chain(depth, d, B, norm=norm, reps=reps, seed=seeds[k],
+            res = ch.simulate_chain(depth, d, B, norm=norm, reps=reps, rng=seeds[k],
                                     weight_grads=False, corr_features=0)
             k += 1
             lr = res.log_rates(lo, hi)
@@ -375,7 +375,7 @@ def _mc_thm_2_4(fast: bool, ref_scale: float = 1.0) -> Verdict:
     p_stated = 1 - d * math.exp(-(d / 2) * (delta - 1 - math.log(delta)))
     s1, s2 = _seeds(2204, 2)
     pop = ch.single_layer_ratio(d, 1024, input_mean=SQRT2 * R, bn_backward="simplified",
-                                bn_stats="population", reps=nets, batches=nb, seed=s1)
+                                bn_stats="population", reps=nets, batches=nb, rng=s1)
     m, se = pop.networks.mean, pop.networks.stderr
     # one-way analysis of variance: is E[ratio | W] the same for every W?
     msw = float(np.mean(nb * se ** 2))  # pooled within-network variance of one batch's ratio
@@ -388,7 +388,7 @@ def _mc_thm_2_4(fast: bool, ref_scale: float = 1.0) -> Verdict:
     consistent = (m + Z_MAX * se_pool >= C) & (m - Z_MAX * se_pool <= upper)
     frac = float(consistent.mean())
     bat = ch.single_layer_ratio(d, 64, input_mean=SQRT2 * R, bn_backward="simplified",
-                                reps=nets, batches=nb, seed=s2)
+                                reps=nets, batches=nb, rng=s2)
     bm, bse = bat.networks.mean, bat.networks.stderr
     bpool = math.sqrt(float(np.mean(nb * bse ** 2)) / nb)
     b_inside = float(((bm + Z_MAX * bpool >= C) & (bm - Z_MAX * bpool <= upper)).mean())
@@ -433,7 +433,7 @@ def _mc_correlated(fast: bool, ref_scale: float = 1.0) -> Verdict:
         ests = []
         for B in (b1, 4 * b1):
             ests.append(ch.single_layer_ratio(width, B, input_corr=rho, bn_backward="simplified",
-                                              reps=reps, seed=seeds[k]).ratio)
+                                              reps=reps, rng=seeds[k]).ratio)
             k += 1
         # linear in 1/B through the two batch sizes: intercept = (4 r(4B) - r(B)) / 3
         ext = (4 * ests[1].mean - ests[0].mean) / 3
@@ -444,7 +444,7 @@ def _mc_correlated(fast: bool, ref_scale: float = 1.0) -> Verdict:
     trend = {}
     for w in ((64, 256) if fast else (64, 256, 1024)):
         e = ch.single_layer_ratio(w, 1024, input_corr=0.9, bn_backward="simplified", reps=reps,
-                                  seed=seeds[min(k, len(seeds) - 1)]).ratio
+                                  rng=seeds[min(k, len(seeds) - 1)]).ratio
         k += 1
         trend[str(w)] = _sig([e.mean, e.stderr], 4)
     increasing = all(np.diff([float(correlated_explosion_factor(r)) for r in rhos]) > 0)
@@ -470,7 +470,7 @@ def _mc_thm_2_8(fast: bool, limit=None) -> Verdict:
     seeds = _seeds(2808, len(widths))
     med, logm, logse, q10, mins = [], [], [], [], []
     for w, s in zip(widths, seeds):
-        r = ch.single_layer_ratio(w, 256, input_corr="bt", bn_backward="simplified", reps=reps, seed=s)
+        r = ch.single_layer_ratio(w, 256, input_corr="bt", bn_backward="simplified", reps=reps, rng=s)
         lm = r.log_mean()
         med.append(r.median)
         logm.append(lm.mean)
@@ -529,7 +529,7 @@ def _mc_lemma_2_9(fast: bool, power: int = 2) -> Verdict:
     if not fast:
         cases.append(("relu_batch_stats_B256", "relu", False, 256))
     for label, act, freeze, batch in cases:
-        net = ch.sample_chain(depth, width, batch, seed=np.random.SeedSequence(2210), activation=act,
+        net = ch.sample_chain(depth, width, batch, rng=np.random.SeedSequence(2210), activation=act,
                               upstream="logistic", bn_backward="simplified" if freeze else "full",
                               corr_features=0)
         net.run()
@@ -569,7 +569,7 @@ def _mc_cor_2_5(fast: bool, bound: float = C0) -> Verdict:
     seeds = _seeds(2205, nets)
     ratios_h, ratios_g, step_c, step_pred, spread = [], [], [], [], []
     for s in seeds:
-        net = ch.sample_chain(depth, width, batch, seed=s, upstream="logistic",
+        net = ch.sample_chain(depth, width, batch, rng=s, upstream="logistic",
                               bn_backward="simplified", corr_features=0)
         net.run()
         lp, lpp = net.logistic_terms()

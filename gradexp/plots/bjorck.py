@@ -49,7 +49,7 @@ def _fig8_compute(fast: bool, seed: int) -> dict:
     for M, child in zip(FIG8_M, children):
         top = math.sqrt(fuss_catalan_edge(M))
         edges = np.linspace(0.0, 1.08 * top, 61)
-        sv = mm.product_singular_values(M, N, reps=runs, seed=child)
+        sv = mm.product_singular_values(M, N, reps=runs, rng=child)
         out[f"edges_{M}"] = edges
         out[f"density_{M}"] = np.stack([np.histogram(r, bins=edges, density=True)[0] for r in sv])
         s = np.linspace(1e-3 * top, top, 600)
@@ -132,7 +132,7 @@ def _fig10_compute(fast: bool, seed: int) -> dict:
     out = {"N": N, "runs": runs, "Ms": np.array(FIG10_M)}
     for M, child in zip(FIG10_M, children):
         e = fuss_catalan_edge(M)
-        x = mm.product_singular_values(M, N, reps=runs, seed=child) ** 2
+        x = mm.product_singular_values(M, N, reps=runs, rng=child) ** 2
         edges = np.geomspace(1e-4 * e if M > 1 else 1e-3, e, 25 if fast else 33)
         dens = np.stack([np.histogram(r, bins=edges)[0] / (r.size * np.diff(edges)) for r in x])
         out[f"edges_{M}"] = edges
@@ -184,8 +184,8 @@ def _depth_compute(fast: bool, seed: int) -> dict:
     N, runs = (100, 3) if fast else (1000, 5)
     depths = _scan_depths(fast)
     ss_stable, ss_direct = np.random.SeedSequence(seed).spawn(2)
-    stable = mm.depth_scan(depths, N, reps=runs, seed=ss_stable, method="qr")
-    direct = mm.depth_scan(depths, N, reps=runs, seed=ss_direct, method="direct")
+    stable = mm.depth_scan(depths, N, reps=runs, rng=ss_stable, method="qr")
+    direct = mm.depth_scan(depths, N, reps=runs, rng=ss_direct, method="direct")
     lam = ginibre_lyapunov_exponents(N)
     out = {"N": N, "runs": runs, "depths": depths, "lyapunov_gap": lam[0] - lam[-1]}
     for name, scan in (("stable", stable), ("direct", direct)):

@@ -244,13 +244,13 @@ def _fig10_compute(fast: bool, seed: int) -> dict:
     seeds = np.random.SeedSequence(seed).spawn(runs + 1)
     out = {"lrs": lrs, "depth": depth, "width": width, "batch": batch, "runs": runs}
     for i, lr in enumerate(lrs):
-        rs = [train_toynet(depth, width, lr, steps, batch=batch, seed=s) for s in seeds[:runs]]
+        rs = [train_toynet(depth, width, lr, steps, batch=batch, rng=s) for s in seeds[:runs]]
         out[f"elr_measured_{i}"] = np.mean([r.elr[:, 1:] for r in rs], axis=0)
         out[f"elr_model_{i}"] = np.mean([fit_discrete_model(r).elr for r in rs], axis=0)
         cmp = compare_with_model(rs)
         out[f"log_err_{i}"] = cmp["log_err"]
         out[f"log_err_se_{i}"] = cmp["log_err_se"]
-    floor = minibatch_noise_floor(depth, width, batch, n_pairs=max(runs, 2), seed=seeds[-1])
+    floor = minibatch_noise_floor(depth, width, batch, n_pairs=max(runs, 2), rng=seeds[-1])
     out["floor"] = np.array([floor.mean, floor.stderr])
     return out
 

@@ -51,14 +51,14 @@ def _fig1_compute(fast: bool, seed: int) -> dict:
            "act_names": [a for a, _ in _FIG1_ACTS]}
     arch_pred = [YANG_RATE, residual_rate(2), 1.0, 1.0]
     for k, (name, kw) in enumerate(arch.items()):
-        res = simulate_chain(depth, width, batch, reps=reps, seed=seqs[k], weight_grads=False,
+        res = simulate_chain(depth, width, batch, reps=reps, rng=seqs[k], weight_grads=False,
                              corr_features=0, **kw)
         out[f"arch{k}_m"], out[f"arch{k}_se"] = _log_profile(res)
     out["arch_pred"] = np.array(arch_pred)
     preds = []
     for k, (name, params) in enumerate(_FIG1_ACTS):
         res = simulate_chain(depth, width, batch, activation=name, activation_params=params or None,
-                             reps=reps, seed=seqs[4 + k], weight_grads=False, corr_features=0)
+                             reps=reps, rng=seqs[4 + k], weight_grads=False, corr_features=0)
         out[f"act{k}_m"], out[f"act{k}_se"] = _log_profile(res)
         preds.append(math.sqrt(float(activation_factor(name, 0.0, 1.0, **params))))
     out["act_pred"] = np.array(preds)
@@ -125,13 +125,13 @@ def _corr_compute(fast: bool, seed: int) -> dict:
     m, se = [], []
     for k, rho in enumerate(rhos):
         e = single_layer_ratio(width, batch, input_corr=float(rho), bn_backward="simplified",
-                               reps=reps, seed=seqs[k]).ratio
+                               reps=reps, rng=seqs[k]).ratio
         m.append(e.mean)
         se.append(e.stderr)
     med, q25, q75 = [], [], []
     for k, w in enumerate(widths):
         r = single_layer_ratio(int(w), 256, input_corr="bt", bn_backward="simplified",
-                               reps=2 * reps, seed=seqs[len(rhos) + k])
+                               reps=2 * reps, rng=seqs[len(rhos) + k])
         med.append(r.median)
         q25.append(np.quantile(r.samples, 0.25))
         q75.append(np.quantile(r.samples, 0.75))
@@ -189,7 +189,7 @@ def _fig4_compute(fast: bool, seed: int) -> dict:
     for k, (label, act, freeze) in enumerate((("ReLU, BN statistics fixed", "relu", True),
                                               ("ReLU, batch statistics", "relu", False),
                                               ("GELU, BN statistics fixed", "gelu", True))):
-        net = sample_chain(depth, width, 32, seed=np.random.SeedSequence([seed, k]), activation=act,
+        net = sample_chain(depth, width, 32, rng=np.random.SeedSequence([seed, k]), activation=act,
                            upstream="logistic", bn_backward="simplified" if freeze else "full",
                            corr_features=0)
         net.run()

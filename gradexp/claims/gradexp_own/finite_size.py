@@ -40,7 +40,7 @@ def chain_factor(batch, width, activation="relu", *, bn_backward="full", depth=3
     with few repetitions; ``stderr_reps`` is the between-repetition error (delta method).
     """
     res = _chain().simulate_chain(depth, width, batch, activation=activation,
-                                  bn_backward=bn_backward, reps=reps, seed=seed,
+                                  bn_backward=bn_backward, reps=reps, rng=seed,
                                   corr_features=0, weight_grads=False)
     g = np.log(res.grad_norms)
     inc = g[:, edge:depth - edge] - g[:, edge + 1:depth - edge + 1]
@@ -659,7 +659,7 @@ def depth_drift(fast=True, seed=0, *, activations=("tanh", "gelu", "relu"), batc
         out[f"{act}_theory"] = lam
         for d in widths:
             res = _chain().simulate_chain(depth, d, batch, activation=act, reps=reps,
-                                          seed=int(ss[k].generate_state(1)[0]),
+                                          rng=int(ss[k].generate_state(1)[0]),
                                           corr_features=0, weight_grads=False)
             k += 1
             kurt = res.act_kurtosis
