@@ -83,7 +83,7 @@ class Schedule:
 
     References
     ----------
-    Do et al., TVLARS (003), eq. 4 (a schedule of the base rate γ_t); Paik & Choi (000),
+    Do et al., TVLARS [do-tvlars], eq. 4 (a schedule of the base rate γ_t); Paik & Choi [paik-choi-v2],
     Appendix B.
     """
 
@@ -109,7 +109,7 @@ class Constant(Schedule):
 
     References
     ----------
-    Do et al., TVLARS (003), eq. 2 with a constant base rate γ_t.
+    Do et al., TVLARS [do-tvlars], eq. 2 with a constant base rate γ_t.
     """
 
     lr: float
@@ -128,7 +128,7 @@ class ArraySchedule(Schedule):
 
     References
     ----------
-    Do et al., TVLARS (003), eq. 2 with the base rate γ_t given per step.
+    Do et al., TVLARS [do-tvlars], eq. 2 with the base rate γ_t given per step.
     """
 
     rates: tuple
@@ -164,7 +164,7 @@ class WarmupCosine(Schedule):
 
     References
     ----------
-    Do et al., TVLARS (003), eq. 4 (warm-up + cosine); Paik & Choi (000), Appendix B; Goyal et
+    Do et al., TVLARS [do-tvlars], eq. 4 (warm-up + cosine); Paik & Choi [paik-choi-v2], Appendix B; Goyal et
     al. (2017); Loshchilov & Hutter (2016).
     """
 
@@ -295,7 +295,7 @@ class StepDecay(Schedule):
 
     References
     ----------
-    Do et al., TVLARS (003), eq. 2 with a step-decayed base rate γ_t (PyTorch
+    Do et al., TVLARS [do-tvlars], eq. 2 with a step-decayed base rate γ_t (PyTorch
     MultiStepLR semantics).
     """
 
@@ -323,7 +323,7 @@ def tvlars_phi(t, *, lam, d_e, alpha=1.0, gamma_min=0.0):
 
     References
     ----------
-    Do et al., TVLARS (003), eq. 8; Algorithm 1.
+    Do et al., TVLARS [do-tvlars], eq. 8; Algorithm 1.
 
     Examples
     --------
@@ -346,7 +346,7 @@ def tvlars_phi_derivative(t, *, lam, d_e, alpha=1.0):
 
     References
     ----------
-    Do et al., TVLARS (003), eq. 10.
+    Do et al., TVLARS [do-tvlars], eq. 10.
     """
     t = as_float_array(t, "t", allow_inf=False)
     psi = np.asarray(lam, float) * (t - np.asarray(d_e, float))
@@ -371,7 +371,7 @@ def tvlars_phi_bounds(*, lam, d_e, alpha=1.0, gamma_min=0.0, as_printed=False):
 
     References
     ----------
-    Do et al., TVLARS (003), eqs. 9, 12–14.
+    Do et al., TVLARS [do-tvlars], eqs. 9, 12–14.
     """
     check_positive(lam, "lam")
     check_positive(alpha, "alpha")
@@ -388,7 +388,7 @@ class TVLARSSchedule(Schedule):
 
     References
     ----------
-    Do et al., TVLARS (003), eq. 8; Algorithm 1.
+    Do et al., TVLARS [do-tvlars], eq. 8; Algorithm 1.
     """
 
     target_lr: float
@@ -420,7 +420,7 @@ class LinearWarmup(Schedule):
 
     References
     ----------
-    Goyal et al. (2017), gradual warm-up; Do et al., TVLARS (003), eq. 4 (its warm-up branch).
+    Goyal et al. (2017), gradual warm-up; Do et al., TVLARS [do-tvlars], eq. 4 (its warm-up branch).
     """
 
     target: float
@@ -445,7 +445,7 @@ class StateSchedule:
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 4.4 and Appendix A.1 ('Warm-up').
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 4.4 and Appendix A.1 ('Warm-up').
     """
 
     def rate(self, k, weight_sq, grad_sq):  # pragma: no cover - abstract
@@ -471,7 +471,7 @@ class EqualizingWarmup(StateSchedule):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 4.4 and Appendix A.1 ('Warm-up'); derivation in
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 4.4 and Appendix A.1 ('Warm-up'); derivation in
     :func:`gradexp.elr.equalizing_lr`.
     """
 
@@ -498,7 +498,7 @@ def as_schedule(lr) -> Schedule:
 
     References
     ----------
-    Do et al., TVLARS (003), eqs. 2 and 4 (the base rate γ_t of the layer-wise rules).
+    Do et al., TVLARS [do-tvlars], eqs. 2 and 4 (the base rate γ_t of the layer-wise rules).
     """
     if isinstance(lr, Schedule):
         return lr
@@ -522,7 +522,7 @@ def schedule_values(lr, steps: int, batch_shape=()) -> np.ndarray:
 
     References
     ----------
-    Do et al., TVLARS (003), eqs. 2 and 4 (the base rate γ_t of the layer-wise rules).
+    Do et al., TVLARS [do-tvlars], eqs. 2 and 4 (the base rate γ_t of the layer-wise rules).
     """
     steps = int(steps)
     if isinstance(lr, StateSchedule):
@@ -556,7 +556,7 @@ def decayed_norm(g_norm, w_norm, weight_decay=0.0, *, gw_dot=0.0, form="sum"):
 
     References
     ----------
-    You et al. (2017) as cited by Do et al., TVLARS (003), eq. 2; Paik & Choi (000), Sec. 3,
+    You et al. (2017) as cited by Do et al., TVLARS [do-tvlars], eq. 2; Paik & Choi [paik-choi-v2], Sec. 3,
     Table 1.
     """
     g = np.asarray(g_norm, float)
@@ -580,7 +580,7 @@ def lars_ratio(w_norm, g_norm, *, eta=1e-3, weight_decay=0.0, eps=0.0, decay_for
 
     References
     ----------
-    You et al. (2017) as cited by Do et al., TVLARS (003), eq. 2; Paik & Choi (000), Sec. 3,
+    You et al. (2017) as cited by Do et al., TVLARS [do-tvlars], eq. 2; Paik & Choi [paik-choi-v2], Sec. 3,
     Table 1.
     """
     w = np.asarray(w_norm, float)
@@ -599,7 +599,7 @@ def lamb_trust_ratio(w_norm, u_norm, *, eps=0.0, w_clamp=None, zero_norm="fallba
 
     References
     ----------
-    You et al. (2019), LAMB; Paik & Choi (000), Sec. 3, Table 1.
+    You et al. (2019), LAMB; Paik & Choi [paik-choi-v2], Sec. 3, Table 1.
     """
     w = np.asarray(w_norm, float)
     u = np.asarray(u_norm, float)
@@ -615,7 +615,7 @@ def lambc_trust_ratio(w_norm, u_norm, *, clip=1.0, eps=0.0, w_clamp=None, zero_n
 
     References
     ----------
-    Fong et al. (2020), LAMBC; Paik & Choi (000), Sec. 3, Table 1.
+    Fong et al. (2020), LAMBC; Paik & Choi [paik-choi-v2], Sec. 3, Table 1.
     """
     r = np.asarray(lamb_trust_ratio(w_norm, u_norm, eps=eps, w_clamp=w_clamp,
                                     zero_norm=zero_norm), float)
@@ -629,7 +629,7 @@ def clars_ratio(w_norm, per_sample_norm, *, eta=1e-3, eps=0.0, zero_norm="fallba
 
     References
     ----------
-    Huo et al. (2021), CLARS; Paik & Choi (000), Sec. 3, Table 1.
+    Huo et al. (2021), CLARS; Paik & Choi [paik-choi-v2], Sec. 3, Table 1.
     """
     w = np.asarray(w_norm, float)
     den = np.asarray(per_sample_norm, float) + eps
@@ -650,7 +650,7 @@ def agc_factor(w_norm, g_norm, *, clipping=0.01, eps=1e-3, eps_mode="weight_floo
 
     References
     ----------
-    Brock et al. (2021), adaptive gradient clipping; Paik & Choi (000), Sec. 3, Table 1 and
+    Brock et al. (2021), adaptive gradient clipping; Paik & Choi [paik-choi-v2], Sec. 3, Table 1 and
     Table 2.
     """
     w = np.asarray(w_norm, float)
@@ -702,7 +702,7 @@ def elr_constraint_factor(w_norm, g_norm, *, e_goal=0.01, eps=1e-5):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 4.5, eq. 14.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 4.5, eq. 14.
     """
     w = np.asarray(w_norm, float)
     g = np.asarray(g_norm, float)
@@ -724,7 +724,7 @@ class LayerRule:
 
     References
     ----------
-    Paik & Choi (000), Sec. 3, Table 1 (layer-wise rules as step sizes).
+    Paik & Choi [paik-choi-v2], Sec. 3, Table 1 (layer-wise rules as step sizes).
     """
 
     apply_to: str = "update"
@@ -751,7 +751,7 @@ class SGD(LayerRule):
 
     References
     ----------
-    Paik & Choi (000), Sec. 2.1 (vanilla gradient descent); Table 1.
+    Paik & Choi [paik-choi-v2], Sec. 2.1 (vanilla gradient descent); Table 1.
     """
 
     def step_size(self, lr, w_norm, m_norm, **_):
@@ -769,7 +769,7 @@ class LARS(LayerRule):
 
     References
     ----------
-    You et al. (2017) as cited by Do et al., TVLARS (003), eq. 2; Paik & Choi (000), Sec. 3,
+    You et al. (2017) as cited by Do et al., TVLARS [do-tvlars], eq. 2; Paik & Choi [paik-choi-v2], Sec. 3,
     Table 1.
     """
 
@@ -797,7 +797,7 @@ class LAMB(LayerRule):
 
     References
     ----------
-    You et al. (2019), LAMB; Paik & Choi (000), Sec. 3, Table 1.
+    You et al. (2019), LAMB; Paik & Choi [paik-choi-v2], Sec. 3, Table 1.
     """
 
     eps: float = 0.0
@@ -815,7 +815,7 @@ class LAMBC(LayerRule):
 
     References
     ----------
-    Fong et al. (2020), LAMBC; Paik & Choi (000), Sec. 3, Table 1.
+    Fong et al. (2020), LAMBC; Paik & Choi [paik-choi-v2], Sec. 3, Table 1.
     """
 
     clip: float = 1.0
@@ -838,7 +838,7 @@ class CLARS(LayerRule):
 
     References
     ----------
-    Huo et al. (2021), CLARS; Paik & Choi (000), Sec. 3, Table 1.
+    Huo et al. (2021), CLARS; Paik & Choi [paik-choi-v2], Sec. 3, Table 1.
     """
 
     eta: float = 1e-3
@@ -859,7 +859,7 @@ class AGC(LayerRule):
 
     References
     ----------
-    Brock et al. (2021), adaptive gradient clipping; Paik & Choi (000), Sec. 3, Table 1 and
+    Brock et al. (2021), adaptive gradient clipping; Paik & Choi [paik-choi-v2], Sec. 3, Table 1 and
     Table 2.
     """
 
@@ -912,7 +912,7 @@ class ELRConstraint(LayerRule):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 4.5, eq. 14.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 4.5, eq. 14.
     """
 
     apply_to: str = "gradient"
@@ -934,7 +934,7 @@ class TVLARS(LayerRule):
 
     References
     ----------
-    Do et al., TVLARS (003), Algorithm 1; eqs. 2 and 8.
+    Do et al., TVLARS [do-tvlars], Algorithm 1; eqs. 2 and 8.
     """
 
     apply_to: str = "gradient"
@@ -970,8 +970,8 @@ class OptimizerState:
 
     References
     ----------
-    Paik & Choi (000), Algorithm 1 (momentum buffer of the base optimizer f); Mehmeti-Göpel &
-    Wand (002), Appendix A.2.
+    Paik & Choi [paik-choi-v2], Algorithm 1 (momentum buffer of the base optimizer f); Mehmeti-Göpel &
+    Wand [mehmeti-gopel-wand], Appendix A.2.
     """
 
     step: int = 0
@@ -1017,8 +1017,8 @@ class Optimizer:
 
     References
     ----------
-    Paik & Choi (000), Sec. 3, Table 1 and Algorithm 1; Do et al., TVLARS (003), eq. 2 and
-    Algorithm 1; Mehmeti-Göpel & Wand (002), eq. 14.
+    Paik & Choi [paik-choi-v2], Sec. 3, Table 1 and Algorithm 1; Do et al., TVLARS [do-tvlars], eq. 2 and
+    Algorithm 1; Mehmeti-Göpel & Wand [mehmeti-gopel-wand], eq. 14.
     """
 
     rule: LayerRule = field(default_factory=SGD)

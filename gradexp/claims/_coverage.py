@@ -10,7 +10,7 @@ COVERAGE_ROWS = (
     (V2, "Sec. 1, Fig. 1 left", "The explosion rate is about sqrt(pi/(pi-1)) in vanilla BN networks",
      ("pc-yang-rate", "pc-mc-yang-rate")),
     (V2, "Sec. 1, Fig. 1 left", "Residual connections lower the rate; no explosion without BN (transformers)",
-     (), "architectures (ResNet, ViT) on real data; the BN-free chain is pc-mc-layernorm-none (001)"),
+     (), "architectures (ResNet, ViT) on real data; the BN-free chain is pc-mc-layernorm-none (earlier version)"),
     (V2, "Sec. 1, Fig. 1 right", "Smoother ReLU variants explode less; dropout does not explode",
      ("pc-fig1-activations", "pc-mc-activation-factor", "pc-mc-fig1-chains")),
     (V2, "Sec. 1, Fig. 2", "ReLU reduces the variance more than random blocking (dropout) does",

@@ -54,7 +54,7 @@ repetition in numpy (the earlier path, kept for cross-checks).
 
 References
 ----------
-Paik & Choi (000, 001), Thm 2.2, eq. 4, Figures 1, 3, 4; Mehmeti-Göpel & Wand (002),
+Paik & Choi (000, 001), Thm 2.2, eq. 4, Figures 1, 3, 4; Mehmeti-Göpel & Wand [mehmeti-gopel-wand],
 eqs. 1–2, 8–9. Daneshmand, Joudaki & Bach, "Batch normalization orthogonalizes
 representations in deep random networks", NeurIPS 2021 (isometry gap, BN without centring).
 Meterez et al., "Towards training without depth limits: batch normalization without gradient
@@ -195,7 +195,7 @@ class ChainSpec:
 
     References
     ----------
-    Paik & Choi (000), Thm 2.2, eq. 4; Yang et al., "A Mean Field Theory of Batch
+    Paik & Choi [paik-choi-v2], Thm 2.2, eq. 4; Yang et al., "A Mean Field Theory of Batch
     Normalization", ICLR 2019; Meterez et al., "Towards training without depth limits: batch
     normalization without gradient explosion", ICLR 2024 (orthogonal weights); Daneshmand et
     al., "Batch normalization provably avoids rank collapse for randomly initialised deep
@@ -945,7 +945,7 @@ class ChainResult:
 
     References
     ----------
-    Paik & Choi (000), Thm 2.2, eq. 4; Yang et al., "A Mean Field Theory of Batch
+    Paik & Choi [paik-choi-v2], Thm 2.2, eq. 4; Yang et al., "A Mean Field Theory of Batch
     Normalization", ICLR 2019 (the gradient rate); Daneshmand et al., NeurIPS 2020 and 2021
     (stable rank, isometry gap).
     """
@@ -1053,6 +1053,17 @@ def _result(OUT, WOUT, WSQ, LOSS, GRAM, ss, params, spec, batch) -> ChainResult:
 
 
 # ============================================================================ public API
+def _as_spec(caller: str, depth, width, batch, options: dict) -> ChainSpec:
+    """The :class:`ChainSpec` of a call given either a spec or ``depth, width, batch, **options``."""
+    if isinstance(depth, ChainSpec):
+        if width is not None or batch is not None or options:
+            raise TypeError("pass either a ChainSpec or depth, width, batch and options")
+        return depth
+    if width is None or batch is None:
+        raise TypeError(f"{caller} needs depth, width and batch (or a ChainSpec)")
+    return ChainSpec.from_options(depth, width, batch, **options)
+
+
 def simulate_chain(depth, width=None, batch=None, *, reps=1, rng=None, engine="auto",
                    threads=None, seed=None, **options) -> ChainResult:
     r"""Sample ``reps`` independent networks and run a forward and an exact backward pass.
@@ -1099,7 +1110,7 @@ def simulate_chain(depth, width=None, batch=None, *, reps=1, rng=None, engine="a
 
     References
     ----------
-    Paik & Choi (000), Thm 2.2, eq. 4 (the per-layer ratio); Yang et al. (ICLR 2019), the rate
+    Paik & Choi [paik-choi-v2], Thm 2.2, eq. 4 (the per-layer ratio); Yang et al. (ICLR 2019), the rate
     :math:`\sqrt{\pi/(\pi-1)}` of BN + ReLU at large width and batch.
 
     Examples
@@ -1112,14 +1123,7 @@ def simulate_chain(depth, width=None, batch=None, *, reps=1, rng=None, engine="a
     True
     """
     rng = rng_argument(rng, seed)
-    if isinstance(depth, ChainSpec):
-        if width is not None or batch is not None or options:
-            raise TypeError("pass either a ChainSpec or depth, width, batch and options")
-        spec = depth
-    else:
-        if width is None or batch is None:
-            raise TypeError("simulate_chain needs depth, width and batch (or a ChainSpec)")
-        spec = ChainSpec.from_options(depth, width, batch, **options)
+    spec = _as_spec("simulate_chain", depth, width, batch, options)
     reps = check_int(reps, "reps", 1)
     OUT, WOUT, WSQ, LOSS, GRAM, ss = _simulate(spec, reps, rng, engine=engine, threads=threads)
     params = {**spec.to_dict(), "reps": reps}
@@ -1138,7 +1142,7 @@ class LayerRatio:
 
     References
     ----------
-    Paik & Choi (000), Thm 2.2, eqs. 3–4; Thm 2.4.
+    Paik & Choi [paik-choi-v2], Thm 2.2, eqs. 3–4; Thm 2.4.
     """
 
     ratio: Estimate
@@ -1206,7 +1210,7 @@ def single_layer_ratio(width, batch, *, width_out=None, bn_stats="batch", reps=6
 
     References
     ----------
-    Paik & Choi (000), Thm 2.2, eq. 3–4; Thm 2.4.
+    Paik & Choi [paik-choi-v2], Thm 2.2, eq. 3–4; Thm 2.4.
     """
     rng = rng_argument(rng, seed)
     if bn_stats not in ("batch", "population"):
@@ -1254,7 +1258,7 @@ class SampledChain:
 
     References
     ----------
-    Paik & Choi (000), Thm 2.2 and Cor. 2.5 of the earlier version (001) (second derivatives);
+    Paik & Choi [paik-choi-v2], Thm 2.2 and Cor. 2.5 of the earlier version [paik-choi-v1] (second derivatives);
     Salmon et al., SC 2011 (Philox).
     """
 
@@ -1413,16 +1417,9 @@ def sample_chain(depth, width=None, batch=None, *, rng=None, seed=None, **option
 
     References
     ----------
-    Paik & Choi (000), Thm 2.2, eq. 4; Yang et al., "A Mean Field Theory of Batch
+    Paik & Choi [paik-choi-v2], Thm 2.2, eq. 4; Yang et al., "A Mean Field Theory of Batch
     Normalization", ICLR 2019; Salmon et al., SC 2011 (Philox).
     """
     rng = rng_argument(rng, seed)
-    if isinstance(depth, ChainSpec):
-        if width is not None or batch is not None or options:
-            raise TypeError("pass either a ChainSpec or depth, width, batch and options")
-        spec = depth
-    else:
-        if width is None or batch is None:
-            raise TypeError("sample_chain needs depth, width and batch (or a ChainSpec)")
-        spec = ChainSpec.from_options(depth, width, batch, **options)
+    spec = _as_spec("sample_chain", depth, width, batch, options)
     return SampledChain(spec, spawn_seeds(rng, 1)[0])

@@ -351,7 +351,7 @@ def singular_values_of_product(factors, *, method="qr", log=False):
 
     References
     ----------
-    Bjorck, Gomes & Selman (004), Theorem 1 and Appendix D; Benettin et al. (1980) for the QR
+    Bjorck, Gomes & Selman [bjorck-gomes-selman], Theorem 1 and Appendix D; Benettin et al. (1980) for the QR
     method.
     """
     method = _check_method(method)
@@ -382,7 +382,7 @@ class DepthScan:
 
     References
     ----------
-    Bjorck, Gomes & Selman (004), Theorem 1; Figures 11–12.
+    Bjorck, Gomes & Selman [bjorck-gomes-selman], Theorem 1; Figures 11–12.
     """
 
     N: int

@@ -79,7 +79,7 @@ class VectorRun:
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.1, eqs. 2–4; Appendix A.2.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1, eqs. 2–4; Appendix A.2.
     """
 
     weight_sq: np.ndarray
@@ -107,7 +107,7 @@ def simulate_vectors(c, lr, steps, *, dim, w0_sq=1.0, momentum=0.0, weight_decay
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.1, eqs. 2–4; Appendix A.2.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1, eqs. 2–4; Appendix A.2.
     """
     c = check_positive(c, "c")
     c = np.atleast_1d(c)
@@ -155,7 +155,7 @@ def single_thread_blas():
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Appendix B.1 (the ToyNet, whose small matrices this serves).
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix B.1 (the ToyNet, whose small matrices this serves).
     """
     with blas_threads(1):
         yield
@@ -177,7 +177,7 @@ class ToyNet:
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Appendix B.1 (ToyNet); Figure 10.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix B.1 (ToyNet); Figure 10.
     """
 
     weights: np.ndarray
@@ -201,7 +201,7 @@ def init_toynet(depth, width, *, classes=10, bn_eps=0.0, rng=None, seed=_UNSET) 
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Appendix B.1; He et al. (2015) initialisation.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix B.1; He et al. (2015) initialisation.
     """
     depth = check_int(depth, "depth", lo=1)
     width = check_int(width, "width", lo=2)
@@ -224,7 +224,7 @@ def toynet_forward(net: ToyNet, x) -> np.ndarray:
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Appendix B.1 (ToyNet); Ioffe & Szegedy (2015), batch statistics.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix B.1 (ToyNet); Ioffe & Szegedy (2015), batch statistics.
     """
     a = np.asarray(x, float)
     for W in net.weights:
@@ -244,7 +244,7 @@ def toynet_loss_and_grads(net: ToyNet, x, y, *, per_sample=False):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Appendix B.1 (ToyNet); Ioffe & Szegedy (2015), BN backward
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix B.1 (ToyNet); Ioffe & Szegedy (2015), BN backward
     through the batch statistics.
     """
     x = np.asarray(x, float)
@@ -290,7 +290,7 @@ def make_synthetic_data(n, width, *, classes=10, rng=None, seed=_UNSET):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Appendix B.1 (ToyNet check).
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix B.1 (ToyNet check).
     """
     rng = as_generator(_rng_arg(rng, seed))
     x = rng.standard_normal((int(n), int(width)))
@@ -311,7 +311,7 @@ class ToyNetRun:
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.4 (E = ‖∇W‖/‖W‖); Appendix B.1.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.4 (E = ‖∇W‖/‖W‖); Appendix B.1.
     """
 
     weight_sq: np.ndarray
@@ -356,7 +356,7 @@ def train_toynet(depth, width, lr, steps, *, batch=128, classes=10, n_data=None,
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Appendix B.1 (ToyNet).
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix B.1 (ToyNet).
     """
     depth = check_int(depth, "depth", lo=1)
     width = check_int(width, "width", lo=2)
@@ -432,7 +432,7 @@ def train_toynet_arms(depth, width, arms, steps, *, reps=1, rng=None, **kwargs) 
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Appendix B.1; Figure 10 (low and high learning rate).
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix B.1; Figure 10 (low and high learning rate).
 
     Examples
     --------
@@ -461,7 +461,7 @@ def fit_discrete_model(run: ToyNetRun, *, layers=None, optimizer=None):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4; Appendix A.2, eqs. 27–32; Appendix B.1.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1, eq. 4; Appendix A.2, eqs. 27–32; Appendix B.1.
     """
     from ..theory.elr import simulate
 
@@ -481,7 +481,7 @@ def compare_with_model(runs, *, layers=None, optimizer=None) -> dict:
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4; Appendix B.1; Figure 10.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1, eq. 4; Appendix B.1; Figure 10.
     """
     from scipy.stats import spearmanr
 
@@ -515,7 +515,7 @@ def gradient_growth_rate(depth, width, batch, *, reps=None, skip=(2, 3), classes
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.3, eq. 8; Paik & Choi (000), Thm 2.2, eq. 4; Yang et al.,
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.3, eq. 8; Paik & Choi [paik-choi-v2], Thm 2.2, eq. 4; Yang et al.,
     "A Mean Field Theory of Batch Normalization", ICLR 2019.
     """
     n_nets = _reps_arg(reps, 8, n_nets=n_nets)
@@ -552,7 +552,7 @@ def minibatch_noise_floor(depth, width, batch, *, reps=None, classes=10, rng=Non
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Appendix B.1; Bjorck, Gomes & Selman (004), Sec. 2.1, eq. 2
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix B.1; Bjorck, Gomes & Selman [bjorck-gomes-selman], Sec. 2.1, eq. 2
     (SGD noise).
     """
     n_pairs = _reps_arg(reps, 4, n_pairs=n_pairs)

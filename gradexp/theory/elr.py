@@ -90,7 +90,7 @@ def plain_profile(depth: int, *, rate: float = YANG_RATE, convention: str = "nor
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.3, eq. 8; Yang et al., "A Mean Field Theory of Batch
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.3, eq. 8; Yang et al., "A Mean Field Theory of Batch
     Normalization", ICLR 2019 (the rate √(π/(π−1))).
 
     Examples
@@ -124,7 +124,7 @@ def residual_profile(depth: int, skip: int = 2, *, rate: float = YANG_RATE) -> n
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.3, eq. 9.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.3, eq. 9.
     """
     L = _check_depth(depth)
     s = int(skip)
@@ -148,7 +148,7 @@ def residual_rate(skip: int, *, rate: float = YANG_RATE) -> float:
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.3, eq. 9 (its asymptotics derived in gradexp).
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.3, eq. 9 (its asymptotics derived in gradexp).
     """
     s = int(skip)
     if s != skip or s < 1:
@@ -161,7 +161,7 @@ def base_gradient(grad_norm, w0_sq=1.0):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4 (c = ‖∇W(0)‖‖W(0)‖).
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1, eq. 4 (c = ‖∇W(0)‖‖W(0)‖).
     """
     g = as_float_array(grad_norm, "grad_norm", allow_inf=False)
     w = check_positive(w0_sq, "w0_sq")
@@ -175,7 +175,7 @@ def he_weight_sq(n_in, n_out):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.1 (He initialization, σ²(0) = 2); He et al.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1 (He initialization, σ²(0) = 2); He et al.
     (2015).
     """
     check_positive(n_in, "n_in")
@@ -203,7 +203,7 @@ def continuous_weight_sq(c, lr, t, *, w0_sq=1.0, weight_decay=0.0):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.1, eqs. 5–7 (β = 0).
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1, eqs. 5–7 (β = 0).
 
     Examples
     --------
@@ -230,7 +230,7 @@ def continuous_elr(c, lr, t, *, w0_sq=1.0):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.1, eqs. 6–7; Sec. 3.4.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1, eqs. 6–7; Sec. 3.4.
     """
     return _out(np.asarray(c, float) / np.asarray(continuous_weight_sq(c, lr, t, w0_sq=w0_sq)))
 
@@ -240,7 +240,7 @@ def elr_ratio_sq(c_l, c_k, lr, t, *, k0=1.0):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.4, eq. 10.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.4, eq. 10.
     """
     c_l = as_float_array(c_l, "c_l", allow_inf=False)
     c_k = as_float_array(c_k, "c_k", allow_inf=False)
@@ -258,7 +258,7 @@ def gradient_ratio_sq(c_l, c_k, lr, t, *, k0=1.0):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Appendix A.3, eq. 33.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix A.3, eq. 33.
     """
     c_l = as_float_array(c_l, "c_l", allow_inf=False)
     c_k = as_float_array(c_k, "c_k", allow_inf=False)
@@ -275,7 +275,7 @@ def gradient_ratio_sq_limit(c_l, c_k):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Appendix A.3, eqs. 33–34.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix A.3, eqs. 33–34.
     """
     return _out(as_float_array(c_l, "c_l") / as_float_array(c_k, "c_k"))
 
@@ -287,7 +287,7 @@ def stability_bound(c, w_sq):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Appendix A.1, eqs. 22–25.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix A.1, eqs. 22–25.
     """
     return _out(math.sqrt(2.0) * check_positive(w_sq, "w_sq") / check_positive(c, "c"))
 
@@ -300,7 +300,7 @@ def stability_bound_at_init(depth, *, rate=YANG_RATE, w0_sq=2.0):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Appendix A.1, eq. 26.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix A.1, eq. 26.
     """
     L = as_float_array(depth, "depth", allow_inf=False)
     if (L < 1).any():
@@ -314,7 +314,7 @@ def spread(elr, axis=-1):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.4 (the ELR spread Std(E_k)).
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.4 (the ELR spread Std(E_k)).
     """
     return _out(np.std(np.asarray(elr, float), axis=axis))
 
@@ -330,7 +330,7 @@ def discrete_weight_sq(c, lr, steps, *, w0_sq=1.0, weight_decay=0.0):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1, eq. 4.
     """
     c = as_float_array(c, "c", allow_inf=False)
     steps = _check_steps(steps)
@@ -368,7 +368,7 @@ def momentum_weight_sq(c, lr, steps, momentum, *, w0_sq=1.0, weight_decay=0.0):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Appendix A.2, eqs. 27–32.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix A.2, eqs. 27–32.
     """
     c = as_float_array(c, "c", allow_inf=False)
     steps = _check_steps(steps)
@@ -415,7 +415,7 @@ def momentum_state(c, lr, steps, momentum, *, w0_sq=1.0, weight_decay=0.0):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Appendix A.2, eqs. 27–32 (β = 0).
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix A.2, eqs. 27–32 (β = 0).
     """
     c = as_float_array(c, "c", allow_inf=False)
     steps = _check_steps(steps)
@@ -456,7 +456,7 @@ class ELRTrajectory:
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4; Sec. 3.4; Appendix A.2, eqs. 27–32.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1, eq. 4; Sec. 3.4; Appendix A.2, eqs. 27–32.
     """
 
     weight_sq: np.ndarray
@@ -544,7 +544,7 @@ def simulate(c, lr, steps, *, w0_sq=1.0, momentum=0.0, weight_decay=0.0,
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4; Appendix A.2, eqs. 27–32.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1, eq. 4; Appendix A.2, eqs. 27–32.
 
     Examples
     --------
@@ -741,7 +741,7 @@ def equilibrium_weight_sq(c, lr, weight_decay, *, momentum=0.0):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), eq. 4 with weight decay added as in their Sec. 4 setups;
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], eq. 4 with weight decay added as in their Sec. 4 setups;
     the angular update of the fixed point agrees with Wan et al. (2021, "Spherical motion
     dynamics", Thm 1): :func:`equilibrium_relative_update`.
 
@@ -768,7 +768,7 @@ def equilibrium_elr(lr, weight_decay, *, momentum=0.0):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), eq. 4 with weight decay as in their Sec. 4 setups; Wan et al.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], eq. 4 with weight decay as in their Sec. 4 setups; Wan et al.
     (2021), "Spherical motion dynamics", Thm 1.
     """
     return _out(1.0 / np.asarray(equilibrium_weight_sq(1.0, lr, weight_decay, momentum=momentum)))
@@ -786,7 +786,7 @@ def equilibrium_relative_update(lr, weight_decay, *, momentum=0.0):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), eq. 4 with weight decay as in their Sec. 4 setups; Wan et al.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], eq. 4 with weight decay as in their Sec. 4 setups; Wan et al.
     (2021), "Spherical motion dynamics", Thm 1.
 
     Examples
@@ -815,7 +815,7 @@ def contraction_factor(lr, weight_decay):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4 with weight decay; the contraction is derived in
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1, eq. 4 with weight decay; the contraction is derived in
     gradexp.
     """
     lam = _check_lr(lr)
@@ -842,7 +842,7 @@ def equilibrium_steps(c, lr, weight_decay, *, w0_sq=1.0, rtol=0.01):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4 with weight decay; the bounds are derived in
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1, eq. 4 with weight decay; the bounds are derived in
     gradexp.
 
     Examples
@@ -910,7 +910,7 @@ def limit_ratio(c_l, c_k, notion="relative_update"):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.4, eq. 10 and Appendix A.3, eqs. 33–34 (corrected limit).
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.4, eq. 10 and Appendix A.3, eqs. 33–34 (corrected limit).
     """
     c_l = check_positive(c_l, "c_l")
     c_k = check_positive(c_k, "c_k")
@@ -930,7 +930,7 @@ def log_spread(elr, axis=-1):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.4 (the ELR spread; this scale-free form is gradexp's).
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.4 (the ELR spread; this scale-free form is gradexp's).
     """
     e = np.asarray(elr, float)
     return _out(np.log(e.max(axis=axis)) - np.log(e.min(axis=axis)))
@@ -950,7 +950,7 @@ def one_step_factor(lr, weight_sq, grad_sq, *, buffer_sq=0.0, weight_buffer_dot=
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Appendix A.2 (momentum model), Sec. 4.1.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix A.2 (momentum model), Sec. 4.1.
     """
     A = check_positive(weight_sq, "weight_sq")
     G = as_float_array(grad_sq, "grad_sq", allow_inf=False)
@@ -1009,7 +1009,7 @@ def critical_lr(weight_sq, grad_sq, *, buffer_sq=0.0, weight_buffer_dot=0.0, mom
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 4.1 (the flip), Appendix A.2 (momentum model).
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 4.1 (the flip), Appendix A.2 (momentum model).
 
     Examples
     --------
@@ -1090,7 +1090,7 @@ def equalizing_lr(elr, axis=-1):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 4.1 (flip) and Appendix A.1 ('Warm-up').
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 4.1 (flip) and Appendix A.1 ('Warm-up').
 
     Examples
     --------
@@ -1117,7 +1117,7 @@ def saturation_orbit(v0, steps):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4 at constant λ; Appendix B.1.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1, eq. 4 at constant λ; Appendix B.1.
     """
     v = check_positive(v0, "v0").astype(float)
     steps = _check_steps(steps)
@@ -1141,7 +1141,7 @@ def recovery_steps_exact(c, lr, c_ref, *, w0_sq=1.0, rtol=0.01, max_steps=10**7)
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Sec. 3.1, eq. 4; Appendix B.1 ('saturated layers ... can never
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1, eq. 4; Appendix B.1 ('saturated layers ... can never
     recover').
     """
     c = float(check_positive(c, "c"))
@@ -1186,7 +1186,7 @@ def recovery_steps(c, lr, c_ref, *, w0_sq=1.0, rtol=0.01):
 
     References
     ----------
-    Mehmeti-Göpel & Wand (002), Appendix B.1 ('saturated layers ... can never recover').
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix B.1 ('saturated layers ... can never recover').
     """
     c = check_positive(c, "c")
     cr = check_positive(c_ref, "c_ref")

@@ -247,7 +247,7 @@ def finite_batch_moments(batch, activation="relu", **params) -> dict:
     References
     ----------
     Yang et al., "A Mean Field Theory of Batch Normalization", ICLR 2019 (BSB1 fixed point,
-    gradient independence); Paik & Choi (000), Thm 2.2, eq. 4.
+    gradient independence); Paik & Choi [paik-choi-v2], Thm 2.2, eq. 4.
     """
     act = get_activation(activation, **params)
     B = _as_batches(batch)
@@ -404,7 +404,7 @@ def finite_batch_rate(batch, activation="relu", *, bn_backward="full", **params)
     References
     ----------
     Yang et al., "A Mean Field Theory of Batch Normalization", ICLR 2019 (the batch-size
-    dependence of the gradient rate); Paik & Choi (000), Thm 2.2, eq. 4.
+    dependence of the gradient rate); Paik & Choi [paik-choi-v2], Thm 2.2, eq. 4.
     """
     return np.sqrt(finite_batch_factor(batch, activation, bn_backward=bn_backward, **params))
 
@@ -476,7 +476,7 @@ def rate_vs_batch_overlay(batches, activation="relu", *, bn_backward="full", **p
     References
     ----------
     Yang et al., "A Mean Field Theory of Batch Normalization", ICLR 2019 (the batch-size
-    dependence of the gradient rate); Paik & Choi (000), Thm 2.2, eq. 4.
+    dependence of the gradient rate); Paik & Choi [paik-choi-v2], Thm 2.2, eq. 4.
     """
     B = _as_batches(batches)
     lam = finite_batch_factor(B, activation, bn_backward=bn_backward, **params)
