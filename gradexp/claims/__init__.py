@@ -14,16 +14,21 @@ import pkgutil
 from ._ledger import (
     ERROR,
     FAILS,
+    FALSIFY_KINDS,
     HOLDS,
     HOLDS_LOOSELY,
+    INCONCLUSIVE,
     NOT_CHECKABLE,
     STATUSES,
     Claim,
+    Falsify,
+    Hypothesis,
     Result,
     Verdict,
     _REGISTRY,
     claim,
     run_claim,
+    weigh,
 )
 from .bibliography import PAPERS, citation
 
@@ -80,7 +85,8 @@ def run_ledger(fast: bool = True, ids=None, progress=None, papers=None) -> list[
 
 
 __all__ = [
-    "ERROR", "FAILS", "HOLDS", "HOLDS_LOOSELY", "NOT_CHECKABLE", "PAPERS", "STATUSES",
-    "Claim", "Result", "Verdict", "claim", "run_claim", "all_claims", "claims_for_paper",
+    "ERROR", "FAILS", "FALSIFY_KINDS", "HOLDS", "HOLDS_LOOSELY", "INCONCLUSIVE", "NOT_CHECKABLE",
+    "PAPERS", "STATUSES", "Claim", "Falsify", "Hypothesis", "Result", "Verdict", "claim", "run_claim",
+    "weigh", "all_claims", "claims_for_paper",
     "run_ledger", "citation",
 ]

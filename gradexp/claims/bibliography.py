@@ -33,6 +33,8 @@ class Paper:
     year, venue, arxiv, version : as printed, or ``NOT_STATED`` (with what the text implies
         in ``note``).
     takes : what gradexp takes from it.
+    text : file-name prefix of the paper's plain-text copy among the project's paper texts (used
+        only by ``tests/test_quotes.py`` to find each claim's quote; never printed).
     """
 
     key: str
@@ -45,6 +47,7 @@ class Paper:
     version: str = NOT_STATED
     note: str = ""
     takes: str = ""
+    text: str = ""
 
     def as_dict(self) -> dict:
         return {"key": self.key, "citation": self.short, "title": self.title,
@@ -59,12 +62,14 @@ PAPERS: dict[str, Paper] = {p.key: p for p in (
     Paper("paik-choi-v2", "Paik & Choi (later version)", _PC_TITLE, ("Inyoung Paik", "Jaesik Choi"),
           version="later of two versions (the text carries no version number)",
           note="KAIST. No year, venue or arXiv id printed; the latest cited work is from 2023.",
+          text="000",
           takes="ReLU moments (Prop. 2.1), C(R) (Thm 2.2, eq. 4), Cor. 2.3, Thm 2.4 and Remark 2.5, "
                 "the perfectly-correlated bound pi/(pi+1) (Thm 2.8), Lemma 2.9, Fig. 1, LALC "
                 "(Algorithm 1, Appendix B listing)"),
     Paper("paik-choi-v1", "Paik & Choi (earlier version)", _PC_TITLE, ("Inyoung Paik", "Jaesik Choi"),
           version="earlier of two versions (the text carries no version number)",
           note="KAIST. No year, venue or arXiv id printed; the latest cited work is from 2023.",
+          text="001",
           takes="zero-centred Thm 2.2 (pi/(pi-1)), pseudo-linear Cor. 2.3, Thm 2.4 (pi/(2+pi)), "
                 "Cor. 2.5 (second derivatives), Fig. 1, the LALC listing (Figure 7)"),
     Paper("mehmeti-gopel-wand", "Mehmeti-Göpel & Wand",
@@ -72,6 +77,7 @@ PAPERS: dict[str, Paper] = {p.key: p for p in (
           ("Christian H.X. Ali Mehmeti-Göpel", "Michael Wand"),
           note="Johannes-Gutenberg University Mainz. No year, venue or arXiv id printed; the latest "
                "cited work is from 2023.",
+          text="002",
           takes="effective learning rates: discrete model (eq. 4), ODE (eqs. 6-7), momentum model "
                 "(eqs. 11-13, Appendix A.2), gradient profiles (eqs. 8-9), eq. 10, Appendix A.1, "
                 "eqs. 33-34, ELR constraint (eq. 14), Figures 2, 4, 6, 10, 13, 14"),
@@ -81,6 +87,7 @@ PAPERS: dict[str, Paper] = {p.key: p for p in (
            "Quoc-Viet Pham"),
           note="IEEE-style manuscript (Impact Statement, Index Terms); no year, venue or arXiv id "
                "printed; the latest cited work is from 2023.",
+          text="003",
           takes="LARS (eq. 2-3), warm-up + cosine (eq. 4), phi(t) (eq. 8) and its bounds (eqs. 9-14), "
                 "Algorithm 1"),
     Paper("bjorck-gomes-selman", "Bjorck, Gomes & Selman", "Understanding Batch Normalization",
@@ -89,6 +96,7 @@ PAPERS: dict[str, Paper] = {p.key: p for p in (
           venue="NeurIPS 2018, pp. 7705-7716 (from Mehmeti-Göpel & Wand's reference list, which also "
                 "names Kilian Q. Weinberger as fourth author; not printed in the text)",
           note="Cornell University.",
+          text="004",
           takes="SGD noise (eq. 2), products of Gaussian matrices (Thm 1, Appendix D), edge, condition "
                 "number and largest singular value against depth (Figs. 8-12), Appendix C"),
     Paper("gradexp", "gradexp", "gradexp's own results", ("gradexp",),

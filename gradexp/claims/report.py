@@ -11,7 +11,6 @@ import textwrap
 from collections import Counter
 
 from ._ledger import ERROR, STATUSES, Result
-from .runner import paper_key
 
 
 def _fmt(v) -> str:
@@ -29,8 +28,15 @@ def ledger_table(results: list[Result], width: int = 100) -> str:
     lines = []
     for r in results:
         c = r.claim
-        lines.append(f"[{r.status.upper()}] {c.id}  —  {paper_key(c)}, {c.source}  ({r.seconds:.1f} s)")
-        lines += textwrap.wrap(c.statement, width, initial_indent="    claim:    ", subsequent_indent="              ")
+        lines.append(f"[{r.status.upper()}] {c.id}  —  {c.paper}, {c.where}  ({r.seconds:.1f} s)")
+        lines += textwrap.wrap(f"\u201c{c.quote}\u201d", width, initial_indent="    quote:    ",
+                               subsequent_indent="              ")
+        if c.formalisation:
+            lines += textwrap.wrap(c.formalisation, width, initial_indent="    tested:   ",
+                                   subsequent_indent="              ")
+        for h in r.hypotheses:
+            lines += textwrap.wrap(f"{h.name} = {_fmt(h.value)} (z = {h.z:+.2f})", width,
+                                   initial_indent="    versus:   ", subsequent_indent="              ")
         for k, v in r.evidence.items():
             lines += textwrap.wrap(f"{k} = {_fmt(v)}", width, initial_indent="    evidence: ",
                                    subsequent_indent="              ")
@@ -43,10 +49,12 @@ def ledger_table(results: list[Result], width: int = 100) -> str:
 
 
 def ledger_markdown(results: list[Result]) -> str:
-    """The README's ledger summary: id, source, verdict."""
-    rows = ["| claim | paper, source | verdict |", "| --- | --- | --- |"]
+    """The README's ledger summary: id, place, the quoted sentence, verdict."""
+    rows = ["| claim | paper, place | quote | verdict |", "| --- | --- | --- | --- |"]
     for r in results:
-        rows.append(f"| `{r.claim.id}` | {r.claim.paper}, {r.claim.source} | {r.status} |")
+        c = r.claim
+        quote = c.quote.replace("|", "\\|")
+        rows.append(f"| `{c.id}` | {c.paper}, {c.where} | \u201c{quote}\u201d | {r.status} |")
     counts = Counter(r.status for r in results)
     rows.append("")
     rows.append("Totals: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ".")
@@ -55,9 +63,7 @@ def ledger_markdown(results: list[Result]) -> str:
 
 def result_dict(r: Result) -> dict:
     """One claim's result as plain JSON-ready data (``seconds``: the check alone, in its worker)."""
-    c = r.claim
-    return {"id": c.id, "paper": paper_key(c), "source": c.source, "statement": c.statement,
-            "status": r.status, "evidence": r.evidence, "note": r.note, "seconds": round(r.seconds, 3)}
+    return r.as_dict()
 
 
 def ledger_json(results: list[Result]) -> str:
@@ -73,8 +79,8 @@ def result_jsonl(r: Result) -> str:
 def summary_table(results: list[Result]) -> str:
     """Counts per paper (rows, by citation key) and verdict (columns), with totals."""
     cols = [s for s in (*STATUSES, ERROR) if any(r.status == s for r in results)] or list(STATUSES)
-    papers = list(dict.fromkeys(paper_key(r.claim) for r in results))
-    counts = Counter((paper_key(r.claim), r.status) for r in results)
+    papers = list(dict.fromkeys(r.claim.paper for r in results))
+    counts = Counter((r.claim.paper, r.status) for r in results)
     head = ["paper", *cols, "total"]
     rows = [[p, *(str(counts[p, s]) for s in cols), str(sum(counts[p, s] for s in cols))] for p in papers]
     rows.append(["total", *(str(sum(counts[p, s] for p in papers)) for s in cols), str(len(results))])

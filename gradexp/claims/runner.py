@@ -19,16 +19,7 @@ from collections.abc import Callable, Iterable
 
 from ._ledger import Claim, Result, run_claim
 
-__all__ = ["run_claims", "paper_key", "PAPER_KEYS"]
-
-#: citation keys of the papers (gradexp.claims.bibliography), by the legacy short codes
-PAPER_KEYS = {"000": "paik-choi-v2", "001": "paik-choi-v1", "002": "mehmeti-gopel-wand", "003": "do-tvlars",
-              "004": "bjorck-gomes-selman", "gradexp": "gradexp"}
-
-
-def paper_key(claim: Claim) -> str:
-    """The citation key of the claim's paper (``paik-choi-v2``, ..., ``gradexp``)."""
-    return PAPER_KEYS.get(claim.paper, claim.paper)
+__all__ = ["run_claims"]
 
 
 def _claim_task(claim_id: str, fast: bool, cache_enabled: bool, cache_dir: str, seed=None):
@@ -39,7 +30,7 @@ def _claim_task(claim_id: str, fast: bool, cache_enabled: bool, cache_dir: str, 
     claim = {c.id: c for c in all_claims()}[claim_id]
     with cache.using(enabled=cache_enabled, directory=cache_dir):
         r = run_claim(claim, fast)
-    return r.status, r.evidence, r.note, r.seconds
+    return r.status, r.evidence, r.note, r.seconds, r.hypotheses
 
 
 def run_claims(claims: Iterable[Claim], fast: bool = True, *, executor=None, workers: int | None = None,
@@ -77,7 +68,7 @@ def run_claims(claims: Iterable[Claim], fast: bool = True, *, executor=None, wor
     if executor == "serial":
         def task(claim_index, seed=None):  # in process: the registry as it is here (tests patch it)
             r = run_claim(claims[claim_index], fast)
-            return r.status, r.evidence, r.note, r.seconds
+            return r.status, r.evidence, r.note, r.seconds, r.hypotheses
         cells = [{"claim_index": i} for i in range(len(claims))]
     else:
         import functools
@@ -88,8 +79,8 @@ def run_claims(claims: Iterable[Claim], fast: bool = True, *, executor=None, wor
     results: list[Result | None] = [None] * len(claims)
 
     def collect(i, payload):
-        status, evidence, note, seconds = payload
-        results[i] = Result(claims[i], status, evidence, note, seconds)
+        status, evidence, note, seconds, hypotheses = payload
+        results[i] = Result(claims[i], status, evidence, note, seconds, hypotheses)
         if on_result is not None:
             on_result(results[i])
 
