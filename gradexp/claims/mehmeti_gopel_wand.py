@@ -325,7 +325,7 @@ def _eq10(fast: bool, k0_scale: float = 1.0) -> Verdict:
     t4 = k0 * (cl ** 2 - 4 * ck ** 2) / (6 * lam * cl ** 2 * ck ** 2)
     return Verdict(HOLDS if ok else FAILS, {
         "eq10_vs_solve_ivp_max_rel_err": _sig(err, 3), "ratio_at_t=0": _sig(eq10[0]),
-        "ratio_at_t=1e8": _sig(eq10[-1], 6), "tolerance": tol, "steps_until_E_ratio<2": _sig(t4 / lam, 3)},
+        "ratio_at_t=1e8": _sig(eq10[-1], 6), "tolerance": tol, "steps_until_E_ratio<2": _sig(t4 / lam, 3), "lam": lam},
         f"eq. 10 matches solve_ivp to {err:.1e} and reaches {eq10[-1]:.6g} at t = 1e8; E_l/E_k < 2 after "
         f"{t4 / lam:.3g} steps at lam = 0.1 (depth 50)", hyps)
 

@@ -320,3 +320,125 @@ def toynet_growth_rate(*, depth: int, width: int, batch: int, reps: int, rng=Non
     return {"norm": [float(res["norm"].mean), float(res["norm"].stderr)],
             "squared": [float(res["squared"].mean), float(res["squared"].stderr)],
             "depth": depth, "width": width, "batch": batch, "reps": reps}
+
+
+# ================================================================ gradexp's own: gx-elr-*
+def _est(samples) -> list:
+    from ..mc._estimate import estimate
+
+    e = estimate(np.asarray(samples, float))
+    return [float(e.mean), float(e.stderr), int(e.n)]
+
+
+def toynet_wd_equilibrium(*, lr: float = 0.5, weight_decay: float = 0.01, steps: int = 900, reps: int = 2,
+                          layers=slice(1, None), rng=None) -> dict:
+    r"""ToyNets (depth 10, width 32, batch 64) trained with SGD and coupled weight decay: over the last
+    third of the steps, the mean relative update :math:`\lambda\|\Delta W\|/\|W\|` (to compare with
+    the equilibrium :math:`\sqrt{2\lambda\beta}`), the spread over layers of its log and of
+    :math:`\log(\lambda/\|W\|^2)`, and the slope of :math:`\log\|W_\ell\|^2` on :math:`\log c_\ell`
+    (1 at the fixed point). Each entry is ``[mean, stderr, n]`` over runs.
+
+    References
+    ----------
+    Wan et al. (2021), Thm 1 (angular update); Mehmeti-Göpel & Wand [mehmeti-gopel-wand], eq. 4.
+    """
+    from ..mc.training import train_toynet
+
+    window = slice(steps * 2 // 3, steps)
+    ratios, spread_ru, spread_lr, slopes = [], [], [], []
+    for s in as_seed_sequence(rng).spawn(reps):
+        run = cached_call(train_toynet, 10, 32, lr, steps, batch=64, weight_decay=weight_decay, rng=s)
+        r = run.relative_update[window, layers]
+        ratios.append(float(np.mean(r)))
+        cbar = np.mean(np.sqrt(run.grad_sq[window, layers] * run.weight_sq[window, layers]), axis=0)
+        slopes.append(float(np.polyfit(np.log(cbar), np.log(np.mean(run.weight_sq[window, layers], axis=0)), 1)[0]))
+        spread_ru.append(float(np.mean(np.std(np.log(r), axis=1))))
+        spread_lr.append(float(np.mean(np.std(np.log(lr / run.weight_sq[window, layers]), axis=1))))
+    return {"toynet": f"depth 10, width 32, batch 64, lr {lr}, weight_decay {weight_decay}, {steps} steps, {reps} runs",
+            "toynet_lr,wd": [lr, weight_decay], "toynet_mean_relative_update_last_third": _est(ratios),
+            "toynet_sd_log_relative_update_over_layers": _est(spread_ru),
+            "toynet_sd_log_lr_over_weight_sq_over_layers": _est(spread_lr),
+            "toynet_slope_log_weight_sq_vs_log_c": _est(slopes)}
+
+
+def toynet_one_step_widening(lrs, *, reps: int, layers=slice(1, None), rng=None) -> dict:
+    r"""One SGD step from initialization of the same ToyNets (depth 30, width 32, batch 64) at each
+    rate of ``lrs``: the change of :math:`\mathrm{sd}_\ell(\log E)` in that step, minus the change at
+    the smallest rate (where the weights barely move and only the minibatch changes); mean and
+    standard error over networks, per rate.
+
+    References
+    ----------
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 4.1 (the first step).
+    """
+    from ..mc._estimate import estimate
+    from ..mc.training import train_toynet_arms
+
+    lrs = [float(x) for x in lrs]
+    arms = cached_call(train_toynet_arms, 30, 32, {x: x for x in lrs}, 1, reps=reps, rng=rng, batch=64)
+    dS = {lam: [float(np.std(np.log(r.elr[1, layers])) - np.std(np.log(r.elr[0, layers]))) for r in runs]
+          for lam, runs in arms.items()}
+    base = dS[lrs[0]]
+    diffs = [estimate(np.array(dS[x]) - np.array(base)) for x in lrs[1:]]
+    return {"lrs": lrs[1:], "mean": [float(d.mean) for d in diffs], "se": [float(d.stderr) for d in diffs]}
+
+
+def toynet_momentum_threshold(*, reps: int, lam0: float = 0.03, k: int = 3, mu: float = 0.9,
+                              layers=slice(1, None), rng=None) -> dict:
+    r"""Momentum ToyNets (depth 20, width 32, batch 64) after ``k`` steps at ``lam0``: the critical rate
+    of :func:`gradexp.theory.elr.critical_lr` from the measured state, then one step at half and at
+    twice that rate from the same state; counts of narrowed / widened :math:`\ln(E_{max}/E_{min})`.
+
+    References
+    ----------
+    gradexp, issue 12.3 (critical learning rate with momentum).
+    """
+    from .. import optim as o
+    from ..mc.training import train_toynet
+    from ..theory import elr
+
+    opt = o.Optimizer(momentum=mu)
+    below = above = n = 0
+    crit = []
+    for s in as_seed_sequence(rng).spawn(reps):
+        base = cached_call(train_toynet, 20, 32, lam0, k, batch=64, optimizer=opt, rng=s)
+        A, G = base.weight_sq[k, layers], base.grad_sq[k, layers]
+        lc = float(elr.critical_lr(A, G, buffer_sq=base.buffer_sq[k, layers],
+                                   weight_buffer_dot=base.weight_buffer_dot[k, layers], momentum=mu))
+        if not 0 < lc < math.inf:
+            continue
+        n += 1
+        crit.append(lc)
+        S = float(elr.log_spread(np.sqrt(G / A)))
+        for f in (0.5, 2.0):
+            run = cached_call(train_toynet, 20, 32, np.r_[np.full(k, lam0), f * lc], k + 1, batch=64,
+                              optimizer=opt, rng=s)
+            dS = float(elr.log_spread(run.elr[k + 1, layers])) - S
+            below += f < 1 and dS < 0
+            above += f > 1 and dS > 0
+    return {"toynet_momentum": f"depth 20, width 32, batch 64, mu {mu}, {k} steps at {lam0}, {reps} runs",
+            "toynet_momentum_states_with_finite_threshold": n, "toynet_momentum_thresholds": crit,
+            "toynet_momentum_half_rate_narrowed": int(below), "toynet_momentum_double_rate_widened": int(above)}
+
+
+def toynet_warmup_arms(*, target: float = 5.0, steps: int = 40, reps: int = 4, layers=slice(1, None),
+                       rng=None) -> dict:
+    r"""The same ToyNets (depth 30, width 32, batch 64) trained towards ``target`` with no warm-up, a
+    linear 20-step warm-up and the equalizing warm-up: per arm ``[mean, stderr, n]`` of the mean
+    :math:`\mathrm{sd}_\ell(\log E)` over steps 1-10 and of the final loss.
+
+    References
+    ----------
+    gradexp, issue 12.4 (equalizing warm-up); Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 4.4.
+    """
+    from .. import optim as o
+    from ..mc.training import train_toynet_arms
+
+    arms = {"none": target, "linear20": o.LinearWarmup(target, 20), "equalizing": o.EqualizingWarmup(target, layers=layers)}
+    runs = cached_call(train_toynet_arms, 30, 32, arms, steps, reps=reps, rng=rng, batch=64)
+    out = {"toynet": f"depth 30, width 32, batch 64, target lr {target}, {steps} steps, {reps} runs"}
+    for name, rs in runs.items():
+        out[f"toynet_{name}_sd_log_E_steps_1-10"] = _est([np.mean(np.std(np.log(r.elr[1:11, layers]), axis=1))
+                                                          for r in rs])
+        out[f"toynet_{name}_final_loss"] = _est([r.loss[-1] for r in rs])
+    return out

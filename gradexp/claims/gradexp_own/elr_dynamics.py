@@ -18,10 +18,10 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from ... import optim as o
-from ...mc._estimate import estimate
+from ...experiments import elr as X
 from ...sweep.cache import cached_call
 from ...theory import elr
-from .._ledger import FAILS, HOLDS, HOLDS_LOOSELY, Verdict, claim
+from .._ledger import FAILS, HOLDS, HOLDS_LOOSELY, Falsify, Hypothesis, Verdict, claim
 
 P = "gradexp"
 SEL = slice(1, None)  # ToyNet layers compared (the first sees the raw input), as the seed does
@@ -34,11 +34,6 @@ def _sig(x, n=4):
     return float(f"{x:.{n}g}")
 
 
-def _est(samples):
-    e = estimate(samples)
-    return [_sig(e.mean), _sig(e.stderr, 2), e.n]
-
-
 # ======================================================================== weight decay
 def _fixed_point_weight_sq(c, lam, beta, mu):
     """The statement's fixed point, written out:
@@ -47,7 +42,6 @@ def _fixed_point_weight_sq(c, lam, beta, mu):
 
 
 def _wd_evidence(fast: bool) -> dict:
-    from ...mc.training import train_toynet
 
     lam, beta = 0.1, 0.05
     c = np.array([1.5, 40.0, 900.0])
@@ -68,26 +62,9 @@ def _wd_evidence(fast: bool) -> dict:
     ev["mpmath_fixed_point_rel_err"] = _sig(max(abs(float(r) / float(
         elr.equilibrium_weight_sq(ci, lam, beta)) - 1) for r, ci in zip(roots, c)), 3)
     # ToyNet: coupled weight decay, relative update at the end vs the fixed point's
-    t_lam, t_beta = 0.5, 0.01
     steps, reps = (900, 2) if fast else (2000, 4)
-    window = slice(steps * 2 // 3, steps)
-    ratios, spread_ru, spread_lr, slopes = [], [], [], []
-    for s in np.random.SeedSequence(1201).spawn(reps):
-        run = cached_call(train_toynet, 10, 32, t_lam, steps, batch=64, weight_decay=t_beta,
-                          rng=s)
-        r = run.relative_update[window, SEL]
-        ratios.append(float(np.mean(r)))
-        # lr/||W||^2 -> c_k/c_l: at the fixed point ||W_l||^2 is proportional to c_l (slope 1)
-        cbar = np.mean(np.sqrt(run.grad_sq[window, SEL] * run.weight_sq[window, SEL]), axis=0)
-        slopes.append(float(np.polyfit(np.log(cbar), np.log(np.mean(run.weight_sq[window, SEL], axis=0)), 1)[0]))
-        spread_ru.append(float(np.mean(np.std(np.log(r), axis=1))))
-        spread_lr.append(float(np.mean(np.std(np.log(t_lam / run.weight_sq[window, SEL]), axis=1))))
-    ev["toynet"] = f"depth 10, width 32, batch 64, lr {t_lam}, weight_decay {t_beta}, {steps} steps, {reps} runs"
-    ev["toynet_lr,wd"] = [t_lam, t_beta]
-    ev["toynet_mean_relative_update_last_third"] = _est(ratios)
-    ev["toynet_sd_log_relative_update_over_layers"] = _est(spread_ru)
-    ev["toynet_sd_log_lr_over_weight_sq_over_layers"] = _est(spread_lr)
-    ev["toynet_slope_log_weight_sq_vs_log_c"] = _est(slopes)
+    ev.update(cached_call(X.toynet_wd_equilibrium, lr=0.5, weight_decay=0.01, steps=steps, reps=reps,
+                          rng=np.random.SeedSequence(1201)))
     return ev
 
 
@@ -98,6 +75,7 @@ def _wd_reference(ev, with_momentum_factor: bool = True) -> dict:
     tl, tb = ev["toynet_lr,wd"]
     f = 1.9 if with_momentum_factor else 1.0
     return {"mu0": math.sqrt(2 * lam * beta), "mu0.9": math.sqrt(2 * lam * beta / f),
+            "alt": math.sqrt(2 * lam * beta / (2.9 - f)),
             "toynet": math.sqrt(2 * tl * tb),
             "form": "sqrt(2 lam beta/(1+mu))" if with_momentum_factor else "sqrt(2 lam beta)"}
 
@@ -124,16 +102,21 @@ def _verdict_wd(ev, ref) -> Verdict:
             f"ratios follow c (slope of log ||W||^2 on log c over layers "
             f"{ev['toynet_slope_log_weight_sq_vs_log_c'][0]:.3g} +- {ev['toynet_slope_log_weight_sq_vs_log_c'][1]:.2g}, "
             "1 at the fixed point)")
-    return Verdict(status, ev, note)
+    x = ev["model_relative_update_mu0.9"][0]
+    hyps = (Hypothesis(f"gradexp: relative update {ref['form']} at mu = 0.9", ref["mu0.9"], (x - ref["mu0.9"]) / (1e-6 * ref["mu0.9"])),
+            Hypothesis("competitor: the other momentum factor", ref["alt"], (x - ref["alt"]) / (1e-6 * ref["mu0.9"])),
+            Hypothesis("gradexp: ToyNet relative update sqrt(2 lam beta)", ref["toynet"], (m - ref["toynet"]) / se))
+    return Verdict(status, ev, note, hyps)
 
 
-@claim("gx-elr-wd-equilibrium", paper=P, source="issue 12.1; Mehmeti-Göpel & Wand eq. 4 + weight decay",
-       statement="With coupled weight decay beta the discrete ELR model has the fixed point "
+@claim("gx-elr-wd-equilibrium", paper=P, where="issue 12.1; Mehmeti-Göpel & Wand eq. 4 + weight decay",
+       quote="With coupled weight decay beta the discrete ELR model has the fixed point "
                  "||W||^2 = c sqrt(lam/(beta(2 - lam beta))) (momentum mu: ||W||^4 = lam c^2 (1+mu)/"
                  "(beta (1-mu)(2(1+mu) - lam beta))), where every layer's relative update is "
                  "sqrt(2 lam beta/(1+mu)) (Wan et al.'s angular update); a ToyNet trained with weight "
                  "decay settles at that relative update.",
-       falsify={"with_momentum_factor": False})
+       falsify=Falsify("competitor", {"with_momentum_factor": False},
+                       "Wan et al.'s SGD value sqrt(2 lam beta), without the 1/(1+mu), carried over to momentum"))
 def _wd(fast: bool, with_momentum_factor: bool = True) -> Verdict:
     """Reference: Wan et al.'s angular update sqrt(2 lam beta/(1+mu)); ``with_momentum_factor=False``
     drops the 1/(1+mu) (0.1 instead of 0.0726 at mu = 0.9, far beyond the model's 1e-6)."""
@@ -169,16 +152,20 @@ def _verdict_cont(ev, expected_order) -> Verdict:
     ev = dict(ev, expected_order=float(expected_order))
     last = ev["observed_order"][-1]
     ok = abs(last - expected_order) < 0.05 and ev["closed_form_vs_solve_ivp"] < 1e-8
-    return Verdict(HOLDS if ok else FAILS, ev,
-                   f"observed order {last:.4f} on the last rung (expected {expected_order}); the closed form "
+    other = 2.0 if expected_order == 1.0 else 1.0
+    hyps = (Hypothesis(f"gradexp: order {expected_order:g}", float(expected_order), (last - expected_order) / 0.05),
+            Hypothesis(f"competitor: order {other:g}", other, (last - other) / 0.05))
+    return Verdict(HOLDS if ok else FAILS, ev, hypotheses=hyps,
+                   note=f"observed order {last:.4f} on the last rung (expected {expected_order}); the closed form "
                    f"matches solve_ivp to {ev['closed_form_vs_solve_ivp']:.1e}")
 
 
-@claim("gx-elr-continuous-wd-order", paper=P, source="issue 12.1; Mehmeti-Göpel & Wand eqs. 6-7",
-       statement="The continuous model with weight decay, sigma^4(t) = k0 e^{-4 beta t} + (lam c^2/"
+@claim("gx-elr-continuous-wd-order", paper=P, where="issue 12.1; Mehmeti-Göpel & Wand eqs. 6-7",
+       quote="The continuous model with weight decay, sigma^4(t) = k0 e^{-4 beta t} + (lam c^2/"
                  "(2 beta))(1 - e^{-4 beta t}), is the first-order modified equation of the discrete "
                  "model: at fixed lam c^2 and t = k lam their difference falls like lam^1.",
-       falsify={"expected_order": 2.0})
+       falsify=Falsify("competitor", {"expected_order": 2.0},
+                       "a second-order accurate continuous model (order 2) in place of the first-order one"))
 def _cont(fast: bool, expected_order: float = 1.0) -> Verdict:
     """Reference: order 1 (a first-order modified equation); ``expected_order=2`` claims the
     continuous model second-order accurate, which the observed order refutes."""
@@ -249,15 +236,22 @@ def _verdict_notions(ev, ref) -> Verdict:
             f"{ev['mu0.0_wd0.05_per_step_factor']:.6f} per step (2(1 - lam beta)^2 - 1 = {ref['factor_mu0']:.6f})")
     if bad:
         note = "mismatch: " + ", ".join(bad) + "; " + note
-    return Verdict(FAILS if bad else HOLDS, ev, note)
+    x = ev["mu0.0_wd0.05_lr_over_weight_sq_ratio"]
+    comp = 1.0 if ref["lr_over_weight_sq"] != 1.0 else ev["c"][0] / ev["c"][1]
+    hyps = (Hypothesis(f"gradexp: lr/||W||^2 ratio -> {ref['form']}", ref["lr_over_weight_sq"],
+                       (x - ref["lr_over_weight_sq"]) / 1e-8),
+            Hypothesis("competitor: " + ("both notions equalize (ratio 1)" if comp == 1.0 else "c_k/c_l"), comp,
+                       (x - comp) / 1e-8))
+    return Verdict(FAILS if bad else HOLDS, ev, note, hyps)
 
 
-@claim("gx-elr-notions-limits", paper=P, source="issue 12.2; Mehmeti-Göpel & Wand Sec. 3.4, eqs. 10, 33-34",
-       statement="Of the two ELR notions, the relative update lam||grad W||/||W|| tends to the same value "
+@claim("gx-elr-notions-limits", paper=P, where="issue 12.2; Mehmeti-Göpel & Wand Sec. 3.4, eqs. 10, 33-34",
+       quote="Of the two ELR notions, the relative update lam||grad W||/||W|| tends to the same value "
                  "in every layer (ratio -> 1) while lr/||W||^2 tends to ratios c_k/c_l, with and "
                  "without weight decay and momentum; without weight decay the approach is algebraic "
                  "(deviation ~ 1/k), with it geometric (factor 2(1 - lam beta)^2 - 1 per step).",
-       falsify={"lr_over_weight_sq_power": 0.0})
+       falsify=Falsify("competitor", {"lr_over_weight_sq_power": 0.0},
+                       "both notions equalizing (lr/||W||^2 ratios -> 1), the reading that confuses them"))
 def _notions(fast: bool, lr_over_weight_sq_power: float = 1.0, algebraic_exponent: float = -1.0) -> Verdict:
     """References: lr/||W||^2 ratios tend to (c_k/c_l)^lr_over_weight_sq_power (1: c_k/c_l; 0 confuses
     the two notions, both equalizing), the deviation without weight decay decays like k^algebraic_exponent."""
@@ -283,7 +277,6 @@ def _vector_step(A, B, C, G, lam, mu, beta, first):
 
 
 def _critical_evidence(fast: bool, margin: float = 0.01, threshold_scale: float = 1.0) -> dict:
-    from ...mc.training import train_toynet_arms
 
     rng = np.random.default_rng(1203)
     widen_plain = 0
@@ -323,14 +316,10 @@ def _critical_evidence(fast: bool, margin: float = 0.01, threshold_scale: float 
     # ToyNet, plain SGD: one step from initialization at rates over 7 decades, same networks
     lams = np.logspace(-4, 2, 7 if fast else 13)
     reps = 4 if fast else 12
-    arms = cached_call(train_toynet_arms, 30, 32, {float(x): float(x) for x in lams}, 1, reps=reps,
-                       rng=1204, batch=64)
-    dS = {lam: [float(np.std(np.log(r.elr[1, SEL])) - np.std(np.log(r.elr[0, SEL]))) for r in runs]
-          for lam, runs in arms.items()}
-    base = dS[float(lams[0])]  # lam = 1e-4: the weights barely move, the batch changes
-    diffs = [estimate(np.array(dS[float(x)]) - np.array(base)) for x in lams[1:]]
-    z = max(d.mean / d.stderr for d in diffs)
-    mom = _toynet_momentum_threshold(6 if fast else 16)
+    wid = cached_call(X.toynet_one_step_widening, lams, reps=reps, rng=1204)
+    z = max(m / e for m, e in zip(wid["mean"], wid["se"]))
+    mom = cached_call(X.toynet_momentum_threshold, reps=6 if fast else 16, rng=np.random.SeedSequence(1206))
+    mom = dict(mom, toynet_momentum_thresholds=[_sig(x, 3) for x in mom["toynet_momentum_thresholds"]])
     return {**mom, "plain_random_states_x_rates": n_plain, "plain_steps_that_widened": int(widen_plain),
             "momentum_states": found + zero + none, "momentum_finite_threshold": found,
             "momentum_confirmed_below_narrows_above_widens": int(confirmed),
@@ -338,39 +327,8 @@ def _critical_evidence(fast: bool, margin: float = 0.01, threshold_scale: float 
             "threshold_scale": threshold_scale,
             "toynet": f"depth 30, width 32, batch 64, {reps} runs, one SGD step from init",
             "toynet_lrs": [_sig(x) for x in lams[1:]],
-            "toynet_change_of_sd_log_E_vs_lr_1e-4": [[_sig(d.mean, 3), _sig(d.stderr, 2)] for d in diffs],
+            "toynet_change_of_sd_log_E_vs_lr_1e-4": [[_sig(m, 3), _sig(e, 2)] for m, e in zip(wid["mean"], wid["se"])],
             "toynet_max_z_widening": _sig(z, 3)}
-
-
-def _toynet_momentum_threshold(reps, lam0=0.03, k=3, mu=0.9):
-    """critical_lr from a momentum ToyNet's measured state after k steps at lam0, then one step
-    at half and at twice that rate from the same state (same networks and batches)."""
-    from ...mc.training import train_toynet
-
-    opt = o.Optimizer(momentum=mu)
-    below = above = n = 0
-    crit = []
-    for s in np.random.SeedSequence(1206).spawn(reps):
-        base = cached_call(train_toynet, 20, 32, lam0, k, batch=64, optimizer=opt, rng=s)
-        A, G = base.weight_sq[k, SEL], base.grad_sq[k, SEL]
-        lc = float(elr.critical_lr(A, G, buffer_sq=base.buffer_sq[k, SEL],
-                                   weight_buffer_dot=base.weight_buffer_dot[k, SEL], momentum=mu))
-        if not 0 < lc < math.inf:
-            continue
-        n += 1
-        crit.append(lc)
-        S = float(elr.log_spread(np.sqrt(G / A)))
-        for f in (0.5, 2.0):
-            run = cached_call(train_toynet, 20, 32, np.r_[np.full(k, lam0), f * lc], k + 1, batch=64,
-                              optimizer=opt, rng=s)
-            dS = float(elr.log_spread(run.elr[k + 1, SEL])) - S
-            below += f < 1 and dS < 0
-            above += f > 1 and dS > 0
-    return {"toynet_momentum": f"depth 20, width 32, batch 64, mu {mu}, {k} steps at {lam0}, {reps} runs",
-            "toynet_momentum_states_with_finite_threshold": n,
-            "toynet_momentum_thresholds": [_sig(x, 3) for x in crit],
-            "toynet_momentum_half_rate_narrowed": int(below),
-            "toynet_momentum_double_rate_widened": int(above)}
 
 
 def _verdict_critical(ev) -> Verdict:
@@ -390,16 +348,21 @@ def _verdict_critical(ev) -> Verdict:
             f"threshold, a step at half of it narrowed ln(max E/min E) in "
             f"{ev['toynet_momentum_half_rate_narrowed']}, at twice it widened in "
             f"{ev['toynet_momentum_double_rate_widened']} (c responds to the step; not part of the verdict)")
-    return Verdict(status, ev, note)
+    n = max(ev["momentum_finite_threshold"], 1)
+    frac = ev["momentum_confirmed_below_narrows_above_widens"] / n
+    hyps = (Hypothesis(f"gradexp: threshold (x{ev['threshold_scale']:g}) bracketed in every state", 1.0, (frac - 1) * n),
+            Hypothesis("competitor: threshold off by 5% (bracketed in none)", 0.0, frac * n))
+    return Verdict(status, ev, note, hyps)
 
 
-@claim("gx-elr-critical-lr", paper=P, source="issue 12.3; Mehmeti-Göpel & Wand Sec. 4.1, Appendix A.2",
-       statement="In the plain discrete ELR model, with or without weight decay, no learning rate widens "
+@claim("gx-elr-critical-lr", paper=P, where="issue 12.3; Mehmeti-Göpel & Wand Sec. 4.1, Appendix A.2",
+       quote="In the plain discrete ELR model, with or without weight decay, no learning rate widens "
                  "the spread ln(max E/min E) in one step (ln E -> ln E - ln((1 - lam beta)^2 + lam^2 E^2) "
                  "is a contraction); with momentum a critical rate exists as a closed-form function of "
                  "(E, <W,b>/||W||^2, ||b||^2/||W||^2): 1% below it a step narrows the spread, 1% above it "
                  "widens it; a ToyNet's one-step spread does not widen at any rate beyond minibatch noise.",
-       falsify={"threshold_scale": 1.05})
+       falsify=Falsify("smallest-effect", {"threshold_scale": 1.05},
+                       "the closed-form threshold off by 5%: beyond the 1% bracket the vector steps resolve"))
 def _critical(fast: bool, threshold_scale: float = 1.0) -> Verdict:
     """Reference: the explicit vector step bracketing the closed-form threshold (times
     ``threshold_scale``) within 1%; a formula off by 5% puts both rates of the bracket on one side
@@ -409,7 +372,6 @@ def _critical(fast: bool, threshold_scale: float = 1.0) -> Verdict:
 
 # ============================================================================= warm-up
 def _warmup_evidence(fast: bool) -> dict:
-    from ...mc.training import train_toynet_arms
 
     c = elr.plain_profile(56)
     K = 200
@@ -431,16 +393,8 @@ def _warmup_evidence(fast: bool) -> dict:
             ev["equalizing_S_sequence"] = [_sig(x, 6) for x in S[:6]]
     ev["S0"] = _sig(S0, 4)
     # ToyNet: same networks for every arm; spread over steps 1..10 and loss at the end
-    t_target = 5.0
     steps, reps = (40, 4) if fast else (60, 12)
-    t_arms = {"none": t_target, "linear20": o.LinearWarmup(t_target, 20),
-              "equalizing": o.EqualizingWarmup(t_target, layers=SEL)}
-    runs = cached_call(train_toynet_arms, 30, 32, t_arms, steps, reps=reps, rng=1205, batch=64)
-    ev["toynet"] = f"depth 30, width 32, batch 64, target lr {t_target}, {steps} steps, {reps} runs"
-    for name, rs in runs.items():
-        ev[f"toynet_{name}_sd_log_E_steps_1-10"] = _est([np.mean(np.std(np.log(r.elr[1:11, SEL]), axis=1))
-                                                         for r in rs])
-        ev[f"toynet_{name}_final_loss"] = _est([r.loss[-1] for r in rs])
+    ev.update(cached_call(X.toynet_warmup_arms, target=5.0, steps=steps, reps=reps, rng=1205))
     return ev
 
 
@@ -469,16 +423,22 @@ def _verdict_warmup(ev, reference_S1, form="ln cosh(S0/2)") -> Verdict:
             f"{ev['toynet_linear20_sd_log_E_steps_1-10'][0]:.3g}; final loss "
             f"{ev['toynet_equalizing_final_loss'][0]:.4g} vs {ev['toynet_none_final_loss'][0]:.4g} (none), "
             f"{ev['toynet_linear20_final_loss'][0]:.4g} (linear)")
-    return Verdict(status, ev, note)
+    alt = "S0/2" if form != "S0/2" else "ln cosh(S0/2)"
+    tol = 0.01 * reference_S1
+    hyps = (Hypothesis(f"gradexp: one step gives {form}", reference_S1, (seq[1] - reference_S1) / tol),
+            Hypothesis(f"competitor: {alt}", _ONE_STEP_SPREAD[alt](ev["S0"]),
+                       (seq[1] - _ONE_STEP_SPREAD[alt](ev["S0"])) / tol))
+    return Verdict(status, ev, note, hyps)
 
 
-@claim("gx-elr-equalizing-warmup", paper=P, source="issue 12.4; Mehmeti-Göpel & Wand Sec. 4.4, Appendix A.1",
-       statement="The warm-up lr_k = min(lr, 1/sqrt(E_max E_min)) has no hyperparameters; in the model "
+@claim("gx-elr-equalizing-warmup", paper=P, where="issue 12.4; Mehmeti-Göpel & Wand Sec. 4.4, Appendix A.1",
+       quote="The warm-up lr_k = min(lr, 1/sqrt(E_max E_min)) has no hyperparameters; in the model "
                  "one step takes the ELR log spread S to (at most) ln cosh(S/2), so a depth-56 plain "
                  "profile equalizes (S < 1e-3 S0) in fewer steps than with linear warm-up, no warm-up, "
                  "LALC or LARS at the same target rate; in a ToyNet it lowers the ELR spread of the "
                  "first ten steps below that of no warm-up (the note compares a linear warm-up).",
-       falsify={"one_step_spread": "S0/2"})
+       falsify=Falsify("competitor", {"one_step_spread": "S0/2"},
+                       "'one step halves the spread' (S0/2) in place of ln cosh(S0/2)"))
 def _warmup(fast: bool, one_step_spread: str = "ln cosh(S0/2)") -> Verdict:
     """Reference: the spread after one equalizing step is at most, and close to, ln cosh(S0/2)
     (``one_step_spread``: a key of ``_ONE_STEP_SPREAD``; 'S0/2' is far from tight)."""
@@ -534,15 +494,19 @@ def _verdict_saturation(ev) -> Verdict:
             f"steps, and lam^2 c^2/({d:g} r s0^2) within {100 * asym:.1f}% where lam E0 >= 30; a depth-100 "
             f"plain profile at lam = 0.1 needs {ev['plain100_lr0.1_bottom_layer_recovery_steps']:.2g} steps for "
             "its bottom layer: saturated layers recover, but never on a practical horizon")
-    return Verdict(HOLDS if ok else FAILS, ev, note)
+    hyps = (Hypothesis(f"gradexp: lam^2 c^2/({d:g} r s0^2) (relative deviation 0)", 0.0, asym / 0.05),
+            Hypothesis(f"competitor: lam^2 c^2/({8 / d:g} r s0^2)", abs(d / (8 / d) - 1),
+                       (asym - abs(d / (8 / d) - 1)) / 0.05))
+    return Verdict(HOLDS if ok else FAILS, ev, note, hyps)
 
 
-@claim("gx-elr-saturation-recovery", paper=P, source="issue 12.5; Mehmeti-Göpel & Wand Appendix B.1",
-       statement="A layer saturated by a large first step (lam E0 >> 1) recovers in the discrete model, "
+@claim("gx-elr-saturation-recovery", paper=P, where="issue 12.5; Mehmeti-Göpel & Wand Appendix B.1",
+       quote="A layer saturated by a large first step (lam E0 >> 1) recovers in the discrete model, "
                  "its ELR coming within 1% of an unsaturated layer's after about lam^2 c^2/(4 r s0^2) steps "
                  "(r = 0.01): finite, but astronomically many steps for a deep plain network, so the "
                  "seed's 'never recover' holds on every practical horizon.",
-       falsify={"asymptote_denominator": 2.0})
+       falsify=Falsify("competitor", {"asymptote_denominator": 2.0},
+                       "the 1% condition put on v = 1/(lam E)^2 instead of E: lam^2 c^2/(2 r s0^2)"))
 def _saturation(fast: bool, asymptote_denominator: float = 4.0) -> Verdict:
     """References: eq. 4 iterated here (``_iterated_recovery``) and the asymptote lam^2 c^2/(4 r s0^2)
     (``asymptote_denominator=2``: the 1% condition put on v = 1/(lam E)^2 instead of on E, twice
