@@ -56,7 +56,7 @@ def test_fast_verdict_and_json(cid):
 def test_declared_falsification_fails(cid):
     c = _claim(cid)
     assert c.falsify
-    r = run_claim(c, True, **c.falsify)
+    r = run_claim(c, True, **c.falsify.overrides)
     assert r.status == FAILS, (cid, c.falsify, r.status, r.note)
 
 

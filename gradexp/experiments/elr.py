@@ -132,10 +132,10 @@ def scale_invariance_chains(*, depth: int = 6, width: int = 24, batch: int = 32,
 
     seeds = as_seed_sequence(rng).spawn(4)
     out = {"gammas": list(gammas)}
-    for label, kw, s in (("batch_full", dict(norm="batch"), seeds[0]),
-                         ("layer_full", dict(norm="layer"), seeds[1]),
-                         ("batch_simplified", dict(norm="batch", bn_backward="simplified"), seeds[2]),
-                         ("none", dict(norm="none"), seeds[3])):
+    for label, kw, s in (("batch_full", {"norm": "batch"}, seeds[0]),
+                         ("layer_full", {"norm": "layer"}, seeds[1]),
+                         ("batch_simplified", {"norm": "batch", "bn_backward": "simplified"}, seeds[2]),
+                         ("none", {"norm": "none"}, seeds[3])):
         net = sample_chain(depth, width, batch, rng=s, upstream="cross_entropy", activation="relu",
                            corr_features=0, **kw)
         net.run()
@@ -148,8 +148,8 @@ def scale_invariance_chains(*, depth: int = 6, width: int = 24, batch: int = 32,
         for gm in gammas:
             net.weights[layer][:] *= gm
             net.run()
-            for p in dev:
-                dev[p] = max(dev[p], float(np.abs(net.weight_grads[layer] * gm ** p - dws[layer]).max()
+            for p, v in dev.items():
+                dev[p] = max(v, float(np.abs(net.weight_grads[layer] * gm ** p - dws[layer]).max()
                                            / np.abs(dws[layer]).max()))
             worst_input = max(worst_input, float(np.abs(net.grad - g0).max() / np.abs(g0).max()))
             net.weights[layer][:] /= gm

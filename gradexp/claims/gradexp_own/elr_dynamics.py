@@ -131,7 +131,7 @@ def _cont_evidence(fast: bool) -> dict:
     errs = []
     for lam in lams:
         c = math.sqrt(Lam / lam)
-        K = int(round(T / lam))
+        K = round(T / lam)
         s = elr.discrete_weight_sq(c, lam, K, weight_decay=beta)
         sig = elr.continuous_weight_sq(c, lam, np.arange(K + 1) * lam, weight_decay=beta)
         errs.append(float(np.max(np.abs(s / sig - 1))))
@@ -376,9 +376,9 @@ def _warmup_evidence(fast: bool) -> dict:
     c = elr.plain_profile(56)
     K = 200
     target = 1.0
-    arms = {"none": dict(lr=target), "linear100": dict(lr=o.LinearWarmup(target, 100)),
-            "equalizing": dict(lr=o.EqualizingWarmup(target)),
-            "lalc": dict(lr=target, rule=o.LALC()), "lars": dict(lr=target, rule=o.LARS(eta=1e-3))}
+    arms = {"none": {"lr": target}, "linear100": {"lr": o.LinearWarmup(target, 100)},
+            "equalizing": {"lr": o.EqualizingWarmup(target)},
+            "lalc": {"lr": target, "rule": o.LALC()}, "lars": {"lr": target, "rule": o.LARS(eta=1e-3)}}
     ev = {"model": f"plain profile depth 56, target lr {target}, {K} steps", "target_lr": target}
     S0 = None
     for name, kw in arms.items():
