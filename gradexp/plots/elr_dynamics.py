@@ -228,37 +228,44 @@ def _warmup_compute(fast: bool, seed: int) -> dict:
 
 
 def _warmup_plot(d):
-    fig, axes = new_figure(1, 4, width=3.2, height=3.0)
-    labels = {"none": "no warm-up", "linear": "linear warm-up", "equalizing": "equalizing (ours)",
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    fig, axes = new_figure(2, 2, width=4.6, height=3.4)
+    labels = {"none": "no warm-up", "linear": "linear warm-up", "equalizing": "equalizing warm-up (gradexp)",
               "lalc": "LALC", "lars": "LARS"}
+    (a, b), (c, e) = axes
     for i, name in enumerate(WARMUP_ARMS):
         col = PALETTE[i]
-        theory_line(axes[0][0], d["k"], np.maximum(d[f"S_{name}"], 1e-6), color=col, label=labels[name])
-        theory_line(axes[0][1], d["k"][:-1], np.maximum(d[f"Sru_{name}"], 1e-6), color=col)
+        # spreads that are exactly 0 (LARS's relative update) cannot be drawn on a log axis: left out
+        S = np.where(d[f"S_{name}"] > 0, d[f"S_{name}"], np.nan)
+        Sru = np.where(d[f"Sru_{name}"] > 0, d[f"Sru_{name}"], np.nan)
+        theory_line(a, d["k"], S, color=col)
+        theory_line(b, d["k"][:-1], Sru, color=col)
         kk = d["toy_k"]
-        axes[0][2].fill_between(kk, d[f"toy_sd_{name}"] - d[f"toy_sd_se_{name}"],
-                                d[f"toy_sd_{name}"] + d[f"toy_sd_se_{name}"], color=col, alpha=0.25)
-        axes[0][2].plot(kk, d[f"toy_sd_{name}"], color=col)
-        axes[0][3].fill_between(kk, d[f"toy_loss_{name}"] - d[f"toy_loss_se_{name}"],
-                                d[f"toy_loss_{name}"] + d[f"toy_loss_se_{name}"], color=col, alpha=0.25)
-        axes[0][3].plot(kk, d[f"toy_loss_{name}"], color=col)
-    for ax, yl in zip(axes[0][:2], ("log spread of E = ‖∇W‖/‖W‖", "log spread of ‖ΔW‖/‖W‖")):
+        for ax, key in ((c, "toy_sd"), (e, "toy_loss")):
+            m, se = d[f"{key}_{name}"], d[f"{key}_se_{name}"]
+            ax.fill_between(kk, m - se, m + se, color=col, alpha=0.25, lw=0)
+            ax.plot(kk, m, color=col)
+    for ax, yl in ((a, "S = ln(E_max / E_min)"), (b, "ln of max/min of λE = ‖ΔW‖/‖W‖")):
         ax.set_yscale("log")
         ax.set_xscale("symlog", linthresh=1)
         ax.set_xlim(0, d["k"][-1])
         ax.set_xlabel("step k")
         ax.set_ylabel(yl)
-    axes[0][0].set_title(f"model, depth 56, target λ = {float(d['target']):g}")
-    axes[0][1].set_title("model: ‖ΔW‖/‖W‖ (LARS: 0, drawn at 1e-6)")
-    axes[0][0].legend(loc="lower left")
-    axes[0][2].set_ylabel("sd over layers of log E")
-    axes[0][2].set_title(f"ToyNet 30×32, target λ = {float(d['toy_target']):g}")
-    axes[0][3].set_ylabel("training loss")
-    axes[0][3].set_title(f"ToyNet loss ({int(d['toy_reps'])} runs)")
-    for ax in axes[0][2:]:
+    a.set_title(f"(a) model, depth 56, target λ = {float(d['target']):g}: spread of E")
+    b.set_title("(b) model: spread of the relative update λE\n(LARS: equal in every layer, spread 0, not drawn)")
+    c.set_ylabel("sd over layers of ln E")
+    c.set_title(f"(c) ToyNet 30 × 32, target λ = {float(d['toy_target']):g}: spread of E")
+    e.set_ylabel("training loss")
+    e.set_title("(d) ToyNet: training loss")
+    for ax in (c, e):
         ax.set_xlabel("step k")
-    fig.suptitle("Warm-up without hyperparameters, λ_k = min(λ, 1/√(E_max E_min)), against linear "
-                 "warm-up, none, LALC and LARS", fontsize=10)
+    handles = [Line2D([], [], color=PALETTE[i], label=labels[n]) for i, n in enumerate(WARMUP_ARMS)]
+    handles.append(Patch(color="0.5", alpha=0.25, label=f"band: ±1 standard error over {int(d['toy_reps'])} ToyNets"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=3)
+    fig.suptitle("Equalizing warm-up λ_k = min(λ, 1/√(E_max E_min)) against other warm-ups\n"
+                 "E = ‖∇W‖/‖W‖, the effective learning rate of Mehmeti-Göpel & Wand")
     return fig
 
 

@@ -100,10 +100,11 @@ def _fig2_plot(d):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("learning rate λ")
-        ax.set_ylabel(f"{lab} after {'/'.join(str(k) for k in d['steps'])} steps")
+        ax.set_ylabel(f"{lab} over layers after {'/'.join(str(k) for k in d['steps'])} steps")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right center", fontsize=8)
-    fig.suptitle(f"ELR mean and spread in the discrete model, depth {DEPTH}", fontsize=10)
+    fig.suptitle(f"ELR mean and spread over layers in the discrete model, depth {DEPTH}\n"
+                 "E_ℓ = ‖∇W_ℓ‖_F / ‖W_ℓ‖_F, the effective learning rate of layer ℓ (Sec. 3.4)", fontsize=10)
     return fig
 
 
