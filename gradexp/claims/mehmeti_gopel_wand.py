@@ -681,8 +681,8 @@ def _eq14(fast: bool, normalize_by: str = "ELR") -> Verdict:
         "max_cv_of_relative_update_over_layers": _sig(cv, 3), "plain_sgd_max_cv": _sig(cvs["none"], 3),
         "weights_grow_without_rescale": grows, "normalize_by": normalize_by},
         f"relative update lam*E_goal*E/(E+eps) in every layer: coefficient of variation {cv:.1e} (depth {DEPTH}, "
-        f"50 steps; plain SGD {cvs['none']:.3g}); without the rescaling the weight norms grow at every step, as the "
-        "paper says", hyps)
+        f"50 steps; plain SGD {cvs['none']:.3g}); without the rescaling the weight norms "
+        + ("grow at every step, as the paper says" if grows else "do not grow at every step"), hyps)
 
 
 # ====================================================================== Sec. 3.6 placement
