@@ -77,8 +77,9 @@ COVERAGE_ROWS = (
      ("mgw-mc-eq1-2",)),
     (MGW, "Sec. 3, eq. 2", "Weight gradients are orthogonal to the weights", ("mgw-mc-eq2",)),
     (MGW, "Sec. 3.1, eq. 3", "Pythagoras update of the weight norm from eq. 2", ("mgw-eq3-pythagoras",)),
-    (MGW, "Sec. 3.1, eq. 4", "The discrete model", (), "a modelling assumption (constant base gradient); its "
-     "consequences are graded by the claims below and its fit to a ToyNet by mgw-fig10-toynet"),
+    (MGW, "Sec. 3.1, eq. 4", "The discrete model", (), ("a modelling assumption (constant base gradient); its "
+                                                        "consequences are graded by the claims below and its fit "
+                                                        "to a ToyNet by mgw-fig10-toynet")),
     (MGW, "Sec. 3.1, eqs. 5-6", "The lam -> 0 limit of eq. 4 is the ODE of eq. 6", ("mgw-eq6-gradient-flow",)),
     (MGW, "Sec. 3.1, eq. 7", "Exact solution of eq. 6", ("mgw-eq7-solution",)),
     (MGW, "Sec. 3.1 after eq. 7", "He init gives E||W||_F^2 = 2, so k0 = 4", ("mgw-k0-he",)),
@@ -140,9 +141,10 @@ COVERAGE_ROWS = (
      ("mgw-fig14-steps",)),
     (MGW, "Appendix C", "He initialization makes the initial gradient norms of the ToyNet's layers equal",
      ("mgw-c-he-equal",)),
-    (MGW, "Appendix C", "BN without learnable parameters: beta = 0 at the flipping point of ReLU maximizes the "
-     "gradient norm", (), "the mean-shifted chains of Paik & Choi (pc- claims) measure the rate's dependence on "
-     "a shift; the ToyNet sentence itself gives no quantity"),
+    (MGW, "Appendix C", ("BN without learnable parameters: beta = 0 at the flipping point of ReLU maximizes the "
+                         "gradient norm"), (), ("the mean-shifted chains of Paik & Choi (pc- claims) measure the "
+                                                "rate's dependence on a shift; the ToyNet sentence itself gives no "
+                                                "quantity")),
     # ------------------------------------------------------------------ Do et al. (TVLARS)
     (TV, "Sec. III, eq. 1", "SGD update", (), "a definition"),
     (TV, "Sec. IV-A, eqs. 2-3", "LARS updates a fixed percentage of the weight norm", ("tvlars-eq3-percentage",)),

@@ -200,9 +200,9 @@ def _warmup_compute(fast: bool, seed: int) -> dict:
 
     c = elr.plain_profile(56)
     K, target = 200, 1.0
-    arms = {"none": dict(lr=target), "linear": dict(lr=o.LinearWarmup(target, 100)),
-            "equalizing": dict(lr=o.EqualizingWarmup(target)),
-            "lalc": dict(lr=target, rule=o.LALC()), "lars": dict(lr=target, rule=o.LARS(eta=1e-3))}
+    arms = {"none": {"lr": target}, "linear": {"lr": o.LinearWarmup(target, 100)},
+            "equalizing": {"lr": o.EqualizingWarmup(target)},
+            "lalc": {"lr": target, "rule": o.LALC()}, "lars": {"lr": target, "rule": o.LARS(eta=1e-3)}}
     out = {"k": np.arange(K + 1), "target": target}
     for name, kw in arms.items():
         kw = dict(kw)

@@ -339,7 +339,7 @@ def _opt_plot(d):
     colors = list(PALETTE) + ["#999999", "#8B4513"]
     styles = ["-", "--", "-.", ":"]
     for i, lab in enumerate(labels):
-        kw = dict(color=colors[i % len(colors)], ls=styles[i // 4 % 4], lw=1.3)
+        kw = {"color": colors[i % len(colors)], "ls": styles[i // 4 % 4], "lw": 1.3}
         axes[0][0].plot(d[f"cv_elr_{i}"], label=lab, **kw)
         axes[0][1].plot(np.maximum(d[f"cv_step_{i}"], 1e-7), **kw)
         axes[0][2].plot(d[f"mean_step_{i}"], **kw)
