@@ -34,7 +34,7 @@ from .bibliography import PAPERS, citation
 
 #: per-paper modules, in ledger order (gradexp_own's submodules follow, alphabetically)
 PAPER_MODULES = ("paik_choi", "paik_choi_mc", "paik_choi_lalc", "mehmeti_gopel_wand",
-                 "mehmeti_gopel_wand_mc", "tvlars", "bjorck")
+                 "mehmeti_gopel_wand_mc", "mehmeti_gopel_wand_sim", "tvlars", "bjorck")
 
 
 def _own_modules() -> list[str]:

@@ -761,7 +761,3 @@ def _residual_placement(fast: bool, placement: str = "between") -> Verdict:
                  "competitor: invariant (change 0)", 0.0)
     return Verdict(HOLDS if change > tol else FAILS, {"max_abs_change": _sig(change, 3), "placement": placement},
                    f"with the skip {placement} the output changes by up to {change:.3g} under W -> gamma W", hyps)
-
-
-# the simulation claims (figures, ToyNets, chains) register from their own module
-from . import mehmeti_gopel_wand_sim as _sim  # noqa: F401
