@@ -11,6 +11,7 @@ standard errors. The LALC claims (``pc-`` ids) live in :mod:`gradexp.claims.paik
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -507,3 +508,81 @@ def _sqrt_scaling(fast: bool, paper_exponent: float = 0.5) -> Verdict:
             f"square root: x{math.sqrt(32):.3g}): z = {e['z_paper']:.2g} from exponent {paper_exponent}, "
             f"{e['z_competitor']:.2g} from {comp}.")
     return Verdict(status, ev, note, hypotheses=hyps)
+
+
+# ====================================================================== Sec. V-3: the steepness
+@claim("tvlars-sec5-steepness", paper=P, where="Sec. V-3, Configurable Decay Rate",
+       quote=r"Specifically, as λ is large, the steepness is significant, and the time-variant component $\phi(t)$ "
+             r"reduces faster.",
+       formalisation="with alpha = 1, d_e = 10, gamma_min = 0: the time at which phi has lost half of its initial "
+                     "value decreases strictly as lambda grows over 1e-5 ... 1e-1 (bisection to 1e-12 relative).",
+       falsify=Falsify("competitor", {"lam_role": "temperature"},
+                       "lambda as a temperature that divides the time, psi = (t - d_e)/lambda (the usual role of a "
+                       "'soft-temperature factor'), in place of eq. 8's psi = lambda (t - d_e)"))
+def _steepness(fast: bool, lam_role: str = "rate") -> Verdict:
+    """``lam_role``: 'rate' (eq. 8, psi = lambda (t - d_e)) or 'temperature' (psi = (t - d_e)/lambda)."""
+    de = 10.0
+    lams = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
+
+    def phi(t, lam):
+        k = lam if lam_role == "rate" else 1.0 / lam
+        return float(tvlars_phi(t, lam=k, d_e=de, alpha=1.0))
+
+    t_half = []
+    for lam in lams:
+        target = 0.5 * phi(0.0, lam)
+        lo, hi = 0.0, 1.0
+        while phi(hi, lam) > target:
+            hi *= 2.0
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if phi(mid, lam) > target else (lo, mid)
+        t_half.append(0.5 * (lo + hi))
+    ratios = [b / a for a, b in itertools.pairwise(t_half)]
+    ok = all(r < 1 - 1e-12 for r in ratios)
+    hyps = (Hypothesis("statement: t_half decreases with lambda, largest ratio of successive t_half", 1.0,
+                       (max(ratios) - 1) / 1e-12),)
+    return Verdict(HOLDS if ok else FAILS, {
+        "lam_role": lam_role, "lambdas": list(lams), "t_half": _sig(t_half, 5), "successive_ratios": _sig(ratios, 4)},
+        f"phi loses half its initial value after {t_half[0]:.4g} steps at lambda = 1e-5 and {t_half[-1]:.4g} at 1e-1 "
+        "(about ln 3/lambda for lambda d_e << 1): larger lambda, faster decay" if ok else
+        f"the half-time does not decrease with lambda ({t_half[0]:.4g} -> {t_half[-1]:.4g})", hypotheses=hyps)
+
+
+# ====================================================================== Sec. VI-C2: sqrt(m) keeps the variance
+@claim("tvlars-sec6c2-sqrt-variance", paper=P, where="Sec. VI-C2 (citing [22], [23])",
+       quote=r"suggest that, when $\mathcal{B}/\mathcal{B}_{\text{base}} = m$, the LR should be $\epsilon\sqrt{m}$ to keep "
+             r"the variance, where ϵ is the LR used with $\mathcal{B}_{\text{base}}$.",
+       formalisation="the variance of the SGD step E||alpha (g_B - g_bar)||^2 (least-squares per-example gradients, "
+                     "batches with replacement, B_base = 4, m = 4, 16) at alpha = eps sqrt(m), relative to m = 1: "
+                     "ratio 1, against m (the linear scaling rule alpha = eps m gives m^2/m).",
+       falsify=Falsify("competitor", {"scaling": "linear"},
+                       "the linear scaling rule alpha = eps m (Goyal et al.) in place of eps sqrt(m)"))
+def _sqrt_variance(fast: bool, scaling: str = "sqrt") -> Verdict:
+    """``scaling``: how the LR grows with m = B/B_base ('sqrt' as stated, 'linear')."""
+    from ..experiments.bjorck import least_squares_gradients, sgd_noise
+
+    rng = np.random.default_rng(20240062)
+    G = least_squares_gradients(rng)
+    T = 20_000 if fast else 200_000
+    eps, base = 0.1, 4
+    noise = {}
+    for m in (1, 4, 16):
+        a = eps * (math.sqrt(m) if scaling == "sqrt" else m)
+        e = sgd_noise(G, base * m, T, rng, replace=True)
+        noise[m] = (a**2 * e.mean, a**2 * e.stderr)
+    statuses, hyps, rows = [], [], {}
+    for m in (4, 16):
+        r = noise[m][0] / noise[1][0]
+        se = r * math.hypot(noise[m][1] / noise[m][0], noise[1][1] / noise[1][0])
+        st, h, e = weigh(r, se, paper=1.0, competitor=float(m), k=5.0, n=T,
+                         paper_name=f"statement: variance kept, m = {m}", competitor_name=f"competitor: x m, m = {m}")
+        statuses.append(st)
+        hyps.extend(h)
+        rows[str(m)] = [_sig(r, 4), _sig(se, 2), _sig(e["z_paper"], 3)]
+    status = FAILS if FAILS in statuses else (HOLDS if all(s == HOLDS for s in statuses) else statuses[0])
+    return Verdict(status, {"scaling": scaling, "B_base": base, "batches": T,
+                            "m: variance ratio to m = 1, se, z": rows},
+                   f"with alpha = eps {'sqrt(m)' if scaling == 'sqrt' else 'm'} the step variance is x{rows['4'][0]:.4g} "
+                   f"at m = 4 and x{rows['16'][0]:.4g} at m = 16 (eq. 2's alpha^2/B: sqrt(m) keeps it)",
+                   hypotheses=tuple(hyps))

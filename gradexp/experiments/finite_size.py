@@ -144,11 +144,11 @@ def factor_agreement(fast=True, rng=1101, *, groups=FACTOR_GROUPS, batches=FACTO
         for i, B in enumerate(batches):
             y, se = scan["factor"][i], scan["stderr"][i]
             coef, cse, chi2, dof = wls([np.ones(len(widths)), 1.0 / np.array(widths, float)], y, se)
-            rows.append(dict(activation=act, backward=bk, batch=B, finite_batch=float(scan["theory"][i]),
-                             widest=float(y[-1]), widest_se=float(se[-1]),
-                             extrapolated=float(coef[0]), extrapolated_se=float(cse[0]),
-                             slope_a=float(coef[1]), slope_se=float(cse[1]), chi2=chi2, dof=dof,
-                             tested=finite_variance(B)))
+            rows.append({"activation": act, "backward": bk, "batch": B, "finite_batch": float(scan["theory"][i]),
+                             "widest": float(y[-1]), "widest_se": float(se[-1]),
+                             "extrapolated": float(coef[0]), "extrapolated_se": float(cse[0]),
+                             "slope_a": float(coef[1]), "slope_se": float(cse[1]), "chi2": chi2, "dof": dof,
+                             "tested": finite_variance(B)})
     return {"rows": rows, "depth": depth, "widths": widths, "batches": batches}
 
 

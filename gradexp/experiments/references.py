@@ -18,6 +18,7 @@ Normalization*, Thm 8: the finite-batch gradient factor of a BN-ReLU chain (here
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import mpmath as mp
@@ -236,7 +237,7 @@ def mp_relu_finite_batch_factor(B, dps=15, rho_override=None):
 
         def integral(g):
             tot = 0
-            for lo, hi in zip(cuts[:-1], cuts[1:]):
+            for lo, hi in itertools.pairwise(cuts):
                 mid = (lo + hi) / 2
                 y1m, y2m = mp.cos(mid), rho * mp.cos(mid) + c * mp.sin(mid)
                 p1, p2 = y1m > 0, y2m > 0  # the sector's sign pattern (ReLU is 0 or linear there)
