@@ -19,6 +19,7 @@ EXPECTED = {
     "tvlars-alg1-momentum": "fails", "tvlars-eq3-percentage": "holds",
     "tvlars-thm-iv2": "holds-loosely", "tvlars-eq7-proof-step": "fails",
     "tvlars-sec3-wd-denominator": "fails", "tvlars-sec6-sqrt-scaling": "holds",
+    "tvlars-sec5-steepness": "holds", "tvlars-sec6c2-sqrt-variance": "holds",
     "pc-lalc-listing": "fails", "pc-lalc-listing-000": "fails",
 }
 

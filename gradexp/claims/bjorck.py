@@ -760,7 +760,7 @@ def _channel_variance(fast: bool, reading: str = "mean") -> Verdict:
                 "spread_(std_over_channels)": _sig(list(ev["spread"]), 4), "largest_channel_variance": _sig(list(ev["max"]), 4),
                 "z_mean_rise": _sig(z_mean, 3), "z_mean_vs_1_at_16": _sig(z_pres, 3), "z_spread_rise": _sig(z_spread, 3)}
     sp, mx = evidence["spread_(std_over_channels)"], evidence["largest_channel_variance"]
-    note = (f"The mean channel variance is preserved exactly (E = 1: {m[0]:.4f} at 1 factor, {m[-1]:.4f} ± {mse[-1]:.4f} "
+    note = (f"The mean channel variance is preserved exactly (E = 1: {m[0]:.4f} at 1 factor, {m[-1]:.4f} ± {mse[-1]:.2g} "
             f"at 16, z = {z_pres:.2g}); what grows is the spread ({sp[0]:.3g} -> {sp[-1]:.3g}) and the largest channel "
             f"({mx[0]:.3g} -> {mx[-1]:.3g}): some channels get larger variance, the typical one does not."
             if status == HOLDS_LOOSELY else

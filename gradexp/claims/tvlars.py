@@ -502,7 +502,8 @@ def _sqrt_scaling(fast: bool, paper_exponent: float = 0.5) -> Verdict:
     ratio = _RATES[16384][1] / _RATES[512][1]
     ev = {"slope": _sig(slope, 4), "slope_se": _sig(se, 3), "z_statement": _sig(e["z_paper"], 3),
           "z_competitor": _sig(e["z_competitor"], 3), "middle_rate_ratio_16384/512": _sig(ratio, 4),
-          "sqrt(32)": _sig(math.sqrt(32), 4), "batch_ratio": 32}
+          "sqrt(32)": _sig(math.sqrt(32), 4), "batch_ratio": 32, "paper_exponent": paper_exponent,
+          "competitor_exponent": comp}
     ev.update({k: v for k, v in e.items() if k == "n_needed"})
     note = (f"The listed rates grow like B^{slope:.3g} ± {se:.2g} (middle rates x{ratio:.3g} over a 32-fold batch; "
             f"square root: x{math.sqrt(32):.3g}): z = {e['z_paper']:.2g} from exponent {paper_exponent}, "
