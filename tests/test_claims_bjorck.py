@@ -7,12 +7,14 @@ import math
 
 import numpy as np
 import pytest
+from _ledger_results import ledger_results
 
 from gradexp import fuss_catalan_ppf
-from _ledger_results import ledger_results
 from gradexp.claims import _ledger, all_claims
 from gradexp.claims._ledger import ERROR, run_claim
-from gradexp.experiments.bjorck import ks_distance as _ks, sgd_noise as _sgd_noise_mc, spectral_errors as _spectral_errors
+from gradexp.experiments.bjorck import ks_distance as _ks
+from gradexp.experiments.bjorck import sgd_noise as _sgd_noise_mc
+from gradexp.experiments.bjorck import spectral_errors as _spectral_errors
 from gradexp.experiments.references import exact_m2 as _exact_m2
 
 # The verdicts gradexp derives (reasons in each check's note).

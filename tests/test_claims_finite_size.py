@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gradexp.claims import _ledger
-from gradexp.claims._ledger import FAILS, HOLDS, HOLDS_LOOSELY, INCONCLUSIVE
+from gradexp.claims._ledger import FAILS, HOLDS, INCONCLUSIVE
 from gradexp.claims.gradexp_own import finite_size as fsc
 from gradexp.experiments import finite_size as fx
 
@@ -44,13 +44,13 @@ def test_factor_claim_and_infinite_batch_reference():
 
 @pytest.mark.slow
 def test_identity_claim_and_infinite_batch_reference():
-    v, w = _flip(fsc._check_identity, reference="infinite-batch")
+    _v, w = _flip(fsc._check_identity, reference="infinite-batch")
     assert w.status == FAILS
 
 
 @pytest.mark.slow
 def test_orthogonal_claim_and_gaussian_weights():
-    v, w = _flip(fsc._check_orthogonal, weights="gaussian")
+    _v, w = _flip(fsc._check_orthogonal, weights="gaussian")
     assert w.status == FAILS
 
 
@@ -61,7 +61,7 @@ def test_rank_collapse_claim_and_layer_norm_arm():
 
 @pytest.mark.slow
 def test_depth_drift_claim_and_detection_threshold():
-    v, w = _flip(fsc._check_drift, rise_offset_se=fsc.Z_MAX)
+    _v, w = _flip(fsc._check_drift, rise_offset_se=fsc.Z_MAX)
     assert w.status == FAILS
 
 
@@ -170,7 +170,7 @@ def test_numpy_chain_agrees_with_gradexp_mc():
 def test_representation_statistics_numpy_vs_mc():
     """Gram statistics of the claim (gradexp.mc, stats='gram') against the independent numpy chain:
     mean |cos| and stable rank at the last layer agree within 5 combined standard errors."""
-    kw = dict(fast=True, rng=31, width=32, batch=16, depth=20, reps=6)
+    kw = {"fast": True, "rng": 31, "width": 32, "batch": 16, "depth": 20, "reps": 6}
     a = fx.representation_profiles(engine="mc", **kw)
     b = fx.representation_profiles(engine="numpy", **kw)
     for norm in ("batch", "layer", "none"):

@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 import pytest
-
 from _ledger_results import ledger_results
+
 from gradexp.claims import _ledger, all_claims
 from gradexp.claims._ledger import ERROR, run_claim
 from gradexp.claims.paik_choi_lalc import _lalc_algorithm1, _lalc_listing

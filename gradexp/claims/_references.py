@@ -9,13 +9,13 @@ Paik & Choi (``paik-choi-v2``), Prop. 2.1 (eqs. 1-2) and Thm 2.2 (eq. 4).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from ..experiments import references as _ref
 from ..experiments.references import mp_explosion_factor, mp_relu_moments  # noqa: F401
 
 
-@lru_cache(maxsize=None)
+@cache
 def mp_activation_factor(name: str, mu: float = 0.0, dps: int = 18) -> float:
     """Var(x) E[phi'(x)^2] / Var(phi(x)) for x ~ N(mu, 1) as a float:
     :func:`gradexp.experiments.references.mp_activation_factor` at unit scale, memoised."""
