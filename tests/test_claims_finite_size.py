@@ -12,7 +12,7 @@ from gradexp.claims.gradexp_own import finite_size as fsc
 from gradexp.experiments import finite_size as fx
 
 IDS = ("gx-finite-batch-factor", "gx-identity-explosion", "gx-finite-batch-closed-form",
-       "gx-orthogonal-bound", "gx-rank-collapse", "gx-depth-drift")
+       "gx-orthogonal-bound", "gx-rank-collapse", "gx-depth-drift", "gx-single-layer-batch-shift")
 
 
 def test_registered_with_paper_key():
@@ -195,3 +195,20 @@ def test_orthogonal_gain_numpy_vs_mc():
     b = np.log(res.grad_norms[:, 0] / res.grad_norms[:, -1])
     se = math.hypot(np.std(a, ddof=1) / math.sqrt(reps), np.std(b, ddof=1) / math.sqrt(reps))
     assert abs(np.mean(a) - np.mean(b)) < 5 * se, (np.mean(a), np.mean(b), se)
+
+
+def test_single_layer_shift_formula_limits():
+    """rho(B) = C(0)(1 + 1/(2B) + O(1/B^2)): B(rho/C - 1) -> 1/2, and the O(1/B^2) remainder times B^2
+    stays bounded (it converges) along a ladder of batches."""
+    C = math.pi / (math.pi - 1)
+    rem = [B * B * (fsc.single_layer_ratio_infinite_width(B) / C - 1 - 0.5 / B) for B in (10**3, 10**4, 10**5)]
+    assert abs(rem[1] - rem[2]) < 1e-3 * abs(rem[2]) + 1e-6
+    assert abs(1e5 * (fsc.single_layer_ratio_infinite_width(10**5) / C - 1) - 0.5) < 1e-4
+    with pytest.raises(ValueError, match="B"):
+        fsc.single_layer_ratio_infinite_width(3)
+
+
+@pytest.mark.slow
+def test_single_layer_shift_claim_and_chain_factor_reference():
+    v, w = _flip(fsc._check_single_layer_shift, reference="chain-factor")
+    assert v.status == HOLDS and w.status == FAILS

@@ -443,3 +443,32 @@ def depth_drift(fast=True, rng=0, *, activations=("tanh", "gelu", "relu"), batch
     return out
 
 
+
+
+# ============================================================================ single-layer batch shift
+def single_layer_shift(fast=True, rng=2202) -> dict:
+    """Paik & Choi's single-layer ratio (Thm 2.2's setting: i.i.d. N(0, 1) inputs, Gaussian weights,
+    i.i.d. upstream gradient) with batch statistics and the full BN backward, at batches 8 and 16 and
+    two widths, extrapolated in 1/width at fixed batch (two-point weighted fit, :func:`wls`)."""
+    from ..mc.chain import single_layer_ratio
+
+    widths = (256, 1024) if fast else (512, 2048)
+    reps = 32 if fast else 96
+    batches = (8, 16)
+    ss = spawn_seeds(rng, len(batches) * len(widths))
+    out = {"widths": list(widths), "batches": list(batches), "reps": reps, "sampled": [], "sampled_se": [],
+           "extrapolated": [], "extrapolated_se": [], "slope_a": []}
+    for i, B in enumerate(batches):
+        y, se = [], []
+        for j, d in enumerate(widths):
+            e = memo_call(single_layer_ratio, d, B, input_mean=0.0, bn_backward="full", reps=reps,
+                          rng=ss[i * len(widths) + j]).ratio
+            y.append(float(e.mean))
+            se.append(float(e.stderr))
+        coef, cse, _, _ = wls([np.ones(len(widths)), 1.0 / np.array(widths, float)], y, se)
+        out["sampled"].append(y)
+        out["sampled_se"].append(se)
+        out["extrapolated"].append(float(coef[0]))
+        out["extrapolated_se"].append(float(cse[0]))
+        out["slope_a"].append(float(coef[1]))
+    return out

@@ -337,3 +337,65 @@ def _check_drift(fast: bool, *, rise_offset_se: float = 0.0, smooth: tuple = ("t
     hyps = tuple(Hypothesis(f"competitor: no kurtosis drift ({a})", 0.0, z) for a, z in zk.items()) + tuple(
         Hypothesis(f"competitor: no rate-excess rise ({a})", 0.0, z) for a, z in ze.items())
     return Verdict(status, evidence, note, hypotheses=hyps)
+
+
+# ============================================================================ single-layer batch shift
+def single_layer_ratio_infinite_width(B: int) -> float:
+    r"""Paik & Choi's single-layer ratio at R = 0 with batch statistics and the full BN backward, at
+    infinite width and batch B (biased batch variances):
+
+    .. math::
+
+        \rho(B) = c_B\Big[\tfrac12 - \tfrac1B + \frac{\tfrac12 + \tfrac{B-1}4 - \tfrac1{\pi B}}{B^2}\Big],
+        \qquad c_B = \frac{B(B-2)}{v(B-1)(B-3)},\quad v = \tfrac12 - \tfrac1{2\pi},
+
+    so :math:`\rho(B) = C(0)\,(1 + \tfrac1{2B} + O(B^{-2}))`, :math:`C(0) = \pi/(\pi-1)`.
+    Derivation: at infinite width the upstream gradient of unit j is :math:`P_j g'/\sigma_j` with
+    :math:`P_j = I - 11^\top/B - y_jy_j^\top/B`; the centred pre-activations are isotropic Gaussian
+    (kernel :math:`v(I - 11^\top/B)`), so :math:`y_j` is uniform on the sphere of radius √B in
+    :math:`1^\perp`, independent of :math:`\sigma_j^2 \sim v\chi^2_{B-1}/B`, giving the gradient
+    covariance :math:`c_B\,(I - 11^\top/B)` at the input; with the ReLU mask m and k = Σm,
+    :math:`E[\mathrm{Var}_b g \mid x] = c_B(k/B - 2k/B^2 + k^2/B^3)`, and the moments
+    :math:`E[\mathrm{Var}_b(x)\,k] = (B-1)/2`, :math:`E[\mathrm{Var}_b(x)\,k^2] = (B-1)(\tfrac12 +
+    \tfrac{B-1}4 - \tfrac1{\pi B})` (Gaussian x) over the denominator's :math:`(B-1)/B`.
+
+    >>> B = 10**6; round(B * (single_layer_ratio_infinite_width(B) / (math.pi / (math.pi - 1)) - 1), 4)
+    0.5
+    """
+    if int(B) != B or B < 4:
+        raise ValueError(f"B must be an integer >= 4, got {B}")
+    v = 0.5 - 0.5 / math.pi
+    c = B * (B - 2) / (v * (B - 1) * (B - 3))
+    return c * (0.5 - 1.0 / B + (0.5 + (B - 1) / 4.0 - 1.0 / (math.pi * B)) / B**2)
+
+
+@claim("gx-single-layer-batch-shift", paper=PAPER,
+       where="gradexp finite-size study; the single-layer ratio of Paik & Choi's Thm 2.2 at finite batch",
+       quote="With batch statistics and the full BN backward, the single-layer ratio of Paik & Choi's Thm 2.2 "
+             "(R = 0) at infinite width exceeds C(0) = pi/(pi-1) by 1/(2B) + O(1/B^2), not by the 1.09/B of the "
+             "chain factor lambda(B).",
+       formalisation="sampled single-layer ratios at B = 8, 16 and two widths, extrapolated in 1/width at fixed "
+                     "batch, against the exact infinite-width rho(B) (single_layer_ratio_infinite_width) and "
+                     "against the competitor lambda(B), the chain's finite-batch factor; k = 4.",
+       falsify=Falsify("competitor", {"reference": "chain-factor"},
+                       "the chain's finite-batch factor lambda(B) (shift 1.09/B) in rho(B)'s place"))
+def _check_single_layer_shift(fast: bool, *, reference: str = "single-layer") -> Verdict:
+    ev = _memo(fx.single_layer_shift, fast)
+    C0 = math.pi / (math.pi - 1)
+    statuses, hyps, table = [], [], {}
+    for B, y, se in zip(ev["batches"], ev["extrapolated"], ev["extrapolated_se"]):
+        rho, lam = single_layer_ratio_infinite_width(B), float(finite_batch_factor(B, "relu"))
+        paper, comp = (rho, lam) if reference == "single-layer" else (lam, rho)
+        st, h, e = weigh(y, se, paper=paper, competitor=comp, k=K, paper_name=f"statement ({reference}), B = {B}",
+                         competitor_name=f"competitor, B = {B}")
+        statuses.append(st)
+        hyps.extend(h)
+        table[str(B)] = _sig([y, se, B * (y / C0 - 1), B * se / C0, B * (rho / C0 - 1), B * (lam / C0 - 1),
+                              e["z_paper"], e["z_competitor"]], 4)
+    status = _combine(statuses)
+    evidence = {"reference": reference, "widths": ev["widths"], "reps": ev["reps"],
+                "rows (B: extrapolated, se, B(ratio/C-1), se, B(rho/C-1), B(lambda/C-1), z statement, z competitor)": table}
+    note = ("B times the relative excess over C(0), extrapolated in 1/width: "
+            + "; ".join(f"B = {b}: {v[2]:.3g} ± {v[3]:.2g} (single layer {v[4]:.3g}, chain factor {v[5]:.3g}; "
+                        f"z = {v[6]:.2g}, {v[7]:.2g})" for b, v in table.items()) + ".")
+    return Verdict(status, evidence, note, hypotheses=tuple(hyps))
