@@ -17,7 +17,7 @@ EXPECTED = {
     "tvlars-eq4-cosine": "fails", "tvlars-eq10-derivative": "holds", "tvlars-eq9-bounds": "fails",
     "tvlars-eq12-infimum": "holds", "tvlars-alpha1-initial": "holds", "tvlars-sec1-target-lr": "fails",
     "tvlars-alg1-momentum": "fails", "tvlars-eq3-percentage": "holds",
-    "tvlars-thm-iv2": "holds-loosely", "tvlars-eq7-proof-step": "fails",
+    "tvlars-eq7-batch-noise": "holds-loosely", "tvlars-eq7-proof-step": "fails",
     "tvlars-sec3-wd-denominator": "fails", "tvlars-sec6-sqrt-scaling": "holds",
     "tvlars-sec5-steepness": "holds", "tvlars-sec6c2-sqrt-variance": "holds",
     "pc-lalc-listing": "fails", "pc-lalc-listing-000": "fails",

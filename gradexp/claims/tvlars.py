@@ -340,7 +340,7 @@ def _least_squares_gradients(rng, n=512, d=10):
     return (A @ w - y)[:, None] * A  # per-example gradients g_i
 
 
-@claim("tvlars-thm-iv2", paper=P, where="Sec. IV-C, Theorem IV.2",
+@claim("tvlars-eq7-batch-noise", paper=P, where="Sec. IV-C, Theorem IV.2",
        quote=r"Given σ^2 is the variance for point-wise unbiased gradient as mentioned in [26], we have the "
              r"stochastic gradient with B is an unbiased estimator of the general gradient and has bounded variance: "
              r"$\mathbb{E}_{(x,y) \sim P(\mathcal{X},\mathcal{Y})} [\bar{g}^t - g_B^t] \leq \sigma^2/B$,",
