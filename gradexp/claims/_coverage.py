@@ -151,13 +151,13 @@ COVERAGE_ROWS = (
     (BJ, "Sec. 4", "Deeper linear networks: channels have larger variance", ("bjorck-sec4-channel-variance",), "", True),
     (BJ, "Sec. 4", "Xavier/Kaiming scaling yields ill-conditioned products whatever the scale factor",
      ("bjorck-appE-condition", "bjorck-thm1-sigma-scaling"), "", True),
-    (BJ, "Sec. 4", "Universality over entry distributions", (), "a cited result for a family of distributions; "
-     "gradexp samples Gaussian entries only"),
+    (BJ, "Sec. 4", "Universality over entry distributions", (),
+     "a cited result for a family of distributions; gradexp samples Gaussian entries only"),
     (BJ, "Appendix C, eq. 7", "GD on a linear system is governed by kappa", ("bjorck-appC-gd-rate",)),
     (BJ, "Appendix C, Prop. 1, eq. 8", "One layer of a linear net is a linear system", ("bjorck-appC-prop1",)),
     (BJ, "Sec. 4 with Appendix C", "Its rate is set by kappa(A_t...A_2)", ("bjorck-appC-single-layer-rate",)),
     (BJ, "Appendix D, eqs. 9-10, Fig. 9", "Parametrisation and density", ("bjorck-appD-parametrisation",)),
     (BJ, "Appendix E, Fig. 12", "sigma_max grows, not linearly", ("bjorck-fig12-caption",)),
-    (BJ, "Appendices F-J, L-M", "Activation histograms, BN on top, parts of BN, learning rates, class-wise "
-     "gradients", (), TRAIN),
+    (BJ, "Appendices F-J, L-M",
+     "Activation histograms, BN on top, parts of BN, learning rates, class-wise gradients", (), TRAIN),
 )
