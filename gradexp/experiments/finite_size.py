@@ -304,7 +304,7 @@ def orthogonal_depth_profiles(batch, width, depth, *, reps=3, rng=0) -> dict:
         prof, gap = [], []
         for r in range(reps):
             res = cached_call(numpy_chain, depth, width, batch, activation="identity", weights=w,
-                              norm=norm, rng=ss[a * reps + r],
+                              norm=norm, rng=int(ss[a * reps + r].generate_state(1)[0]),  # the figure reference's streams
                               stats_every=depth)
             lg = np.log(res["grad_norms"])
             prof.append((lg - lg[-1])[::-1])

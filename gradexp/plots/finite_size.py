@@ -47,7 +47,7 @@ def _factor_compute(fast: bool, seed: int) -> dict:
             for i, B in enumerate(mc_b):
                 r = cached_call(chain_factor, int(B), int(d), act, bn_backward=bk, depth=depth,
                                 reps=reps_for(int(B), int(d), target=target, lo=3), edge=3,
-                                rng=ss[k])
+                                rng=int(ss[k].generate_state(1)[0]))  # the reference data's streams
                 k += 1
                 f[i], se[i] = r["factor"], r["stderr"]
             out[f"mc_{act}_{bk}_{j}"] = f
