@@ -177,7 +177,7 @@ PAPERS = ("do-tvlars",)
 ids = [c.id for c in all_claims() if c.paper in PAPERS]
 results = run_ledger(fast=True, ids=ids)
 for r in results:
-    print(f"{r.claim.id:<24} {r.status:<14} {r.claim.source}")
+    print(f"{r.claim.id:<24} {r.status:<14} {r.claim.where}")
 KEY["verdicts"] = {r.claim.id: r.status for r in results}
 
 # %% tags=["key-numbers"]

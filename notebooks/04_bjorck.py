@@ -148,7 +148,7 @@ PAPERS = ("bjorck-gomes-selman",)
 ids = [c.id for c in all_claims() if c.paper in PAPERS]
 results = run_ledger(fast=True, ids=ids)
 for r in results:
-    print(f"{r.claim.id:<34} {r.status:<14} {r.claim.source}")
+    print(f"{r.claim.id:<34} {r.status:<14} {r.claim.where}")
 KEY["verdicts"] = {r.claim.id: r.status for r in results}
 
 # %% tags=["key-numbers"]

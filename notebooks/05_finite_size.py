@@ -89,10 +89,10 @@ print({k: round(float(v), 6) for k, v in m.items()})
 # gradient norm away from the ends of the chain; at width ≫ batch it is λ(B).
 
 # %%
-from gradexp.claims.gradexp_own.finite_size import chain_factor
+from gradexp.experiments.finite_size import chain_factor
 
 for bk in ("full", "simplified"):
-    r = chain_factor(16, 256, "relu", bn_backward=bk, depth=16, reps=4, edge=3, seed=5)
+    r = chain_factor(16, 256, "relu", bn_backward=bk, depth=16, reps=4, edge=3, rng=5)
     th = finite_batch_factor(16, "relu", bn_backward=bk)
     print(f"{bk:10s} sampled {r['factor']:.4f} ± {r['stderr']:.4f}   theory {th:.4f}   "
           f"z = {(r['factor'] - th) / r['stderr']:+.2f}")
@@ -119,12 +119,12 @@ plt.show()
 # the input gradient stays bounded in depth, with Gaussian weights it keeps growing.
 
 # %%
-from gradexp.claims.gradexp_own.finite_size import numpy_chain
+from gradexp.experiments.finite_size import numpy_chain
 
 depth, d = 300, 16
 fig, ax = plt.subplots(figsize=(5.5, 3.4))
 for k, w in enumerate(("gaussian", "orthogonal")):
-    r = numpy_chain(depth, d, d, weights=w, norm="batch-nocenter", seed=3, stats_every=depth)
+    r = numpy_chain(depth, d, d, weights=w, norm="batch-nocenter", rng=3, stats_every=depth)
     lg = np.log(r["grad_norms"])
     ax.plot(np.arange(depth + 1), (lg - lg[-1])[::-1], color=f"C{k}", label=f"{w} weights")
     print(f"{w:10s} log(||g^0||/||g^N||) = {lg[0] - lg[-1]:.2f}, final isometry gap {r['isometry_gap'][-1]:.3g}")

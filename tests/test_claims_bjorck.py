@@ -7,12 +7,15 @@ import math
 
 import numpy as np
 import pytest
+from _ledger_results import ledger_results
 
 from gradexp import fuss_catalan_ppf
-from _ledger_results import ledger_results
 from gradexp.claims import _ledger, all_claims
 from gradexp.claims._ledger import ERROR, run_claim
-from gradexp.claims.bjorck import _exact_m2, _ks, _sgd_noise_mc, _spectral_errors
+from gradexp.experiments.bjorck import ks_distance as _ks
+from gradexp.experiments.bjorck import sgd_noise as _sgd_noise_mc
+from gradexp.experiments.bjorck import spectral_errors as _spectral_errors
+from gradexp.experiments.references import exact_m2 as _exact_m2
 
 # The verdicts gradexp derives (reasons in each check's note).
 EXPECTED = {
@@ -32,11 +35,13 @@ EXPECTED = {
     "bjorck-appC-single-layer-rate": "holds-loosely",
     "bjorck-eq4-conv-gradient": "holds",
     "bjorck-sec21-noise-scaling": "holds-loosely",
+    "bjorck-sec4-channel-variance": "holds-loosely",
 }
 # full mode of these is cheap enough for the test suite; the sample-based claims (N up to 1000,
 # 10-60 s in full mode) are run in full by `gradexp verify`
 CHEAP_FULL = ("bjorck-appD-parametrisation", "bjorck-appE-condition", "bjorck-appC-gd-rate",
-              "bjorck-appC-prop1", "bjorck-appC-single-layer-rate")
+              "bjorck-appC-prop1", "bjorck-appC-single-layer-rate", "bjorck-sec4-channel-variance",
+              "bjorck-sec21-noise-scaling", "bjorck-eq2-sgd-noise")
 
 
 def _claim(cid):
@@ -55,7 +60,7 @@ def test_verdicts_fast(cid):
     assert r.status != ERROR, r.note
     assert r.status == EXPECTED[cid], r.evidence
     json.dumps(r.evidence)
-    assert r.note
+    assert r.note and r.hypotheses, cid
 
 
 @pytest.mark.parametrize("cid", CHEAP_FULL)
@@ -97,3 +102,18 @@ def test_spectral_error_curve():
     c = np.array([3.0, 4.0])
     got = _spectral_errors(lam, c, 0.5, 3)
     np.testing.assert_allclose(got, [math.hypot(3 * 0.5**k, 4 * 0.875**k) for k in (1, 2, 3)], rtol=1e-15)
+
+
+def test_channel_variances_mean_is_exactly_preserved_in_expectation():
+    """E ||P||_F^2 / N = 1 at every depth (the first Fuss-Catalan moment): 5 standard errors."""
+    from gradexp.experiments.bjorck import channel_variances
+
+    ev = channel_variances((1, 3), 40, reps=64, rng=1)
+    assert np.all(np.abs(ev["mean"] - 1) < 5 * ev["mean_se"])
+    assert ev["spread"][1] > ev["spread"][0] + 5 * math.hypot(*ev["spread_se"])
+
+
+def test_orthogonal_products_keep_singular_values_at_one():
+    from gradexp.experiments.bjorck import orthogonal_sigma_max
+
+    assert np.allclose(orthogonal_sigma_max((1, 4), 20, reps=2, rng=0), 1.0, atol=1e-12)

@@ -8,25 +8,16 @@ import math
 
 import numpy as np
 
-from ..sweep.cache import cached_call
+from .._random import spawn_seeds
+from ..experiments._memo import memo_call
+from ..experiments._stats import wls  # noqa: F401
 
 Z_MAX = 5.0  # Monte-Carlo agreement: within 5 standard errors
-
-_MEMO: dict = {}
-
-
-def memo_call(func, /, *args, **kwargs):
-    """``cached_call(func, *args, **kwargs)``, memoised in this process by the arguments' repr
-    (seeds are SeedSequences or ints, whose repr names the stream)."""
-    key = (func.__module__, func.__qualname__, repr(args), repr(sorted(kwargs.items())))
-    if key not in _MEMO:
-        _MEMO[key] = cached_call(func, *args, **kwargs)
-    return _MEMO[key]
 
 
 def sig(x, n=5):
     """Round to n significant digits for the evidence table (keeps JSON short)."""
-    if isinstance(x, (list, tuple)):
+    if isinstance(x, (list, tuple, np.ndarray)):
         return [sig(v, n) for v in x]
     x = float(x)
     if not math.isfinite(x) or x == 0:
@@ -35,19 +26,8 @@ def sig(x, n=5):
 
 
 def seeds(key: int, n: int) -> list[np.random.SeedSequence]:
-    return np.random.SeedSequence(key).spawn(n)
-
-
-def wls(columns, y, se):
-    """Weighted least squares y ≈ X c (X from ``columns``); returns (c, standard errors, χ², dof)."""
-    X = np.column_stack(columns).astype(float)
-    w = 1.0 / np.asarray(se, dtype=float)
-    A = X * w[:, None]
-    b = np.asarray(y, dtype=float) * w
-    coef, *_ = np.linalg.lstsq(A, b, rcond=None)
-    cov = np.linalg.inv(A.T @ A)
-    chi2 = float(((A @ coef - b) ** 2).sum())
-    return coef, np.sqrt(np.diag(cov)), chi2, len(y) - X.shape[1]
+    """``n`` independent child streams of ``key`` (:func:`gradexp._random.spawn_seeds`)."""
+    return spawn_seeds(key, n)
 
 
 def mid(depth):

@@ -25,7 +25,7 @@ _THEORY_ACTS = ("relu", "identity", "tanh", "gelu")
 
 # --------------------------------------------------------------------------- factor vs batch
 def _factor_compute(fast: bool, seed: int) -> dict:
-    from ..claims.gradexp_own.finite_size import chain_factor, reps_for
+    from ..experiments.finite_size import chain_factor, reps_for
     from ..sweep.cache import cached_call
 
     Bt = np.unique(np.round(np.geomspace(4, 1024, 80))).astype(float)
@@ -47,7 +47,7 @@ def _factor_compute(fast: bool, seed: int) -> dict:
             for i, B in enumerate(mc_b):
                 r = cached_call(chain_factor, int(B), int(d), act, bn_backward=bk, depth=depth,
                                 reps=reps_for(int(B), int(d), target=target, lo=3), edge=3,
-                                seed=int(ss[k].generate_state(1)[0]))
+                                rng=int(ss[k].generate_state(1)[0]))  # the reference data's streams
                 k += 1
                 f[i], se[i] = r["factor"], r["stderr"]
             out[f"mc_{act}_{bk}_{j}"] = f
@@ -101,12 +101,12 @@ register_figure("gx-finite-batch-factor", paper="gradexp",
 
 # --------------------------------------------------------------------------- orthogonal
 def _ortho_compute(fast: bool, seed: int) -> dict:
-    from ..claims.gradexp_own.finite_size import orthogonal_depth_profiles
+    from ..experiments.finite_size import orthogonal_depth_profiles
 
     width = 32 if fast else 64
     depth = 300 if fast else 1000
     reps = 3 if fast else 4
-    return orthogonal_depth_profiles(width, width, depth, reps=reps, seed=seed)
+    return orthogonal_depth_profiles(width, width, depth, reps=reps, rng=seed)
 
 
 def _ortho_plot(d: dict):
@@ -141,9 +141,9 @@ register_figure("gx-orthogonal-depth", paper="gradexp",
 
 # --------------------------------------------------------------------------- representations
 def _repr_compute(fast: bool, seed: int) -> dict:
-    from ..claims.gradexp_own.finite_size import representation_profiles
+    from ..experiments.finite_size import representation_profiles
 
-    return representation_profiles(fast, seed=seed)
+    return representation_profiles(fast, rng=seed)
 
 
 def _repr_plot(d: dict):
