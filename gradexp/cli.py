@@ -134,8 +134,8 @@ def _apply_cache_flag(args) -> None:
 
 # =========================================================================== verify
 def _select_claims(args):
+    from .bibliography import PAPER_KEYS
     from .claims import all_claims
-    from .claims.runner import PAPER_KEYS, paper_key
 
     claims = all_claims()
     if args.id:
@@ -145,11 +145,11 @@ def _select_claims(args):
             raise UsageError(f"unknown claim id(s): {', '.join(unknown)} (gradexp verify --json lists them)")
         claims = [c for c in claims if c.id in set(args.id)]
     if args.paper:
-        keys = sorted({paper_key(c) for c in all_claims()} | set(PAPER_KEYS.values()))
+        keys = list(PAPER_KEYS)
         unknown = [p for p in args.paper if p not in keys]
         if unknown:
             raise UsageError(f"unknown paper key(s): {', '.join(unknown)}; known: {', '.join(keys)}")
-        claims = [c for c in claims if paper_key(c) in set(args.paper)]
+        claims = [c for c in claims if c.paper in set(args.paper)]
     if not claims:
         raise UsageError("no claim matches the given --id and --paper")
     return claims
