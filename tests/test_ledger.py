@@ -24,8 +24,7 @@ EXPECTED = {
     "pc-001-thm-2.2": "holds", "pc-001-cor-2.3": "holds", "pc-lemma-2.9-algebra": "holds",
     "pc-fig1-activations": "holds",
 }
-PREFIX = {"paik-choi-v2": "pc-", "paik-choi-v1": "pc-", "mehmeti-gopel-wand": "mgw-", "do-tvlars": "tvlars-",
-          "bjorck-gomes-selman": "bjorck-", "gradexp": "gx-"}
+PREFIX = {key: paper.prefix for key, paper in PAPERS.items()}
 
 
 def test_ids_unique_and_prefixed():

@@ -40,21 +40,6 @@ DOCS = Path(__file__).resolve().parents[1]
 ROOT = DOCS.parent
 GEN = DOCS / "_gen"
 
-#: citation key -> short reference, used when gradexp.claims.bibliography is not available
-_FALLBACK_PAPERS = {
-    "paik-choi-v2": "Paik & Choi, The Disharmony between BN and ReLU Causes Gradient Explosion, "
-                    "but is Offset by the Correlation between Activations (later version)",
-    "paik-choi-v1": "Paik & Choi, same title (earlier version)",
-    "mehmeti-gopel-wand": "Mehmeti-Göpel & Wand, Spreads in Effective Learning Rates: "
-                          "The Perils of Batch Normalization During Early Training",
-    "do-tvlars": "Do et al., Revisiting LARS for Large Batch Training Generalization of Neural "
-                 "Networks (TVLARS)",
-    "bjorck-gomes-selman": "Bjorck, Gomes & Selman, Understanding Batch Normalization",
-    "gradexp": "gradexp's own results",
-}
-#: the numeric paper ids used before the citation keys
-_NUMERIC_KEYS = {"000": "paik-choi-v2", "001": "paik-choi-v1", "002": "mehmeti-gopel-wand",
-                 "003": "do-tvlars", "004": "bjorck-gomes-selman"}
 _PAPER_FILE = re.compile(r"\b\d{3}_[0-9a-f]{16}\.txt\b")
 
 
@@ -72,36 +57,22 @@ def _copy(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
-def paper_key(paper: str) -> str:
-    """Citation key of a claim's or figure's ``paper`` field (numeric ids are mapped)."""
-    return _NUMERIC_KEYS.get(paper, paper)
-
-
 def _bibliography():
-    try:
-        return importlib.import_module("gradexp.claims.bibliography")
-    except ModuleNotFoundError:
-        return None
+    return importlib.import_module("gradexp.claims.bibliography")
 
 
 def paper_title(key: str) -> str:
     """Short reference of a paper (``short: title`` from gradexp.claims.bibliography)."""
-    bib = _bibliography()
-    paper = getattr(bib, "PAPERS", {}).get(key) if bib is not None else None
-    if paper is not None and hasattr(paper, "short"):
-        return paper.short if paper.title in (paper.short, "gradexp's own results") and key == "gradexp" \
-            else f"{paper.short}: {paper.title}"
-    return _FALLBACK_PAPERS.get(key, key)
+    paper = _bibliography().PAPERS[key]
+    return paper.short if key == "gradexp" else f"{paper.short}: {paper.title}"
 
 
 def _paper_intro(key: str) -> list[str]:
     """Authors, what gradexp takes from the paper, and its coverage table, when the
     bibliography provides them."""
     bib = _bibliography()
-    paper = getattr(bib, "PAPERS", {}).get(key) if bib is not None else None
+    paper = bib.PAPERS[key]
     out = [f"Citation key `{key}`."]
-    if paper is None:
-        return out + [""]
     if key != "gradexp":
         out[0] += " " + ", ".join(paper.authors) + "."
     if getattr(paper, "takes", ""):
@@ -309,9 +280,7 @@ def ledger_records() -> list[dict]:
     t0 = time.perf_counter()
     records = []
     for r in run_ledger(fast=True):
-        records.append({"id": r.claim.id, "paper": paper_key(r.claim.paper), "source": r.claim.source,
-                        "statement": r.claim.statement, "status": r.status,
-                        "evidence": r.evidence, "note": r.note, "seconds": r.seconds})
+        records.append(r.as_dict())
     logger.info("gradexp_docs: ledger ran in %.1f s", time.perf_counter() - t0)
     for old in cache.parent.glob("ledger-fast-*.json") if cache.parent.exists() else ():
         old.unlink()
@@ -339,35 +308,46 @@ def _md_escape(text: str) -> str:
 
 
 _BADGE = {"holds": "✅ holds", "holds-loosely": "🟡 holds loosely", "fails": "❌ fails",
-          "not-checkable": "⚪ not checkable", "error": "⚠️ check raised"}
+          "inconclusive": "🔵 inconclusive", "not-checkable": "⚪ not checkable", "error": "⚠️ check raised"}
 
 
 def generate_ledger() -> None:
     records = ledger_records()
     by_paper: dict[str, list[dict]] = {}
     for r in records:
-        by_paper.setdefault(paper_key(r["paper"]), []).append(r)
+        by_paper.setdefault(r["paper"], []).append(r)
     counts: dict[str, int] = {}
     for r in records:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     out = ["# The claims ledger", "",
-           "Every checkable statement of the papers, with the evidence gradexp computes and the verdict",
-           "it draws (`holds`, `holds-loosely`, `fails` with the corrected statement, `not-checkable`).",
-           "This page is generated when the documentation is built, from a fast run of the checks",
-           "(`gradexp verify --fast`; the full run uses more samples, and no verdict depends on it).", "",
+           "Every checkable sentence of the papers, quoted, with the evidence gradexp computes and the",
+           "verdict it draws on that sentence (`holds`, `holds-loosely`, `fails` with the corrected",
+           "statement, `inconclusive` when the evidence cannot separate the paper from its best",
+           "competitor, `not-checkable`). This page is generated when the documentation is built, from a",
+           "fast run of the checks (`gradexp verify --fast`); the full run uses more samples and may",
+           "decide where the fast one is inconclusive, never the opposite.", "",
            "Totals: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f" ({len(records)} claims).", ""]
-    out += ["| paper | claims | holds | holds loosely | fails |", "| --- | --- | --- | --- | --- |"]
+    out += ["| paper | claims | holds | holds loosely | fails | inconclusive |",
+            "| --- | --- | --- | --- | --- | --- |"]
     for key, rs in by_paper.items():
-        c = {s: sum(r["status"] == s for r in rs) for s in ("holds", "holds-loosely", "fails")}
+        c = {s: sum(r["status"] == s for r in rs) for s in ("holds", "holds-loosely", "fails", "inconclusive")}
         out.append(f"| {{ref}}`{_md_escape(paper_title(key))} <ledger-{key}>` | {len(rs)} | {c['holds']} | "
-                   f"{c['holds-loosely']} | {c['fails']} |")
+                   f"{c['holds-loosely']} | {c['fails']} | {c['inconclusive']} |")
     out.append("")
     for key, rs in by_paper.items():
         out += [f"({'ledger-' + key})=", f"## {paper_title(key)}", ""] + _paper_intro(key)
         for r in rs:
             out += [f"(claim-{r['id']})=", f"### `{r['id']}`", "",
-                    f"**{_BADGE.get(r['status'], r['status'])}** · source: {_scrub(r['source'])}", "",
-                    f"**Statement.** {_scrub(r['statement'])}", ""]
+                    f"**{_BADGE.get(r['status'], r['status'])}** · {_scrub(r['where'])}", "",
+                    f"> {_scrub(r['quote'])}", ""]
+            if r.get("formalisation"):
+                out += [f"**Tested as.** {_scrub(r['formalisation'])}", ""]
+            if r.get("hypotheses"):
+                out.append("**Hypotheses.**")
+                out.append("")
+                for h in r["hypotheses"]:
+                    out.append(f"- {_scrub(h['name'])}: `{_scrub(_fmt(h['value']))}` (z = {h['z']:+.2f})")
+                out.append("")
             if r["evidence"]:
                 out.append("**Evidence.**")
                 out.append("")
@@ -390,7 +370,7 @@ def generate_gallery() -> None:
     specs = all_figures()
     by_paper: dict[str, list] = {}
     for spec in specs.values():
-        by_paper.setdefault(paper_key(spec.paper), []).append(spec)
+        by_paper.setdefault(spec.paper, []).append(spec)
     out = ["# Figure gallery", "",
            "Every figure of the registry (`gradexp figures --list`), as committed in `figures/`.",
            "Each is regenerated by `gradexp figures NAME`; its data (arrays, parameters, seed) is saved",

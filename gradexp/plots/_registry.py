@@ -13,8 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-#: citation keys of the papers (gradexp.claims.bibliography) and of gradexp's own results
-PAPER_KEYS = ("paik-choi-v2", "paik-choi-v1", "mehmeti-gopel-wand", "do-tvlars", "bjorck-gomes-selman", "gradexp")
+from ..bibliography import PAPER_KEYS
 
 
 @dataclass(frozen=True)
