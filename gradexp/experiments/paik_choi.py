@@ -226,3 +226,68 @@ def _log_profile(res):
     m = lg.mean(axis=0)[::-1]
     se = lg.std(axis=0, ddof=1)[::-1] / math.sqrt(lg.shape[0])
     return m, se
+
+
+# --------------------------------------------------------------------------- Lemma 2.9 / Cor 2.5
+def second_derivative_check(depth, width, batch, *, rng, per_layer, activation="relu", freeze=True,
+                            power=2) -> dict:
+    r"""Lemma 2.9, eq. 33 on one sampled chain with a logistic loss on one output: diagonal second
+    derivatives :math:`h_i^n` by finite differences against :math:`(g_i^n/l')^{\rm power} l''` on
+    ``per_layer`` random coordinates of every layer. ``freeze`` holds BN's statistics fixed (the
+    network is then piecewise linear in its activations for ReLU). Returns the largest deviation
+    relative to max |h|, the median relative deviation, and the log-log slope of |h| against g^2
+    over the coordinates."""
+    from ..mc.chain import sample_chain
+
+    net = sample_chain(depth, width, batch, rng=rng, activation=activation, upstream="logistic",
+                       bn_backward="simplified" if freeze else "full", corr_features=0)
+    net.run()
+    lp, lpp = net.logistic_terms()
+    rows = net.diagonal_second_derivatives(list(range(depth)), per_layer, as_generator(spawn_seeds(rng, 2)[1]),
+                                           freeze=freeze)
+    pred = np.array([(g / lp[b]) ** power * lpp[b] for _, b, _, g, _ in rows])
+    meas = np.array([hh for *_, hh in rows])
+    g2 = np.array([r[2] ** 2 for r in rows])
+    live = (g2 > 0) & (np.abs(meas) > 0)
+    slope = float(np.polyfit(np.log(g2[live]), np.log(np.abs(meas[live])), 1)[0])
+    return {"max_rel_dev": float(np.abs(meas - pred).max() / np.abs(meas).max()),
+            "median_rel_dev": float(np.median(np.abs(meas[live] / pred[live] - 1))),
+            "loglog_slope": slope, "coordinates": int(meas.size)}
+
+
+def sqrt_h_layer_ratios(depth, width, batch, *, rng, nets) -> dict:
+    r"""Corollary 2.5 of the earlier version on sampled chains (ReLU, logistic loss on one output,
+    BN statistics held fixed, so :math:`h = g^2 l''/l'^2` exactly, Lemma 2.9): per layer
+    :math:`\sum_i \mathrm{Var}(x_i)\mathrm{Var}(\sqrt{|h_i|})` and the same with the gradient;
+    the layer ratios (mean and standard error over layers and networks), and the proof's step 29
+    (Var(sqrt|h_i|)/Var(g_i) against the mean of |l''|/l'^2)."""
+    from ..mc.chain import sample_chain
+
+    ratios_h, ratios_g, step_c, step_pred, spread = [], [], [], [], []
+    for s in spawn_seeds(rng, nets):
+        net = sample_chain(depth, width, batch, rng=s, upstream="logistic", bn_backward="simplified",
+                           corr_features=0)
+        net.run()
+        lp, lpp = net.logistic_terms()
+        w = lpp / lp**2
+        vh, vg = [], []
+        for n in range(depth):
+            net.run(start=n, freeze=True)
+            x, g = net.activations(n), net.grad
+            sq = np.abs(g) * np.sqrt(w)[:, None]
+            vh.append(float((x.var(0) * sq.var(0)).sum()))
+            vg.append(float((x.var(0) * g.var(0)).sum()))
+            if 0 < n < depth - 1:
+                r = sq.var(0) / g.var(0)
+                step_c.append(float(r.mean()))
+                spread.append(float(r.std() / r.mean()))
+        step_pred.append(float(np.mean(np.abs(w))))
+        ratios_h += [vh[n] / vh[n + 1] for n in range(1, depth - 1)]
+        ratios_g += [vg[n] / vg[n + 1] for n in range(1, depth - 1)]
+
+    def est(v):
+        return float(np.mean(v)), float(np.std(v, ddof=1) / math.sqrt(len(v)))
+
+    return {"sqrt_h": est(ratios_h), "grad": est(ratios_g), "step29_measured": float(np.mean(step_c)),
+            "step29_constant": float(np.mean(step_pred)), "unit_cv": float(np.median(spread)),
+            "depth": depth, "width": width, "batch": batch, "nets": nets}
