@@ -15,9 +15,22 @@ import numpy as np
 
 from .. import gaussian
 from ..experiments import paik_choi as ex
-from ..theory.explosion import activation_factor, correlated_explosion_factor, explosion_factor
+from ..theory.explosion import (
+    activation_factor,
+    correlated_explosion_factor,
+    explosion_factor,
+)
 from ..theory.relu import relu_moments
-from ._ledger import FAILS, HOLDS, HOLDS_LOOSELY, Falsify, Hypothesis, Verdict, claim, weigh
+from ._ledger import (
+    FAILS,
+    HOLDS,
+    HOLDS_LOOSELY,
+    Falsify,
+    Hypothesis,
+    Verdict,
+    claim,
+    weigh,
+)
 from ._references import mp_activation_factor, mp_explosion_factor, mp_relu_moments
 
 V1, V2 = "paik-choi-v1", "paik-choi-v2"
@@ -68,7 +81,7 @@ def _prop_2_1(fast: bool, density_norm: str = "sqrt(2 pi) sigma") -> Verdict:
             e = math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
             m = z * p + e
             v = (1 + z * z) * p + z * e - m * m
-        mm, vv = mp_relu_moments(z, 1.0)
+        mm, _vv = mp_relu_moments(z, 1.0)
         lit[z] = (abs(m / float(mm) - 1), v)
     # gradexp's evaluation against the literal formula in mpmath (implementation accuracy, not graded)
     zs = np.linspace(-35, 35, 29 if fast else 141)
@@ -214,8 +227,8 @@ def _thm_2_2_accuracy(fast: bool, erfc_form: str = "erfc") -> Verdict:
         for R in ("-4", "-1", "0", "0.6", "3"):
             R = mp.mpf(R)
             z = mp.sqrt(2) * R
-            m1 = mp.quad(lambda x: x * mp.npdf(x - z), [0, mp.inf])
-            m2 = mp.quad(lambda x: x * x * mp.npdf(x - z), [0, mp.inf])
+            m1 = mp.quad(lambda x, z=z: x * mp.npdf(x - z), [0, mp.inf])
+            m2 = mp.quad(lambda x, z=z: x * x * mp.npdf(x - z), [0, mp.inf])
             ref = mp.ncdf(z) / (m2 - m1**2)
             worst = max(worst, float(abs(_eq4(R, erfc) / ref - 1)))
     # eq. 4 as printed, in double precision: accurate down to some R, then 0 or NaN
@@ -341,7 +354,7 @@ def _cor_2_3_proof(fast: bool, form: str = "printed") -> Verdict:
        formalisation="the limits at R -> -inf (sympy), and C(R) -> inf by the asymptotic series",
        falsify=Falsify("competitor", {"paper_limit": 2}, "2 - erfc(-R) -> 2, the limit sympy finds"))
 def _cor_2_3_limit(fast: bool, paper_limit: int = 0) -> Verdict:
-    sp, R, F, e, _ = _denominator_derivative()
+    sp, R, F, _e, _ = _denominator_derivative()
     lim = sp.limit(2 - F, R, -sp.oo)
     lim2 = sp.limit(F / sp.exp(-R**2), R, -sp.oo)
     numeric = float(explosion_factor(-1e3) - (1e6 + 2.5 - 3e-6))
@@ -798,7 +811,7 @@ def _weight_gradient(fast: bool, formula: str = "paper") -> Verdict:
         y = (h - h.mean(0)) / h.std(0)
         return float(np.sum(V * np.tanh(y))), h, y
 
-    L, h, y = forward(W)
+    _L, h, y = forward(W)
     gy = V * (1 - np.tanh(y) ** 2)
     s = h.std(0)
     gh = (gy - gy.mean(0) - y * (gy * y).mean(0)) / s  # BN backward (batch statistics)

@@ -64,7 +64,7 @@ def _compare(version, norm_power, fast):
     nonzero weights, momentum 0.9, weight decay 5e-4 (Appendix B's settings), 15 steps; and the
     zero-initialised tensor, where they differ by convention."""
     rng = np.random.default_rng(9)
-    kw = dict(lr=0.4, momentum=0.9, weight_decay=5e-4, eta=1e3, eps=1.0)
+    kw = {"lr": 0.4, "momentum": 0.9, "weight_decay": 5e-4, "eta": 1e3, "eps": 1.0}
     worst = 0.0
     for shape in ((64, 3, 3, 3), (10, 20), (7,)):
         p0 = rng.standard_normal(shape) * 0.1

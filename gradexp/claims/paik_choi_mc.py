@@ -17,7 +17,17 @@ import numpy as np
 from ..experiments import paik_choi as ex
 from ..theory.explosion import correlated_explosion_factor
 from ..theory.finite_size import finite_batch_factor
-from ._ledger import FAILS, HOLDS, HOLDS_LOOSELY, INCONCLUSIVE, Falsify, Hypothesis, Verdict, claim, weigh
+from ._ledger import (
+    FAILS,
+    HOLDS,
+    HOLDS_LOOSELY,
+    INCONCLUSIVE,
+    Falsify,
+    Hypothesis,
+    Verdict,
+    claim,
+    weigh,
+)
 from ._references import mp_activation_factor, mp_explosion_factor
 
 V1, V2 = "paik-choi-v1", "paik-choi-v2"
@@ -196,7 +206,7 @@ def _mc_fig1_chains(fast: bool, paper_value: str = "finite-batch factors") -> Ve
                  Hypothesis(f"competitor: {n} no effect", 0.0, z0)]
         diffs[n] = {"difference": d, "se": se, "predicted": pred, "status": st, "z_no_effect": z0, "z_predicted": zp}
         if st == INCONCLUSIVE:
-            diffs[n]["n_needed"] = int(math.ceil(lads[n]["reps"] * (K * se / max(abs(pred), 1e-12)) ** 2))
+            diffs[n]["n_needed"] = math.ceil(lads[n]["reps"] * (K * se / max(abs(pred), 1e-12)) ** 2)
     status = _combine(sts)
     widest = {n: math.exp(l["mean"][-1] / 2) for n, l in lads.items()}
     silu = per["silu"]["rel_dev_by_width"]

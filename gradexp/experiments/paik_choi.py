@@ -207,8 +207,8 @@ def fig1_profiles(depth, width, batch, *, rng, reps) -> dict:
     """Log gradient-norm profiles log(||g^n|| / ||g^N||) against layers from the output (mean and
     standard error over networks) for Figure 1: architectures (BN, BN with a skip every two
     layers, LayerNorm, no normalisation; ReLU) and activations (BN)."""
-    arch = (("BN", dict(norm="batch")), ("BN, residual every 2 layers", dict(norm="batch", residual=2)),
-            ("LayerNorm", dict(norm="layer")), ("no normalisation (He init)", dict(norm="none")))
+    arch = (("BN", {"norm": "batch"}), ("BN, residual every 2 layers", {"norm": "batch", "residual": 2}),
+            ("LayerNorm", {"norm": "layer"}), ("no normalisation (He init)", {"norm": "none"}))
     seeds = spawn_seeds(rng, len(arch) + len(FIG1_ACTIVATIONS))
     out = {"depth": depth, "width": width, "batch": batch, "reps": reps,
            "arch_names": [a for a, _ in arch], "act_names": [a for a, _ in FIG1_ACTIVATIONS]}
