@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 import pytest
-
 from _ledger_results import ledger_results
+
 from gradexp.claims import _common, all_claims, mehmeti_gopel_wand_mc, paik_choi_mc
 from gradexp.claims._ledger import ERROR, FAILS, HOLDS, INCONCLUSIVE
 

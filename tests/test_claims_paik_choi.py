@@ -7,8 +7,8 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from _ledger_results import ledger_results
+
 from gradexp.claims import all_claims, paik_choi, paik_choi_lalc
 from gradexp.claims._ledger import FAILS, HOLDS, HOLDS_LOOSELY
 

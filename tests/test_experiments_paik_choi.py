@@ -46,7 +46,7 @@ def test_tail_index_recovers_a_pareto_exponent():
 def test_wls_recovers_a_line_and_width_ladder_shape():
     x = np.array([64.0, 128.0, 256.0])
     y = 0.4 + 3.0 / x
-    coef, se, chi2, dof = ex.wls([np.ones(3), 1 / x], y, np.full(3, 0.01))
+    coef, _se, chi2, dof = ex.wls([np.ones(3), 1 / x], y, np.full(3, 0.01))
     np.testing.assert_allclose(coef, [0.4, 3.0], rtol=1e-10)
     assert dof == 1 and chi2 < 1e-20
 

@@ -127,15 +127,6 @@ def _thm_2_2_R(fast: bool, definition: str = "printed") -> Verdict:
                    f"relatively at mu = {mu}, sigma = {sigma} (the corrected R: {dev_c:.1g}).", hyps)
 
 
-def _ratio_given_W(W, var_x, pass_prob, var_relu, upstream_var, gamma):
-    """Theorem 2.2's ratio for one W (infinite batch, simplified backward; Appendix A.2 eqs. 15, 18):
-    sigma_hat_j^2 = sum_i W_ij^2 var_relu_i, Var(g_i) = p_i sum_j s_j gamma_j^2 W_ij^2 / sigma_hat_j^2."""
-    var_x, pass_prob, var_relu = (np.broadcast_to(np.asarray(a, float), (W.shape[0],)) for a in (var_x, pass_prob, var_relu))
-    sig2 = (W**2 * var_relu[:, None]).sum(axis=0)
-    var_g = pass_prob * (W**2 * (upstream_var * gamma**2 / sig2)[None, :]).sum(axis=1)
-    return (var_x * var_g).sum() / (gamma**2 * upstream_var).sum()
-
-
 def _sympy_ratio_is_C() -> bool:
     """The weights cancel: for a symbolic 2 x 3 W, symbolic gamma, upstream variances s and
     Var ReLU v, the ratio of eqs. 15 and 18 is sigma^2 p / v (= C(R)) identically."""
@@ -172,18 +163,18 @@ def _thm_2_2(fast: bool, R_definition: str = "corrected") -> Verdict:
         bound = float(mp_explosion_factor(_R(mu, sigma, R_definition)))
         for d_in, d_out in ((7, 5), (64, 200)):
             W = rng.normal(0.3, 1.1, size=(d_in, d_out))  # any W, even non-centred
-            r = _ratio_given_W(W, sigma**2, float(mp.ncdf(mu / sigma)), vr, rng.uniform(0.1, 3.0, d_out),
+            r = ex.layer_ratio_given_W(W, sigma**2, float(mp.ncdf(mu / sigma)), vr, rng.uniform(0.1, 3.0, d_out),
                                rng.uniform(0.5, 2.0, d_out))
             worst_below = max(worst_below, bound / r - 1)
             worst_abs = max(worst_abs, abs(r / bound - 1))
     # outside the theorem's assumption: unequal input variances sigma_i ~ U(0.3, 3)
     W = rng.standard_normal((64, 64))
     sig_i = rng.uniform(0.3, 3.0, 64)
-    r0 = _ratio_given_W(W, sig_i**2, 0.5, V_RELU * sig_i**2, np.ones(64), np.ones(64))
+    r0 = ex.layer_ratio_given_W(W, sig_i**2, 0.5, V_RELU * sig_i**2, np.ones(64), np.ones(64))
     mus = 0.5 * sig_i.mean() * np.ones(64)
     mv = np.array([float(mp_relu_moments(m, s)[1]) for m, s in zip(mus, sig_i)])
     pp = np.array([float(mp.ncdf(m / s)) for m, s in zip(mus, sig_i)])
-    r1 = _ratio_given_W(W, sig_i**2, pp, mv, np.ones(64), np.ones(64))
+    r1 = ex.layer_ratio_given_W(W, sig_i**2, pp, mv, np.ones(64), np.ones(64))
     ok = cancels and worst_below < TOL
     ev = {"sympy_ratio_equals_C_for_symbolic_W": bool(cancels), "R_definition": R_definition,
           "max_(bound/ratio - 1)": worst_below, "max_|ratio/C - 1|": worst_abs, "R_grid": list(Rs),
@@ -445,7 +436,7 @@ def _thm_2_4(fast: bool, R_definition: str = "corrected") -> Verdict:
         mw = 0.0 if k % 2 == 0 else 0.5
         m = mw**2
         upper = lower * (1 + 2 * (1 + m) * (1 + 2 * m) / (d**3 * delta**3))
-        r = _ratio_given_W(rng.normal(mw, 1.0, (d, d)), sigma**2, float(mp.ncdf(mu / sigma)), vr, np.ones(d), np.ones(d))
+        r = ex.layer_ratio_given_W(rng.normal(mw, 1.0, (d, d)), sigma**2, float(mp.ncdf(mu / sigma)), vr, np.ones(d), np.ones(d))
         inside.append(lower * (1 - TOL) <= r <= upper * (1 + TOL))
         dev = max(dev, abs(r / float(mp_explosion_factor(R)) - 1))
     frac = float(np.mean(inside))
@@ -720,9 +711,9 @@ def _thm_2_2_earlier(fast: bool, printed: float = C0) -> Verdict:
     rng = np.random.default_rng(3)
     v = float(mp_relu_moments(0, 1)[1])
     W = rng.standard_normal((50, 80))
-    r = _ratio_given_W(W, 1.0, 0.5, v, np.ones(80), np.ones(80))
+    r = ex.layer_ratio_given_W(W, 1.0, 0.5, v, np.ones(80), np.ones(80))
     W_eq = W / np.sqrt((W**2).sum(axis=0))[None, :]  # identical pre-normalisation variances
-    r_eq = _ratio_given_W(W_eq, 1.0, 0.5, v, np.ones(80), np.ones(80))
+    r_eq = ex.layer_ratio_given_W(W_eq, 1.0, 0.5, v, np.ones(80), np.ones(80))
     dev = max(abs(r / printed - 1), abs(r_eq / printed - 1))
     ok = dev < TOL
     return Verdict(HOLDS if ok else FAILS, {"ratio_random_W": r, "ratio_identical_variances": r_eq, "printed": printed},
@@ -769,73 +760,6 @@ def _lemma_2_9(fast: bool, power: int = 2) -> Verdict:
     return Verdict(HOLDS if ok else FAILS, {"Var(h)": str(var_h(s1)), "power": power, "residual_at_ratio_4": rel},
                    "Var(g^2) = 2 Var(g)^2 for zero-mean Gaussian g." if ok else f"Off by {rel:.3g} at a variance ratio of 4.",
                    (_det(f"paper: exponent {power}", power, rel),))
-
-
-@claim("pc-sec2.3-series-example", paper=V2, where="Sec. 2.1 (earlier version Sec. 2.2), y = w2 w1 x",
-       quote="Although w_2 has a gradient that's 100 times larger than that of w_1 , it has an optimal step size "
-             "that's 100 times smaller when considering the second-order term.",
-       formalisation="for L = l(w2 w1 x), w1 = 100, w2 = 1, any twice-differentiable l: dL/dw2 / dL/dw1 and the "
-                     "ratio of Newton steps (dL/dw)/(d2L/dw2) (sympy)",
-       falsify=Falsify("competitor", {"step_ratio": 100},
-                       "the first-order view: a step proportional to the gradient (100 times larger)"))
-def _series_example(fast: bool, step_ratio: float = 0.01) -> Verdict:
-    import sympy as sp
-
-    w1, w2, x = sp.symbols("w1 w2 x", positive=True)
-    L = sp.Function("l")(w2 * w1 * x)
-    vals = {w1: 100, w2: 1}
-    g = sp.simplify((sp.diff(L, w2) / sp.diff(L, w1)).subs(vals))
-    st = sp.simplify(((sp.diff(L, w2) / sp.diff(L, w2, 2)) / (sp.diff(L, w1) / sp.diff(L, w1, 2))).subs(vals))
-    ok = g == 100 and abs(float(st) / step_ratio - 1) < TOL
-    return Verdict(HOLDS if ok else FAILS, {"grad_w2/grad_w1": str(g), "newton_step_w2/w1": str(st), "step_ratio": step_ratio},
-                   "Exact for any loss l: dL/dw2 = w1 x l', d2L/dw2^2 = (w1 x)^2 l''." if ok else
-                   f"The Newton step ratio is {st}, not {step_ratio:g}.",
-                   (_det(f"paper: step ratio {step_ratio:g}", step_ratio, float(st) / step_ratio - 1),))
-
-
-@claim("pc-sec2.2-weight-gradient", paper=V2, where="Sec. 2.2, list after Thm 2.8",
-       quote="Changes in the magnitude of weight parameters, considering that $dL/dw_{ij}^n = w_{ij}^n dL/dx_i^{n+1}$.",
-       formalisation="a BN-ReLU layer x^{n+1} = BN(W ReLU(x^n)), batch 32, widths 6 -> 5, a smooth loss: the central "
-                     "finite-difference gradient dL/dW_ij against w_ij dL/dx_j^{n+1} (paper) and ReLU(x_i^n) "
-                     "dL/d(xhat_j) summed over the batch (backpropagation)",
-       falsify=Falsify("competitor", {"formula": "backprop"}, "the backpropagation formula in the paper's place"))
-def _weight_gradient(fast: bool, formula: str = "paper") -> Verdict:
-    rng = np.random.default_rng(2202)
-    B, di, do = 32, 6, 5
-    X = rng.standard_normal((B, di))
-    W = rng.standard_normal((di, do))
-    V = rng.standard_normal((B, do))
-
-    def forward(W):
-        h = np.maximum(X, 0) @ W
-        y = (h - h.mean(0)) / h.std(0)
-        return float(np.sum(V * np.tanh(y))), h, y
-
-    _L, h, y = forward(W)
-    gy = V * (1 - np.tanh(y) ** 2)
-    s = h.std(0)
-    gh = (gy - gy.mean(0) - y * (gy * y).mean(0)) / s  # BN backward (batch statistics)
-    fd = np.zeros_like(W)
-    eps = 1e-6
-    for i in range(di):
-        for j in range(do):
-            Wp, Wm = W.copy(), W.copy()
-            Wp[i, j] += eps
-            Wm[i, j] -= eps
-            fd[i, j] = (forward(Wp)[0] - forward(Wm)[0]) / (2 * eps)
-    backprop = np.maximum(X, 0).T @ gh
-    paper = W * gy.sum(0)[None, :]
-    cand = paper if formula == "paper" else backprop
-    err = float(np.abs(cand - fd).max() / np.abs(fd).max())
-    err_bp = float(np.abs(backprop - fd).max() / np.abs(fd).max())
-    tol = 1e-6  # finite-difference accuracy
-    ok = err < tol
-    return Verdict(HOLDS if ok else FAILS, {"formula": formula, "max_rel_err": err, "backprop_max_rel_err": err_bp,
-                                            "fd_tolerance": tol},
-                   "" if ok else f"The printed relation is off by {err:.3g} (relative to the largest entry); the weight "
-                   f"gradient is the activation times the pre-normalisation gradient, ReLU(x_i) dL/dxhat_j (error "
-                   f"{err_bp:.1e}). Under BN it scales as 1/||w||, not as w.",
-                   (Hypothesis(f"paper: {formula}", 0.0, err / tol), Hypothesis("competitor: backprop", 0.0, err_bp / tol)))
 
 
 # --------------------------------------------------------------------------- Figure 1 (closed form)

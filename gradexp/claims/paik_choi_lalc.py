@@ -1,5 +1,7 @@
-"""LALC claims of Paik & Choi (``paik-choi-v2``, ``paik-choi-v1``): Algorithm 1 against the
-PyTorch listings of Appendix B (Figure 8 of the later version, Figure 7 of the earlier one).
+"""Optimisation-side claims of Paik & Choi (``paik-choi-v2``, ``paik-choi-v1``): the weight gradient
+(Sec. 2.2), the series example (Sec. 2.1), the ratio the layer-wise rules keep (Sec. 3, Table 1), and
+Algorithm 1 against the PyTorch listings of Appendix B (Figure 8 of the later version, Figure 7 of
+the earlier one).
 
 Each check computes its evidence when run; the listings are transcribed to numpy here,
 independently of :class:`gradexp.optim.LALC`.
@@ -13,6 +15,12 @@ from ..optim import LALC, Optimizer
 from ._ledger import FAILS, HOLDS, Falsify, Hypothesis, Verdict, claim
 
 V1, V2 = "paik-choi-v1", "paik-choi-v2"
+TOL = 1e-12  # relative tolerance of the deterministic checks
+
+
+def _det(name, value, discrepancy, tol=TOL):
+    """A hypothesis of a deterministic check: discrepancy in units of the tolerance."""
+    return Hypothesis(name, float(value), float(discrepancy) / tol)
 
 
 # ============================================================ LALC: Algorithm 1 vs listings
@@ -56,7 +64,6 @@ def _lalc_algorithm1(p0, grads, *, lr, momentum, weight_decay=0.0, eta=1e3, eps=
     return p.reshape(np.shape(p0))
 
 
-TOL = 1e-12
 
 
 def _compare(version, norm_power, fast):
@@ -177,3 +184,71 @@ def _table1(fast: bool, rows=("lars", "lamb", "lambc", "clars", "agc")) -> Verdi
                    "||w||/||m||, the inverse relation Sec. 4 asks for." if ok else
                    f"Not every row keeps the ratio (largest change {worst:.3g}).",
                    (Hypothesis("paper: ratio kept", 0.0, worst / tol),))
+
+
+# ============================================================ Sec. 2.1 and 2.2
+@claim("pc-sec2.3-series-example", paper=V2, where="Sec. 2.1 (earlier version Sec. 2.2), y = w2 w1 x",
+       quote="Although w_2 has a gradient that's 100 times larger than that of w_1 , it has an optimal step size "
+             "that's 100 times smaller when considering the second-order term.",
+       formalisation="for L = l(w2 w1 x), w1 = 100, w2 = 1, any twice-differentiable l: dL/dw2 / dL/dw1 and the "
+                     "ratio of Newton steps (dL/dw)/(d2L/dw2) (sympy)",
+       falsify=Falsify("competitor", {"step_ratio": 100},
+                       "the first-order view: a step proportional to the gradient (100 times larger)"))
+def _series_example(fast: bool, step_ratio: float = 0.01) -> Verdict:
+    import sympy as sp
+
+    w1, w2, x = sp.symbols("w1 w2 x", positive=True)
+    L = sp.Function("l")(w2 * w1 * x)
+    vals = {w1: 100, w2: 1}
+    g = sp.simplify((sp.diff(L, w2) / sp.diff(L, w1)).subs(vals))
+    st = sp.simplify(((sp.diff(L, w2) / sp.diff(L, w2, 2)) / (sp.diff(L, w1) / sp.diff(L, w1, 2))).subs(vals))
+    ok = g == 100 and abs(float(st) / step_ratio - 1) < TOL
+    return Verdict(HOLDS if ok else FAILS, {"grad_w2/grad_w1": str(g), "newton_step_w2/w1": str(st), "step_ratio": step_ratio},
+                   "Exact for any loss l: dL/dw2 = w1 x l', d2L/dw2^2 = (w1 x)^2 l''." if ok else
+                   f"The Newton step ratio is {st}, not {step_ratio:g}.",
+                   (_det(f"paper: step ratio {step_ratio:g}", step_ratio, float(st) / step_ratio - 1),))
+
+
+@claim("pc-sec2.2-weight-gradient", paper=V2, where="Sec. 2.2, list after Thm 2.8",
+       quote="Changes in the magnitude of weight parameters, considering that $dL/dw_{ij}^n = w_{ij}^n dL/dx_i^{n+1}$.",
+       formalisation="a BN-ReLU layer x^{n+1} = BN(W ReLU(x^n)), batch 32, widths 6 -> 5, a smooth loss: the central "
+                     "finite-difference gradient dL/dW_ij against w_ij dL/dx_j^{n+1} (paper) and ReLU(x_i^n) "
+                     "dL/d(xhat_j) summed over the batch (backpropagation)",
+       falsify=Falsify("competitor", {"formula": "backprop"}, "the backpropagation formula in the paper's place"))
+def _weight_gradient(fast: bool, formula: str = "paper") -> Verdict:
+    rng = np.random.default_rng(2202)
+    B, di, do = 32, 6, 5
+    X = rng.standard_normal((B, di))
+    W = rng.standard_normal((di, do))
+    V = rng.standard_normal((B, do))
+
+    def forward(W):
+        h = np.maximum(X, 0) @ W
+        y = (h - h.mean(0)) / h.std(0)
+        return float(np.sum(V * np.tanh(y))), h, y
+
+    _L, h, y = forward(W)
+    gy = V * (1 - np.tanh(y) ** 2)
+    s = h.std(0)
+    gh = (gy - gy.mean(0) - y * (gy * y).mean(0)) / s  # BN backward (batch statistics)
+    fd = np.zeros_like(W)
+    eps = 1e-6
+    for i in range(di):
+        for j in range(do):
+            Wp, Wm = W.copy(), W.copy()
+            Wp[i, j] += eps
+            Wm[i, j] -= eps
+            fd[i, j] = (forward(Wp)[0] - forward(Wm)[0]) / (2 * eps)
+    backprop = np.maximum(X, 0).T @ gh
+    paper = W * gy.sum(0)[None, :]
+    cand = paper if formula == "paper" else backprop
+    err = float(np.abs(cand - fd).max() / np.abs(fd).max())
+    err_bp = float(np.abs(backprop - fd).max() / np.abs(fd).max())
+    tol = 1e-6  # finite-difference accuracy
+    ok = err < tol
+    return Verdict(HOLDS if ok else FAILS, {"formula": formula, "max_rel_err": err, "backprop_max_rel_err": err_bp,
+                                            "fd_tolerance": tol},
+                   "" if ok else f"The printed relation is off by {err:.3g} (relative to the largest entry); the weight "
+                   f"gradient is the activation times the pre-normalisation gradient, ReLU(x_i) dL/dxhat_j (error "
+                   f"{err_bp:.1e}). Under BN it scales as 1/||w||, not as w.",
+                   (Hypothesis(f"paper: {formula}", 0.0, err / tol), Hypothesis("competitor: backprop", 0.0, err_bp / tol)))

@@ -98,6 +98,15 @@ def layer_ratio(width, batch, *, rng, reps, **options):
     return cached_call(single_layer_ratio, width, batch, reps=reps, rng=rng, **options)
 
 
+def layer_ratio_given_W(W, var_x, pass_prob, var_relu, upstream_var, gamma):
+    """Theorem 2.2's ratio for one W (infinite batch, simplified backward; Appendix A.2 eqs. 15, 18):
+    sigma_hat_j^2 = sum_i W_ij^2 var_relu_i, Var(g_i) = p_i sum_j s_j gamma_j^2 W_ij^2 / sigma_hat_j^2."""
+    var_x, pass_prob, var_relu = (np.broadcast_to(np.asarray(a, float), (W.shape[0],)) for a in (var_x, pass_prob, var_relu))
+    sig2 = (W**2 * var_relu[:, None]).sum(axis=0)
+    var_g = pass_prob * (W**2 * (upstream_var * gamma**2 / sig2)[None, :]).sum(axis=1)
+    return (var_x * var_g).sum() / (gamma**2 * upstream_var).sum()
+
+
 # --------------------------------------------------------------------------- Theorem 2.8
 def perfectly_correlated_terms(W, t):
     r"""Per-output-unit terms of Theorem 2.2's ratio for inputs :math:`x = b\,t`, b ~ N(0, 1),
