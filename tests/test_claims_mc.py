@@ -18,6 +18,7 @@ EXPECTED = {
     "pc-mc-activation-factor": HOLDS,
     "pc-mc-fig1-chains": INCONCLUSIVE,  # leaky ReLU's 0.9% below ReLU needs more networks than fast mode has
     "pc-mc-fig1-dropout": HOLDS,
+    "pc-mc-001-identity": HOLDS,
     "pc-mc-layernorm-none": HOLDS,
     "pc-mc-no-bn": HOLDS,
     "pc-mc-residual": HOLDS,

@@ -60,6 +60,7 @@ COVERAGE_ROWS = (
     # ------------------------------------------------------------------ Paik & Choi, earlier version
     (V1, "Fig. 1 caption", "No explosion with layer normalization", ("pc-mc-layernorm-none",)),
     (V1, "Fig. 1(b)", "51-layer VGG-like network: smoother activations explode less", ("pc-mc-fig1-chains",)),
+    (V1, "Fig. 1 caption", "No gradient explosion without activation function", ("pc-mc-001-identity",), "", True),
     (V1, "Sec. 2, after Thm 2.2", "Every activation function amplifies the gradient", ("pc-mc-activation-factor",),
      "", True),
     (V1, "Sec. 2, after Thm 2.2", "The rate sqrt(pi/(pi-1)) ~ 1.21", ("pc-001-yang-rate",), "", True),
