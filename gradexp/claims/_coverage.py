@@ -41,8 +41,8 @@ COVERAGE_ROWS = (
      ("pc-thm-2.8", "pc-mc-thm-2.8")),
     (V2, "Appendix A.5, eq. 30", "E[sigma_hat^2] = sigma_w^2 (1/2 + 1/(2 pi)) sum t^2", ("pc-thm-2.8-algebra",)),
     (V2, "Sec. 2.2 list", "Width changes (downsampling) change the summed ratio step-wise",
-     (), "Fig. 1's quantity (summed vs per-unit variance) is not defined precisely enough; the summed ratio of "
-         "Thm 2.2 is width-independent (pc-thm-2.2 uses unequal widths)"),
+     (), ("Fig. 1's quantity (summed vs per-unit variance) is not defined precisely enough; the summed ratio of "
+          "Thm 2.2 is width-independent (pc-thm-2.2 uses unequal widths)")),
     (V2, "Sec. 2.2 list", "dL/dw_ij = w_ij dL/dx_i (weight magnitude changes the gradient)",
      ("pc-sec2.2-weight-gradient",), "", True),
     (V2, "Sec. 2.2, Fig. 3", "During training the correlation between activations lowers the gradient",
@@ -51,8 +51,8 @@ COVERAGE_ROWS = (
     (V2, "Lemma 2.9, eq. 7", "Var(h^n)/Var(h^m) = (Var(g^n)/Var(g^m))^2", ("pc-lemma-2.9-algebra",)),
     (V2, "Appendix A.6, eq. 33", "h = (g/l')^2 l'' in a piecewise-linear network", ("pc-mc-lemma-2.9",)),
     (V2, "Sec. 2.3, Fig. 4", "||d2L/dw2|| ~ ||dL/dw||^2 on real architectures", (),
-     "Fig. 4 measures trained CIFAR/ImageNet architectures; on sampled chains eq. 33 is pc-mc-lemma-2.9 and the "
-     "batch-statistics deviation is its evidence"),
+     ("Fig. 4 measures trained CIFAR/ImageNet architectures; on sampled chains eq. 33 is pc-mc-lemma-2.9 and the "
+      "batch-statistics deviation is its evidence")),
     (V2, "Sec. 3; Table 1 (earlier version)", "LARS/LAMB/LAMBC/CLARS/AGC all keep the weight/gradient ratio",
      ("pc-sec3-ratio",), "", True),
     (V2, "Sec. 4, Algorithm 1; Appendix B, Fig. 8", "The PyTorch listing implements LALC", ("pc-lalc-listing-000",)),
