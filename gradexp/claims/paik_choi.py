@@ -177,7 +177,7 @@ def _thm_2_2(fast: bool, R_definition: str = "corrected") -> Verdict:
     r1 = ex.layer_ratio_given_W(W, sig_i**2, pp, mv, np.ones(64), np.ones(64))
     ok = cancels and worst_below < TOL
     ev = {"sympy_ratio_equals_C_for_symbolic_W": bool(cancels), "R_definition": R_definition,
-          "max_(bound/ratio - 1)": worst_below, "max_|ratio/C - 1|": worst_abs, "R_grid": list(Rs),
+          "max_(bound/ratio - 1)": float(worst_below), "max_|ratio/C - 1|": float(worst_abs), "R_grid": list(Rs),
           "unequal_input_variances_mu0_ratio/C(0) - 1": float(r0 / C0 - 1),
           "unequal_variances_mu_ne_0_ratio": float(r1)}
     hyps = (_det(f"paper: C(R) <= ratio (R {R_definition})", 0.0, max(worst_below, 0.0)),)
