@@ -762,6 +762,24 @@ def _lemma_2_9(fast: bool, power: int = 2) -> Verdict:
                    (_det(f"paper: exponent {power}", power, rel),))
 
 
+@claim("pc-001-relu-variance", paper=V1, where="Sec. 2, after Thm 2.2",
+       quote="The theorem can be roughly explained by the fact that the ReLU activation function reduces the variance "
+             "by approximately $(\\pi-1)/2\\pi$ instead of $1/2$ under the zero-centered assumption.",
+       formalisation="Var ReLU(Z), Z ~ N(0, 1), by mpmath quadrature, against (pi-1)/(2 pi) (paper) and 1/2 (He et al.'s "
+                     "random blocking, competitor)",
+       falsify=Falsify("competitor", {"paper_value": 0.5}, "1/2, the variance of random blocking (dropout, Fig. 2 (b))"))
+def _relu_variance(fast: bool, paper_value: float = (math.pi - 1) / (2 * math.pi)) -> Verdict:
+    with mp.workdps(30):
+        m1 = mp.quad(lambda x: x * mp.npdf(x), [0, mp.inf])
+        v = float(mp.quad(lambda x: x * x * mp.npdf(x), [0, mp.inf]) - m1**2)
+    dev = v / paper_value - 1
+    ok = abs(dev) < TOL
+    return Verdict(HOLDS if ok else FAILS, {"Var_ReLU(Z)_quadrature": v, "paper_value": paper_value, "half": 0.5},
+                   f"Var ReLU(Z) = {v:.6f} = (pi-1)/(2 pi) exactly, below the 1/2 of random blocking: BN divides by it "
+                   "while the gradient is only halved, hence pi/(pi-1)." if ok else f"Var ReLU(Z) = {v:.6f}, not {paper_value:g}.",
+                   (_det(f"paper: {paper_value:.6g}", paper_value, dev), _det("competitor: 1/2", 0.5, v / 0.5 - 1)))
+
+
 # --------------------------------------------------------------------------- Figure 1 (closed form)
 _SMOOTHER = ("leaky_relu", "elu", "gelu", "silu")
 
