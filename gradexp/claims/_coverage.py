@@ -53,6 +53,8 @@ COVERAGE_ROWS = (
     (V2, "Sec. 2.3, Fig. 4", "||d2L/dw2|| ~ ||dL/dw||^2 on real architectures", (),
      ("Fig. 4 measures trained CIFAR/ImageNet architectures; on sampled chains eq. 33 is pc-mc-lemma-2.9 and the "
       "batch-statistics deviation is its evidence")),
+    (V2, "Sec. 3", "Gradient explosion occurs only when both batch normalization and activation functions are used",
+     ("pc-mc-no-bn", "pc-mc-001-identity", "pc-mc-layernorm-none"), "", True),
     (V2, "Sec. 3; Table 1 (earlier version)", "LARS/LAMB/LAMBC/CLARS/AGC all keep the weight/gradient ratio",
      ("pc-sec3-ratio",), "", True),
     (V2, "Sec. 4, Algorithm 1; Appendix B, Fig. 8", "The PyTorch listing implements LALC", ("pc-lalc-listing-000",)),
