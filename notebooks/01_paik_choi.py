@@ -239,8 +239,8 @@ PAPERS = ("paik-choi-v2", "paik-choi-v1")  # citation keys of gradexp.claims.bib
 ids = [c.id for c in all_claims() if c.paper in PAPERS and not c.id.startswith("pc-mc-")]
 results = run_ledger(fast=True, ids=ids)
 for r in results:
-    print(f"{r.claim.id:<24} {r.status:<14} {r.claim.source}")
-counts = {s: sum(r.status == s for r in results) for s in ("holds", "holds-loosely", "fails")}
+    print(f"{r.claim.id:<24} {r.status:<14} {r.claim.where}")
+counts = {s: sum(r.status == s for r in results) for s in ("holds", "holds-loosely", "fails", "inconclusive")}
 print(counts)
 KEY["verdicts"] = {r.claim.id: r.status for r in results}
 

@@ -7,22 +7,26 @@ import json
 
 import numpy as np
 import pytest
-
 from _ledger_results import ledger_results
+
 from gradexp.claims import _common, all_claims, mehmeti_gopel_wand_mc, paik_choi_mc
-from gradexp.claims._ledger import ERROR, FAILS, HOLDS, HOLDS_LOOSELY
+from gradexp.claims._ledger import ERROR, FAILS, HOLDS, INCONCLUSIVE
 
 EXPECTED = {
     "pc-mc-thm-2.2": HOLDS,
     "pc-mc-yang-rate": HOLDS,
     "pc-mc-activation-factor": HOLDS,
-    "pc-mc-fig1-chains": HOLDS_LOOSELY,
+    "pc-mc-fig1-chains": INCONCLUSIVE,  # leaky ReLU's 0.9% below ReLU needs more networks than fast mode has
+    "pc-mc-fig1-dropout": HOLDS,
+    "pc-mc-001-identity": HOLDS,
     "pc-mc-layernorm-none": HOLDS,
+    "pc-mc-no-bn": HOLDS,
+    "pc-mc-residual": HOLDS,
     "pc-mc-thm-2.4": HOLDS,
-    "pc-mc-correlated-factor": HOLDS,
+    "pc-mc-correlated-factor": FAILS,
     "pc-mc-thm-2.8": FAILS,
-    "pc-mc-lemma-2.9": HOLDS_LOOSELY,
-    "pc-mc-001-cor-2.5": HOLDS_LOOSELY,
+    "pc-mc-lemma-2.9": HOLDS,
+    "pc-mc-001-cor-2.5": HOLDS,
     "mgw-mc-eq1-2": HOLDS,
     "mgw-mc-eq8": FAILS,
     "mgw-mc-eq9": FAILS,

@@ -12,8 +12,6 @@ import math
 import numpy as np
 
 from ..theory.explosion import (
-    YANG_RATE,
-    activation_factor,
     correlated_explosion_factor,
     jensen_corrected_perfectly_correlated_bound,
     perfectly_correlated_bound,
@@ -21,47 +19,21 @@ from ..theory.explosion import (
 from ._registry import register_figure
 from .style import PALETTE, mc_points, new_figure, theory_line
 
-_FIG1_ACTS = (("relu", {}), ("leaky_relu", {"slope": 0.01}), ("elu", {}), ("gelu", {}),
-              ("silu", {}), ("softplus", {}), ("tanh", {}), ("dropout", {"keep_prob": 0.5}),
-              ("identity", {}))
 
-
-def _log_profile(res):
-    """Mean and standard error over repetitions of log(||g^n|| / ||g^N||), layers from the output."""
-    lg = np.log(res.grad_norms) - np.log(res.grad_norms[:, -1:])
-    m = lg.mean(axis=0)[::-1]
-    se = lg.std(axis=0, ddof=1)[::-1] / math.sqrt(lg.shape[0])
-    return m, se
-
-
-# --------------------------------------------------------------------------- Figure 1
 def _fig1_compute(fast: bool, seed: int) -> dict:
-    from ..mc.chain import simulate_chain
-    from ..theory.elr import residual_rate
+    """Profiles from :func:`gradexp.experiments.paik_choi.fig1_profiles`, with the per-layer norm rates
+    predicted at the figure's own batch: sqrt(finite_batch_factor(B, activation)) for BN chains,
+    ((1 + lambda^2)/2)^(1/4) for the chain with a skip every two layers (each block multiplies the
+    squared norm by (1 + lambda^2)/2), and 1 for LayerNorm and no normalisation."""
+    from ..experiments.paik_choi import FIG1_ACTIVATIONS, fig1_profiles
+    from ..theory.finite_size import finite_batch_factor
 
-    depth, width, batch, reps = (24, 64, 64, 6) if fast else (50, 256, 256, 8)
-    seqs = np.random.SeedSequence(seed).spawn(4 + len(_FIG1_ACTS))
-    arch = {
-        "BN": dict(norm="batch"),
-        "BN + skip/2 (1/sqrt2 sum)": dict(norm="batch", residual=2),
-        "LayerNorm": dict(norm="layer"),
-        "no normalisation (He)": dict(norm="none"),
-    }
-    out = {"depth": depth, "width": width, "batch": batch, "reps": reps, "arch_names": list(arch),
-           "act_names": [a for a, _ in _FIG1_ACTS]}
-    arch_pred = [YANG_RATE, residual_rate(2), 1.0, 1.0]
-    for k, (name, kw) in enumerate(arch.items()):
-        res = simulate_chain(depth, width, batch, reps=reps, rng=seqs[k], weight_grads=False,
-                             corr_features=0, **kw)
-        out[f"arch{k}_m"], out[f"arch{k}_se"] = _log_profile(res)
-    out["arch_pred"] = np.array(arch_pred)
-    preds = []
-    for k, (name, params) in enumerate(_FIG1_ACTS):
-        res = simulate_chain(depth, width, batch, activation=name, activation_params=params or None,
-                             reps=reps, rng=seqs[4 + k], weight_grads=False, corr_features=0)
-        out[f"act{k}_m"], out[f"act{k}_se"] = _log_profile(res)
-        preds.append(math.sqrt(float(activation_factor(name, 0.0, 1.0, **params))))
-    out["act_pred"] = np.array(preds)
+    # width well above batch: the chains' finite-width shift (order batch/width) stays small
+    depth, width, batch, reps = (24, 256, 32, 4) if fast else (50, 512, 64, 8)
+    out = fig1_profiles(depth, width, batch, rng=seed, reps=reps)
+    lam = float(finite_batch_factor(batch))
+    out["arch_pred"] = np.array([math.sqrt(lam), ((1 + lam**2) / 2) ** 0.25, 1.0, 1.0])
+    out["act_pred"] = np.array([math.sqrt(float(finite_batch_factor(batch, a, **p))) for a, p in FIG1_ACTIVATIONS])
     return out
 
 
@@ -70,16 +42,23 @@ _FIG1_STYLES = ("-", "--", "-.", ":")
 
 
 def _act_label(name: str) -> str:
-    params = dict(_FIG1_ACTS).get(name, {})
+    from ..experiments.paik_choi import FIG1_ACTIVATIONS
+
+    params = dict(FIG1_ACTIVATIONS).get(name, {})
     extra = {"leaky_relu": lambda p: f"leaky ReLU, slope {p['slope']:g}",
-             "dropout": lambda p: f"dropout, keep {p['keep_prob']:g}"}.get(name)
+             "dropout": lambda p: f"dropout, keep {p['keep_prob']:g}",
+             "relu": lambda p: "ReLU", "elu": lambda p: "ELU", "gelu": lambda p: "GELU", "silu": lambda p: "SiLU"}.get(name)
     return extra(params) if extra else name
 
 
 def _fig1_plot(d: dict):
-    fig, axes = new_figure(1, 2, width=4.6, height=3.6)
+    import matplotlib
+
+    colours = matplotlib.colormaps["tab10"].colors  # ten distinguishable qualitative colours
+    fig, axes = new_figure(1, 2, width=4.8, height=3.8)
     depth = int(d["depth"])
     layers = np.arange(depth + 1)
+    k0 = max(2, depth // 6)
     for ax, key, names, preds, title in (
             (axes[0][0], "arch", d["arch_names"], d["arch_pred"], "architectures (ReLU)"),
             (axes[0][1], "act", d["act_names"], d["act_pred"], "activations (BatchNorm)")):
@@ -87,23 +66,28 @@ def _fig1_plot(d: dict):
         for k, (name, pred) in enumerate(zip(names, preds)):
             # colour, marker, line style and a small offset along x all differ, so curves with
             # (nearly) equal rates (ELU/softplus, dropout/identity) stay distinguishable
-            c = PALETTE[k % len(PALETTE)] if k < len(PALETTE) else "0.35"
+            c = colours[k % len(colours)]
             m, se = np.asarray(d[f"{key}{k}_m"]), np.asarray(d[f"{key}{k}_se"])
             step = max(1, depth // 12)
-            sl = slice(k % step, None, step)
+            # residual chains move in blocks of two layers: the architectures share one phase
+            sl = slice(0 if key == "arch" else k % step, None, step)
             label = _act_label(str(name)) if key == "act" else str(name)
             mc_points(ax, layers[sl] + 0.25 * (k - (n - 1) / 2) / n, np.exp(m[sl]), yerr=np.exp(m[sl]) * se[sl],
                       color=c, marker=_FIG1_MARKERS[k % len(_FIG1_MARKERS)], markersize=3.5,
                       markerfacecolor="none" if k % 2 else c, label=f"{label} ({float(pred):.3f})")
-            theory_line(ax, layers, float(pred) ** layers, color=c, style=_FIG1_STYLES[k % len(_FIG1_STYLES)],
-                        linewidth=1.0)
+            # the prediction is a slope: anchored at the sampled value at layer k0, away from the
+            # output block (a residual chain's last block sits below the line through 1)
+            theory_line(ax, layers, np.exp(m[k0]) * float(pred) ** (layers - k0), color=c,
+                        style=_FIG1_STYLES[k % len(_FIG1_STYLES)], linewidth=1.0)
         ax.set_yscale("log")
         ax.set_xlabel("layers from the output, N - n")
         ax.set_title(title)
-        ax.legend(loc="upper left", fontsize=6.5, title="MC (predicted rate)", title_fontsize=7)
+        ax.legend(loc="upper left", fontsize=6.5, title=f"sampled (predicted rate at B = {int(d['batch'])})",
+                  title_fontsize=7)
     axes[0][0].set_ylabel(r"$\|g^n\| / \|g^N\|$")
-    fig.suptitle(f"Gradient growth at initialisation (width {int(d['width'])}, batch "
-                 f"{int(d['batch'])}); lines: predicted per-layer rates", fontsize=9)
+    fig.suptitle(f"Gradient growth at initialisation (width {int(d['width'])}, batch {int(d['batch'])})\n"
+                 f"lines: per-layer rates predicted at this batch (exact finite-batch factor), through the data "
+                 f"at N - n = {k0}", fontsize=9)
     return fig
 
 
