@@ -216,8 +216,7 @@ class Result:
 _REGISTRY: dict[str, Claim] = {}
 
 
-def claim(id: str, *, paper: str, where: str = "", quote: str = "", falsify: Falsify | dict | None = None,
-          formalisation: str = "", source: str = "", statement: str = ""):
+def claim(id: str, *, paper: str, where: str, quote: str, falsify: Falsify, formalisation: str = ""):
     """Decorator registering ``check(fast, **reference) -> Verdict`` as the check of a claim.
 
     Parameters
@@ -231,12 +230,10 @@ def claim(id: str, *, paper: str, where: str = "", quote: str = "", falsify: Fal
     """
     if paper not in PAPERS:
         raise ValueError(f"paper must be one of {sorted(PAPERS)}, got {paper!r}")
-    # TRANSITION (removed when every claim module is converted): source= / statement= / a dict
-    where, formalisation = where or source, formalisation or statement
-    if isinstance(falsify, dict):
-        falsify = Falsify("competitor", falsify, "LEGACY: kind not declared")
     if not isinstance(falsify, Falsify):
         raise TypeError(f"falsify must be a Falsify, got {type(falsify).__name__}")
+    if not quote.strip() or not where.strip():
+        raise ValueError(f"claim {id!r}: quote and where must give the paper's sentence and its place")
 
     def register(check: Callable[..., Verdict]) -> Callable[..., Verdict]:
         if id in _REGISTRY:
