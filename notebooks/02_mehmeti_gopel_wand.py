@@ -141,7 +141,7 @@ from gradexp.mc.training import compare_with_model, train_toynet
 
 seeds = np.random.SeedSequence(2024).spawn(4)
 for name, lr in (("low", 1e-3), ("high", 1.0)):
-    runs = [train_toynet(50, 32, lr, 5, batch=64, seed=s) for s in seeds]
+    runs = [train_toynet(50, 32, lr, 5, batch=64, rng=s) for s in seeds]
     cmp = compare_with_model(runs)
     print(f"lr = {lr:g}: Spearman(E_0, E_1) measured {cmp['flip_measured']:+.3f}, "
           f"model {cmp['flip_model']:+.3f}; mean |log E_model/E_measured| at step 1: "

@@ -158,7 +158,7 @@ def test_numpy_chain_agrees_with_gradexp_mc():
     a = blocks(np.array([np.log(fsc.numpy_chain(depth, d, B, norm="batch", seed=200 + s,
                                                 stats_every=depth)["grad_norms"])
                          for s in range(reps)]))
-    res = simulate_chain(depth, d, B, activation="identity", reps=reps, seed=17, corr_features=0,
+    res = simulate_chain(depth, d, B, activation="identity", reps=reps, rng=17, corr_features=0,
                          weight_grads=False)
     b = blocks(np.log(res.grad_norms))
     se = math.hypot(a.std(ddof=1) / math.sqrt(a.size), b.std(ddof=1) / math.sqrt(b.size))

@@ -55,7 +55,7 @@ def _pythagoras(fast: bool, model_lam: float = 0.1) -> Verdict:
     model = elr.simulate(c, model_lam, 20)
     errs = []
     for dim in (16, 256) if fast else (16, 256, 4096):
-        run = simulate_vectors(c, 0.1, 20, dim=dim, n_rep=4, rng=dim)
+        run = simulate_vectors(c, 0.1, 20, dim=dim, reps=4, rng=dim)
         errs.append(float(np.max(np.abs(run.weight_sq / model.weight_sq - 1))))
     ok = max(errs) < 1e-12
     return Verdict(HOLDS if ok else FAILS,
@@ -79,7 +79,7 @@ def _momentum_vectors(fast: bool, model_mu: float = 0.9) -> Verdict:
     n_rep = 24 if fast else 64
     rms, means, ses = [], [], []
     for i, dim in enumerate(dims):
-        run = simulate_vectors(c, lam, steps, dim=dim, momentum=mu, n_rep=n_rep,
+        run = simulate_vectors(c, lam, steps, dim=dim, momentum=mu, reps=n_rep,
                                rng=np.random.SeedSequence(2024).spawn(len(dims))[i])
         rel = (run.weight_sq[:, -1] / model.weight_sq[-1] - 1).ravel()
         rms.append(float(np.sqrt(np.mean(rel ** 2))))
@@ -591,9 +591,9 @@ def _eq8_rate(fast: bool, printed: str = "alpha^(1/2) (eq. 8 as printed: squared
     from ..mc.training import gradient_growth_rate
 
     if fast:
-        res = gradient_growth_rate(20, 64, 128, n_nets=6, rng=808)
+        res = gradient_growth_rate(20, 64, 128, reps=6, rng=808)
     else:
-        res = gradient_growth_rate(30, 128, 256, n_nets=16, rng=808)
+        res = gradient_growth_rate(30, 128, 256, reps=16, rng=808)
     norm, sq = res["norm"], res["squared"]
     a = math.sqrt(math.pi / (math.pi - 1))
     cands = {"alpha^(1/2) (eq. 8 as printed: squared norm at alpha)": math.sqrt(a),
@@ -674,7 +674,7 @@ def _fig10(fast: bool, claimed_flip_high: bool = True) -> Verdict:
                                 / r.weight_sq[1:])) for r in rs)
         ev[f"{name}_pythagoras_max_rel_err"] = _sig(pyth, 3)
         ev[f"{name}_loss_step0,30"] = [_sig(rs[0].loss[0], 4), _sig(rs[0].loss[-1], 4)]
-    floor = minibatch_noise_floor(depth, width, batch, n_pairs=runs, rng=1011)
+    floor = minibatch_noise_floor(depth, width, batch, reps=runs, rng=1011)
     ev["minibatch_noise_floor_mean_abs_log_grad"] = [_sig(floor.mean, 3), _sig(floor.stderr, 2)]
     lo, hi = res["low"], res["high"]
     qual = (lo["flip_measured"] > 0.9 and lo["flip_model"] > 0.9

@@ -250,7 +250,7 @@ def _fig10_compute(fast: bool, seed: int) -> dict:
         cmp = compare_with_model(rs)
         out[f"log_err_{i}"] = cmp["log_err"]
         out[f"log_err_se_{i}"] = cmp["log_err_se"]
-    floor = minibatch_noise_floor(depth, width, batch, n_pairs=max(runs, 2), rng=seeds[-1])
+    floor = minibatch_noise_floor(depth, width, batch, reps=max(runs, 2), rng=seeds[-1])
     out["floor"] = np.array([floor.mean, floor.stderr])
     return out
 
