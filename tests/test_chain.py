@@ -258,12 +258,14 @@ def _kernel_args_forward(norm, center, has_skip, frozen):
     n = max(z.shape)
     mu = rng.standard_normal(n)
     sig = rng.uniform(0.5, 2, n)
-    return [norm, center, z, bias, True, frozen, mu, sig, np.zeros(n), 1e-3,
+    G = 5 if norm == K.NORM_GROUP else 0
+    return [norm, center, z, bias, True, frozen, mu, sig, np.zeros(n), 1e-3, G, 0.3,
             rng.standard_normal((6, 5)), has_skip, 0.7]
 
 
 @pytest.mark.parametrize("norm,center", [(K.NORM_BATCH, True), (K.NORM_BATCH, False),
-                                         (K.NORM_LAYER, True), (K.NORM_NONE, True)])
+                                         (K.NORM_GROUP, True), (K.NORM_GROUP, False),
+                                         (K.NORM_NONE, True)])
 @pytest.mark.parametrize("has_skip,frozen", [(False, False), (True, False), (True, True)])
 def test_norm_forward_kernel_matches_py_func(norm, center, has_skip, frozen):
     a = _kernel_args_forward(norm, center, has_skip, frozen)
@@ -276,14 +278,16 @@ def test_norm_forward_kernel_matches_py_func(norm, center, has_skip, frozen):
 
 
 @pytest.mark.parametrize("norm,center", [(K.NORM_BATCH, True), (K.NORM_BATCH, False),
-                                         (K.NORM_LAYER, True), (K.NORM_NONE, True)])
+                                         (K.NORM_GROUP, True), (K.NORM_GROUP, False),
+                                         (K.NORM_NONE, True)])
 @pytest.mark.parametrize("has_skip,full", [(False, True), (True, True), (True, False)])
 def test_norm_backward_kernel_matches_py_func(norm, center, has_skip, full):
     rng = np.random.default_rng(2)
     B, d = 6, 5
     args = [norm, center, rng.standard_normal((B, d)), rng.standard_normal((B, d)),
-            rng.standard_normal((B, d)), has_skip, 0.7, rng.uniform(0.5, 2, max(B, d)), full,
-            np.zeros((B, d)), np.zeros((B, d)), np.zeros(d), np.zeros(d)]
+            rng.standard_normal((B, d)), has_skip, 0.7, 0.3, rng.uniform(0.5, 2, max(B, d)), full,
+            5 if norm == K.NORM_GROUP else 0, np.zeros((B, d)), np.zeros((B, d)), np.zeros(d),
+            np.zeros(d)]
     other = [x.copy() if isinstance(x, np.ndarray) else x for x in args]
     K._norm_backward(*args)
     K._norm_backward.py_func(*other)
@@ -488,7 +492,11 @@ BAD_ARGS = [
     (dict(weights="uniform"), "weights"), (dict(weights="orthogonal", weight_mean=0.5), "weight_mean"),
     (dict(stats="hessian"), "stats"), (dict(residual_scale=float("nan")), "residual_scale"),
     (dict(input_std=-1.0), "input_std"), (dict(eps=float("nan")), "eps"),
-    (dict(norm="group"), "norm"), (dict(bn_backward="half"), "bn_backward"),
+    (dict(norm="groups"), "norm"), (dict(bn_backward="half"), "bn_backward"),
+    (dict(norm="group", group_size=3), "group_size"), (dict(norm="rms", group_size=0), "group_size"),
+    (dict(norm="batch", group_size=2), "group_size"), (dict(shift=float("nan")), "shift"),
+    (dict(shift=float("inf")), "shift"), (dict(norm="none", shift=1.0), "shift"),
+    (dict(norm="group", group_size=2, eps=-0.1), "eps"),
     (dict(activation="swish"), "activation"), (dict(input_corr=1.5), "input_corr"),
     (dict(input_corr=float("nan")), "input_corr"), (dict(input_corr="b"), "input_corr"),
     (dict(input_std=0.0), "input_std"), (dict(input_mean=float("nan")), "input_mean"),

@@ -123,7 +123,13 @@ class ChainResult:
 
     Attributes
     ----------
-    grad_norms : (reps, N+1) Frobenius norms :math:`\|g^n\|` over batch and width.
+    grad_norms : (reps, N+1) Frobenius norms :math:`\|g^n\|` over batch and width (+inf past
+        the float64 range, about :math:`10^{308}`, which deep exploding chains reach).
+    log_grad_norms : (reps, N+1) :math:`\log\|g^n\|`, finite at any depth: the backward pass
+        carries the gradient as :math:`2^{e}\tilde g` and renormalises :math:`\tilde g` by
+        powers of two (exact), so rates and log norms never overflow. ``grad_var``,
+        ``var_product`` and the weight-gradient fields are exact where they fit in float64 and
+        +inf beyond.
     grad_var, act_var : (reps, N+1) feature averages of the batch variances of g and x.
     var_product : (reps, N+1) :math:`\sum_i \mathrm{Var}_b(x^n_i)\mathrm{Var}_b(g^n_i)`, the
         numerator of Paik & Choi's Thm 2.2 ratio (biased batch variances).
@@ -163,6 +169,7 @@ class ChainResult:
     """
 
     grad_norms: np.ndarray
+    log_grad_norms: np.ndarray
     grad_var: np.ndarray
     act_var: np.ndarray
     var_product: np.ndarray
@@ -207,8 +214,8 @@ class ChainResult:
         stop = self.depth if stop is None else stop
         if not 0 <= start < stop <= self.depth:
             raise ValueError(f"need 0 <= start < stop <= depth = {self.depth}, got {start}, {stop}")
-        g = self.grad_norms
-        return (np.log(g[:, start]) - np.log(g[:, stop])) / (stop - start)
+        g = self.log_grad_norms
+        return (g[:, start] - g[:, stop]) / (stop - start)
 
     def rate_between(self, start: int = 0, stop: int | None = None) -> Estimate:
         """Geometric-mean growth per layer over repetitions, with its (delta-method) error."""
@@ -231,17 +238,49 @@ class ChainResult:
     def layer_ratio(self, n: int) -> Estimate:
         r"""Paik & Choi's Thm 2.2 ratio at layer n,
         :math:`\sum_i \mathrm{Var}(x^n_i)\mathrm{Var}(g^n_i)/\sum_j \mathrm{Var}(x^{n+1}_j)
-        \mathrm{Var}(g^{n+1}_j)`, averaged over repetitions."""
+        \mathrm{Var}(g^{n+1}_j)`, averaged over repetitions (NaN where both variances are
+        past the float64 range, i.e. gradient norms above ~1e154)."""
         if not 0 <= n < self.depth:
             raise ValueError(f"n must lie in [0, {self.depth - 1}], got {n}")
-        r = self.var_product[:, n] / self.var_product[:, n + 1]
+        with np.errstate(invalid="ignore"):
+            r = self.var_product[:, n] / self.var_product[:, n + 1]
         return estimate(r) if r.size > 1 else Estimate(float(r[0]), math.nan, 1)
 
 
+def _exponents(e: np.ndarray) -> np.ndarray:
+    """The kernel's power-of-two exponents as ints (0 where a layer was not computed)."""
+    return np.where(np.isfinite(e), e, 0.0).astype(np.int64)
+
+
+def _unscale(OUT: np.ndarray, WOUT: np.ndarray) -> None:
+    r"""Turn the kernel's renormalised gradient statistics into true ones, in place.
+
+    The kernel stores the gradient fields of layer n for :math:`2^{-e_n} g^n`
+    (``K.F_LOG2_SCALE``, ``K.W_LOG2_SCALE``). This fills ``K.F_GRAD_NORM``,
+    ``K.W_GRAD_NORM`` (the norms, +inf past float64) and ``K.F_LOG_GRAD_NORM`` with
+    :math:`\log\|g^n\| = \log\|2^{-e_n}g^n\| + e_n\log 2` (finite at any depth) and
+    multiplies the squared fields by :math:`4^{e_n}` and the linear ones by :math:`2^{e_n}`
+    (``numpy.ldexp``: exact; +inf past the float64 range, never NaN). Leading axes are
+    arbitrary (chains, batches).
+    """
+    e = _exponents(OUT[..., K.F_LOG2_SCALE, :])
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        norm = np.sqrt(OUT[..., K.F_GRAD_SQ, :])
+        OUT[..., K.F_LOG_GRAD_NORM, :] = np.log(norm) + e * math.log(2.0)
+        OUT[..., K.F_GRAD_NORM, :] = np.ldexp(norm, e)
+        for f in (K.F_GRAD_SQ, K.F_GRAD_VAR, K.F_VAR_PRODUCT):
+            OUT[..., f, :] = np.ldexp(OUT[..., f, :], 2 * e)
+        ew = _exponents(WOUT[..., K.W_LOG2_SCALE, :])
+        WOUT[..., K.W_GRAD_NORM, :] = np.ldexp(np.sqrt(WOUT[..., K.W_GRAD_SQ, :]), ew)
+        WOUT[..., K.W_GRAD_SQ, :] = np.ldexp(WOUT[..., K.W_GRAD_SQ, :], 2 * ew)
+        WOUT[..., K.W_GRAD_DOT, :] = np.ldexp(WOUT[..., K.W_GRAD_DOT, :], ew)
+
+
 def _result(OUT, WOUT, WSQ, LOSS, GRAM, ss, params, spec, batch) -> ChainResult:
-    wg = WOUT[:, K.W_GRAD_SQ]
+    """A :class:`ChainResult` from the outputs of :func:`_unscale`-d runs."""
     return ChainResult(
-        grad_norms=np.sqrt(OUT[:, K.F_GRAD_SQ]),
+        grad_norms=OUT[:, K.F_GRAD_NORM].copy(),
+        log_grad_norms=OUT[:, K.F_LOG_GRAD_NORM].copy(),
         grad_var=OUT[:, K.F_GRAD_VAR].copy(),
         act_var=OUT[:, K.F_ACT_VAR].copy(),
         var_product=OUT[:, K.F_VAR_PRODUCT].copy(),
@@ -254,7 +293,7 @@ def _result(OUT, WOUT, WSQ, LOSS, GRAM, ss, params, spec, batch) -> ChainResult:
         gram_cos=GRAM[:, G_COS].copy(),
         stable_rank=GRAM[:, G_STABLE_RANK].copy(),
         isometry_gap=GRAM[:, G_ISOMETRY_GAP].copy(),
-        weight_grad_norms=np.sqrt(wg),
+        weight_grad_norms=WOUT[:, K.W_GRAD_NORM].copy(),
         weight_grad_dot=WOUT[:, K.W_GRAD_DOT].copy(),
         weight_norms=np.sqrt(WSQ),
         loss=LOSS.copy(),

@@ -135,9 +135,11 @@ def _draw_philox(key, plan: _PhiloxPlan, spec: ChainSpec, lay: _Layout, buf: _Bu
 
 
 def _philox_key(ss: np.random.SeedSequence):
-    """The repetition's Philox key as two uint64 words."""
-    k = ss.generate_state(2, np.uint64)
-    return np.uint64(k[0]), np.uint64(k[1])
+    """The repetition's Philox key as two uint64 words (``gradexp.mc._philox.key_from_seed``)."""
+    from ._philox import key_from_seed
+
+    k0, k1 = key_from_seed(ss)
+    return np.uint64(k0), np.uint64(k1)
 
 
 class _Drawer:

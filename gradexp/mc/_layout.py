@@ -8,11 +8,15 @@ into the kernel's integer and float parameter vectors, :class:`_Buffers` allocat
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._threads import blas_threads
 from . import _chain_kernels as K
-from .spec import ChainSpec
+
+if TYPE_CHECKING:  # the spec imports this module (chain_bytes validates its size)
+    from .spec import ChainSpec
 
 #: below this many multiply-adds per matmul (batch·width²) one chain's BLAS calls run
 #: single-threaded: OpenBLAS's threads only pay off for large products, and on a busy machine
@@ -33,7 +37,14 @@ class _Layout:
         self.x_off = np.concatenate([[0], np.cumsum(B * d)]).astype(np.int64)
         self.w_off = np.concatenate([[0], np.cumsum(d[:-1] * d[1:])]).astype(np.int64)
         self.b_off = np.concatenate([[0], np.cumsum(d[1:])]).astype(np.int64)
-        ns = np.maximum(B, d[1:])
+        # normalisation statistics of layer n: one per feature (batch norms), one per sample
+        # and group (layer, group, rms), none (no norm)
+        if spec.norm_code == K.NORM_GROUP:
+            self.groups = np.array([spec.group_size_at(n) for n in range(N)], dtype=np.int64)
+            ns = B * (d[1:] // self.groups)
+        else:
+            self.groups = np.zeros(N, dtype=np.int64)
+            ns = d[1:] if spec.norm_code == K.NORM_BATCH else np.ones(N, dtype=np.int64)
         self.s_off = np.concatenate([[0], np.cumsum(ns)]).astype(np.int64)
         self.skip_src = np.asarray(spec.skip_src, dtype=np.int64)
         self.has_add = np.zeros(N, dtype=np.int64)
@@ -43,7 +54,7 @@ class _Layout:
         self.table = np.zeros((K.N_LAY, N + 2), dtype=np.int64)
         for row, v in ((K.L_DIMS, d), (K.L_X_OFF, self.x_off), (K.L_W_OFF, self.w_off),
                        (K.L_B_OFF, self.b_off), (K.L_S_OFF, self.s_off), (K.L_SKIP, self.skip_src),
-                       (K.L_HAS_ADD, self.has_add)):
+                       (K.L_HAS_ADD, self.has_add), (K.L_GROUP, self.groups)):
             self.table[row, :v.size] = v
         self.dmax = int(d.max())
         self.vlen = max(B, self.dmax, spec.classes)
@@ -69,14 +80,53 @@ class _Layout:
         return int(max(self.d[:-1] * self.d[1:])) if spec.weight_grads else 1
 
     def chain_bytes(self, spec: ChainSpec, keep_dw: bool = False) -> int:
-        """Bytes of the buffers of one chain (:class:`_Buffers` with n = 1)."""
-        it = spec.dtype.itemsize
-        k = max(self.kcorr, 1)
-        n_dt = (self.n_x + self.n_h + self.n_w + self.n_b + self.n_m + int(np.prod(self.up_shape))
-                + int(np.prod(self.ro_shape)) + 4 * self.B * self.dmax + self.dw_len(spec, keep_dw))
-        n_f64 = (2 * self.n_s + K.N_VEC * self.vlen + 2 * (self.N + 1) * self.dmax + k * k
-                 + (K.N_FIELDS + K.N_WFIELDS) * (self.N + 1) + 1)
-        return it * n_dt + 8 * n_f64 + 8 * self.lab_len
+        """Bytes of one chain (:func:`chain_bytes` of the spec)."""
+        from .spec import _spec_bytes
+
+        return _spec_bytes(spec, spec.width, keep_dw=keep_dw)
+
+
+def chain_bytes(depth, width, batch, *, itemsize=8, norm="batch", group_size=None, has_bias=False,
+                has_mask=False, loss=K.LOSS_GAUSSIAN, classes=10, corr_features=32,
+                weight_grads=True, keep_dw=False) -> int:
+    """Bytes of one chain, computed from the sizes without allocating anything: the buffers of
+    :class:`_Buffers` (n = 1; every layer's activations, weights and statistics), the layout
+    table and the per-layer tuples of the spec. ``width`` is an int or the N + 1 widths.
+
+    The one formula behind every memory check of the chain (:class:`~gradexp.mc.spec.ChainSpec`,
+    :func:`~gradexp.mc.chain.simulate_chain`, :func:`gradexp.mc.estimate_bytes`).
+    """
+    N, B = int(depth), int(batch)
+    if isinstance(width, (int, np.integer)):
+        d = int(width)
+        sum_d, sum_h, sum_out, sum_w, dmax, d_last = (N + 1) * d, N * d, N * d, N * d * d, d, d
+        max_w = d * d
+        outs = None
+    else:
+        w = [int(v) for v in width]
+        sum_d, sum_h, sum_out = sum(w), sum(w[:-1]), sum(w[1:])
+        prods = [a * b for a, b in zip(w[:-1], w[1:])]
+        sum_w, max_w, dmax, d_last = sum(prods), max(prods), max(w), w[-1]
+        outs = w[1:]
+    if norm in ("layer", "group", "rms"):  # one statistic per sample and group
+        if outs is None:
+            n_s = N * B * (d // (group_size or d))
+        else:
+            n_s = sum(B * (o // (group_size or o)) for o in outs)
+    elif norm in ("batch", "batch-nocenter"):
+        n_s = sum_out
+    else:
+        n_s = N
+    n_w = sum_w
+    n_dt = (B * sum_d + B * sum_h + n_w + (sum_out if has_bias else 1) + (B * sum_h if has_mask else 1)
+            + (B * d_last if loss in (K.LOSS_GAUSSIAN, K.LOSS_MSE) else 1)
+            + (d_last * classes if loss == K.LOSS_CROSS_ENTROPY else d_last) + 4 * B * dmax
+            + (n_w if keep_dw else (max_w if weight_grads else 1)))
+    k = max(min(int(corr_features), dmax), 1)
+    n_f64 = (2 * n_s + K.N_VEC * max(B, dmax, classes) + 2 * (N + 1) * dmax + k * k
+             + (K.N_FIELDS + K.N_WFIELDS) * (N + 1) + 1)
+    per_layer = 8 * (K.N_LAY + 8) * (N + 2) + 48 * (N + 1)  # layout arrays, spec tuples
+    return int(itemsize * n_dt + 8 * n_f64 + 8 * B + per_layer)
 
 
 def _pack(spec: ChainSpec, lay: _Layout, *, frozen=False, start=0, backward=True, keep_dw=False):
@@ -101,6 +151,12 @@ def _pack(spec: ChainSpec, lay: _Layout, *, frozen=False, start=0, backward=True
     FP[K.P_EPS] = spec.eps
     FP[K.P_SCALE] = spec.residual_scale
     FP[K.P_ACT_PARAM] = float(spec.act.param)
+    FP[K.P_SHIFT] = spec.shift
+    # the backward vector is renormalised (by a power of two) when its squared norm leaves
+    # [2^-t, 2^t]: far inside the dtype's range, so no product of a layer overflows
+    t = 100.0 if spec.dtype == np.float64 else 40.0
+    FP[K.P_SQ_HI] = 2.0 ** t
+    FP[K.P_SQ_LO] = 2.0 ** -t
     return IP, FP
 
 
@@ -160,7 +216,13 @@ def _run(spec: ChainSpec, lay: _Layout, buf: _Buffers, n: int, *, frozen=False, 
 
 
 
+def _what_args(depth, width, batch, reps) -> str:
+    """``"depth=.., width=.., batch=.., reps=.."``: the arguments a memory error names."""
+    if not isinstance(width, (int, np.integer)):
+        width = width[0] if len(set(width)) == 1 else list(width)
+    return f"depth={depth}, width={width}, batch={batch}, reps={reps}"
+
+
 def _what(spec: ChainSpec, reps: int) -> str:
-    w = spec.width[0] if len(set(spec.width)) == 1 else list(spec.width)
-    return f"depth={spec.depth}, width={w}, batch={spec.batch}, reps={reps}"
+    return _what_args(spec.depth, spec.width, spec.batch, reps)
 

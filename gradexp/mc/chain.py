@@ -86,14 +86,23 @@ from ._chain_stats import (
     _gram_stats,
     _population_stats,
     _result,
+    _unscale,
     _weight_norms_sq,
 )
 from ._draws import _Drawer
 from ._estimate import Estimate, estimate
-from ._layout import _blas_limit, _Buffers, _Layout, _run, _what
+from ._layout import _blas_limit, _Buffers, _Layout, _run, _what_args
 from ._memory import check_memory
 from .sampled import SampledChain, sample_chain
-from .spec import CHAIN_OPTIONS, STATS, ChainSpec, InfiniteGrowthWarning, _as_spec
+from .spec import (
+    CHAIN_OPTIONS,
+    STATS,
+    ChainSpec,
+    InfiniteGrowthWarning,
+    _as_spec,
+    _probe_spec,
+    _spec_bytes,
+)
 
 __all__ = [
     "simulate_chain",
@@ -119,6 +128,53 @@ def _n_threads() -> int:
     return max(1, int(numba.get_num_threads()))
 
 
+def _run_bytes(spec: ChainSpec, depth, width, reps, *, engine="auto", threads=None, batches=1):
+    """(bytes, what, engine, threads) of :func:`_simulate` for ``reps`` chains of ``spec`` at
+    ``depth`` and ``width`` (those of the spec or of the call a probe spec stands for): one
+    chain's buffers per thread, the per-repetition outputs and the :class:`ChainResult`.
+    ``engine="auto"`` and ``threads=None`` are resolved here, as the run resolves them."""
+    if engine not in ("auto", "wide", "compiled"):
+        raise ValueError(f"engine must be 'auto', 'wide' or 'compiled', got {engine!r}")
+    if threads is not None:
+        threads = check_int(threads, "threads", 1)
+    reps = check_int(reps, "reps", 1)
+    per_chain = _spec_bytes(spec, width, depth=depth)
+    if engine == "auto":
+        engine = "compiled" if reps > 1 and per_chain * _n_threads() <= MAX_THREADED_BYTES else "wide"
+    threads = 1 if engine == "wide" else (_n_threads() if threads is None else threads)
+    threads = min(threads, reps)
+    n = int(depth)
+    outputs = 8 * reps * batches * ((K.N_FIELDS + N_GRAM) * (n + 1) + K.N_WFIELDS * n + 1) + 8 * reps * n
+    result = 8 * reps * (20 * (n + 1))  # the (reps, N + 1) fields of ChainResult
+    if "gram" in spec.stats:  # per thread: the stacked layers of a width and their Gram matrices
+        dmax = int(width) if np.ndim(width) == 0 else max(width)
+        B = spec.batch
+        result += threads * 8 * (n + 1) * (2 * B * dmax + 4 * B * B)
+    return (per_chain * threads + outputs + result, _what_args(depth, width, spec.batch, reps),
+            engine, threads)
+
+
+def _simulate_chain_bytes(depth, width=None, batch=None, *, reps=1, rng=None, engine="auto",
+                          threads=None, **options):
+    """(bytes, what) of ``simulate_chain(...)`` with these arguments (nothing allocated)."""
+    spec = _probe_spec(depth, width, batch, options)
+    if isinstance(depth, ChainSpec):
+        depth, width = spec.depth, spec.width
+    return _run_bytes(spec, depth, width, reps, engine=engine, threads=threads)[:2]
+
+
+def _single_layer_ratio_bytes(width, batch, *, width_out=None, bn_stats="batch", reps=64, batches=1,
+                              rng=None, engine="auto", **options):
+    """(bytes, what) of ``single_layer_ratio(...)`` with these arguments."""
+    fixed = sorted(set(options) & set(_RATIO_FIXED))
+    if fixed:
+        raise TypeError(f"single_layer_ratio fixes {fixed}; they cannot be passed")
+    w = (width, width if width_out is None else width_out)
+    spec = _probe_spec(1, w, batch, {**options, "weight_grads": False, "corr_features": 0})
+    batches = check_int(batches, "batches", 1)
+    return _run_bytes(spec, 1, spec.width, reps, engine=engine, batches=batches)[:2]
+
+
 def _simulate(spec: ChainSpec, reps: int, rng, *, engine="auto", threads=None, population=False,
               batches=1, draw=None):
     """Run ``reps`` independent chains; returns (OUT, WOUT, WSQ, LOSS, GRAM, seed sequence).
@@ -131,21 +187,12 @@ def _simulate(spec: ChainSpec, reps: int, rng, *, engine="auto", threads=None, p
     parameters, fresh data); OUT, WOUT, LOSS and GRAM then have a second axis of length
     ``batches``. The memory of the buffers and outputs is checked before allocating.
     """
-    lay = _Layout(spec)
-    if engine not in ("auto", "wide", "compiled"):
-        raise ValueError(f"engine must be 'auto', 'wide' or 'compiled', got {engine!r}")
-    if threads is not None:
-        threads = check_int(threads, "threads", 1)
+    nbytes, what, engine, threads = _run_bytes(spec, spec.depth, spec.width, reps, engine=engine,
+                                               threads=threads, batches=batches)
+    check_memory(nbytes, what)
     ss = as_seed_sequence(rng)
-    per_chain = lay.chain_bytes(spec)
-    if engine == "auto":
-        engine = "compiled" if reps > 1 and per_chain * _n_threads() <= MAX_THREADED_BYTES else "wide"
-    threads = 1 if engine == "wide" else (_n_threads() if threads is None else threads)
-    threads = min(threads, reps)
+    lay = _Layout(spec)
     gram = "gram" in spec.stats
-    out_bytes = 8 * reps * batches * ((K.N_FIELDS + N_GRAM * gram) * (lay.N + 1) + K.N_WFIELDS * lay.N
-                                      + 1) + 8 * reps * lay.N
-    check_memory(per_chain * threads + out_bytes, _what(spec, reps))
     seqs = spawn_seeds(ss, reps)  # children of a copy: ss itself is not advanced
     OUT = np.empty((reps, batches, K.N_FIELDS, lay.N + 1))
     WOUT = np.empty((reps, batches, K.N_WFIELDS, lay.N))
@@ -168,6 +215,7 @@ def _simulate(spec: ChainSpec, reps: int, rng, *, engine="auto", threads=None, p
                 _population_stats(spec, lay, buf, 0, moments)
             _run(spec, lay, buf, 1, frozen=population)
             OUT[r, k], WOUT[r, k], LOSS[r, k] = buf.OUT[0], buf.WOUT[0], buf.LOSS[0]
+            _unscale(OUT[r, k], WOUT[r, k])
             if gram:
                 GRAM[r, k] = _gram_stats(spec, lay, buf.X[0])
         WSQ[r] = _weight_norms_sq(lay, buf.W[:1])[0]
@@ -243,6 +291,8 @@ def simulate_chain(depth, width=None, batch=None, *, reps=1, rng=None, engine="a
     >>> bool(simulate_chain(spec, reps=4, rng=1).rate == res.rate)
     True
     """
+    check_memory(*_simulate_chain_bytes(depth, width, batch, reps=reps, engine=engine,
+                                        threads=threads, **options))
     spec = _as_spec("simulate_chain", depth, width, batch, options)
     reps = check_int(reps, "reps", 1)
     OUT, WOUT, WSQ, LOSS, GRAM, ss = _simulate(spec, reps, rng, engine=engine, threads=threads)
@@ -334,9 +384,8 @@ def single_layer_ratio(width, batch, *, width_out=None, bn_stats="batch", reps=6
     """
     if bn_stats not in ("batch", "population"):
         raise ValueError(f"bn_stats must be 'batch' or 'population', got {bn_stats!r}")
-    fixed = sorted(set(options) & set(_RATIO_FIXED))
-    if fixed:
-        raise TypeError(f"single_layer_ratio fixes {fixed}; they cannot be passed")
+    check_memory(*_single_layer_ratio_bytes(width, batch, width_out=width_out, reps=reps,
+                                            batches=batches, engine=engine, **options))
     norm = options.setdefault("norm", "batch")
     if norm not in ("batch", "batch-nocenter"):
         raise ValueError(f"norm must be 'batch' or 'batch-nocenter' for single_layer_ratio, got {norm!r}")

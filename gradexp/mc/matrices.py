@@ -279,10 +279,34 @@ def _streams(rng, reps: int):
     return spawn_generators(rng, reps)
 
 
-def _check_size(N: int, reps: int, n_depths: int, what: str) -> None:
-    """Refuse sizes whose arrays exceed the memory: ~6 N×N float64 work arrays (factor, Q,
-    R, U, SVD workspace) and the (reps, depths, N) results."""
-    check_memory(8.0 * (6 * N * N + reps * n_depths * N), what)
+def _bytes(M: int, N: int, reps: int, n_depths: int) -> int:
+    """Peak bytes of a product run: ~6 N×N float64 work arrays (factor, Q, R, U, SVD
+    workspace), the per-factor standard deviations (M), the per-repetition results
+    (reps × depths × N) and their stacked copy."""
+    return 8 * (6 * N * N + M + 2 * reps * n_depths * N)
+
+
+def _product_singular_values_bytes(M, N, *, rng=None, method="qr", sigma=1.0, reps=None, log=False):
+    """(bytes, what) of ``product_singular_values(...)`` (arguments validated, nothing drawn)."""
+    M = check_int(M, "M", 1)
+    N = check_int(N, "N", 1)
+    n = 1 if reps is None else check_int(reps, "reps", 1)
+    return _bytes(M, N, n, 1), f"product_singular_values(M={M}, N={N}, reps={reps})"
+
+
+def _depth_scan_bytes(depths, N, *, reps=5, rng=None, method="qr", sigma=1.0):
+    """(bytes, what) of ``depth_scan(...)``."""
+    N = check_int(N, "N", 1)
+    reps = check_int(reps, "reps", 1)
+    d = _check_depths(depths)
+    return _bytes(int(d[-1]), N, reps, d.size), f"depth_scan(N={N}, reps={reps}, {d.size} depths up to {d[-1]})"
+
+
+def _check_depths(depths) -> np.ndarray:
+    d = np.asarray(depths)
+    if d.ndim != 1 or d.size == 0 or not np.issubdtype(d.dtype, np.integer) or (d < 1).any():
+        raise ValueError(f"depths must be a non-empty 1-d sequence of integers >= 1, got {depths!r}")
+    return np.unique(d)
 
 
 # --------------------------------------------------------------------------- public API
@@ -319,12 +343,12 @@ def product_singular_values(M, N, *, rng=None, method="qr", sigma=1.0, reps=None
     ----------
     Bjorck, Gomes & Selman (2019), Theorem 1; Benettin et al. (1980) for the QR method.
     """
+    check_memory(*_product_singular_values_bytes(M, N, reps=reps))  # before any allocation
     M = check_int(M, "M", 1)
     N = check_int(N, "N", 1)
     method = _check_method(method)
     sig = _factor_sigmas(sigma, M)
     n = 1 if reps is None else check_int(reps, "reps", 1)
-    _check_size(N, n, 1, f"product_singular_values(M={M}, N={N}, reps={reps})")
     depths = np.array([M])
     streams = _streams(rng, n)
     with _blas_for(N):
@@ -421,15 +445,12 @@ def depth_scan(depths, N, *, reps=5, rng=None, method="qr", sigma=1.0) -> DepthS
     ----------
     Bjorck, Gomes & Selman (2019), Figures 11–12.
     """
+    check_memory(*_depth_scan_bytes(depths, N, reps=reps))  # before any allocation
     N = check_int(N, "N", 1)
     reps = check_int(reps, "reps", 1)
     method = _check_method(method)
-    d = np.asarray(depths)
-    if d.ndim != 1 or d.size == 0 or not np.issubdtype(d.dtype, np.integer) or (d < 1).any():
-        raise ValueError(f"depths must be a non-empty 1-d sequence of integers >= 1, got {depths!r}")
-    d = np.unique(d)
+    d = _check_depths(depths)
     sig = _factor_sigmas(sigma, int(d[-1]))
-    _check_size(N, reps, d.size, f"depth_scan(N={N}, reps={reps}, {d.size} depths)")
     streams = _streams(rng, reps)
     with _blas_for(N):
         log_sv = np.stack([_chain(N, d, sig, g, method) for g in streams])

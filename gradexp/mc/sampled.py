@@ -5,13 +5,28 @@ from __future__ import annotations
 import numpy as np
 
 from .._random import as_seed_sequence, spawn_seeds
-from ._chain_stats import N_GRAM, ChainResult, _gram_stats, _result, _weight_norms_sq
+from . import _chain_kernels as K
+from ._chain_stats import (
+    N_GRAM,
+    ChainResult,
+    _exponents,
+    _gram_stats,
+    _result,
+    _unscale,
+    _weight_norms_sq,
+)
 from ._draws import _Drawer
-from ._layout import _blas_limit, _Buffers, _Layout, _run, _views, _what
+from ._layout import _blas_limit, _Buffers, _Layout, _run, _views, _what, _what_args
 from ._memory import check_memory
-from .spec import ChainSpec, _as_spec
+from .spec import ChainSpec, _as_spec, _probe_spec, _spec_bytes
 
 __all__ = ["SampledChain", "sample_chain"]
+
+
+def _ldexp(a: np.ndarray, e) -> np.ndarray:
+    """A copy of ``a`` times 2^e, exact (+-inf past the dtype's range, without a warning)."""
+    with np.errstate(over="ignore"):
+        return np.ldexp(a, e).astype(a.dtype, copy=False)
 
 
 class SampledChain:
@@ -82,15 +97,17 @@ class SampledChain:
         return self._buf.LAB[0]
 
     @property
-    def statistics(self) -> tuple[np.ndarray, np.ndarray]:
-        """(μ̂, σ̂) of each normalisation layer (lists; per feature for BN, per sample for LN)."""
+    def statistics(self) -> tuple[list, list]:
+        """(μ̂, σ̂) of each normalisation layer (lists of arrays; per feature for the batch
+        norms, shape (batch, groups) for the layer, group and rms norms; μ̂ = 0 without
+        centring)."""
         lay = self._lay
         out = []
         for arr in (self._buf.MU[0], self._buf.SIG[0]):
-            n_s = [int(max(lay.B, lay.d[n + 1])) for n in range(lay.N)]
-            size = [int(lay.d[n + 1]) if self._spec.norm != "layer" else lay.B
-                    for n in range(lay.N)]
-            out.append([arr[lay.s_off[n]:lay.s_off[n] + n_s[n]][:size[n]] for n in range(lay.N)])
+            parts = [arr[lay.s_off[n]:lay.s_off[n + 1]] for n in range(lay.N)]
+            if self._spec.norm_code == K.NORM_GROUP:
+                parts = [p.reshape(lay.B, -1) for p in parts]
+            out.append(parts)
         return out[0], out[1]
 
     def run(self, *, freeze: bool = False, start: int = 0, backward: bool = True,
@@ -110,13 +127,15 @@ class SampledChain:
         with _blas_limit(lay):
             _run(self._spec, lay, self._buf, 1, frozen=freeze, start=start, backward=backward,
                  keep_dw=keep)
-        if backward:
+        if backward:  # the kernel's vectors are 2^-e times the gradients: scale back (exact)
             ds = int(lay.d[start])
-            self.grad = self._buf.G1[0, :lay.B * ds].reshape(lay.B, ds).copy()
+            e = _exponents(self._buf.OUT[0, K.F_LOG2_SCALE, start])
+            self.grad = _ldexp(self._buf.G1[0, :lay.B * ds].reshape(lay.B, ds), e)
         if keep:
             dws = _views(self._buf.DW[0], lay.w_off,
                          [(int(lay.d[n]), int(lay.d[n + 1])) for n in range(lay.N)])
-            self.weight_grads = {n: dws[n].copy() for n in range(start, lay.N)}
+            ew = _exponents(self._buf.WOUT[0, K.W_LOG2_SCALE])
+            self.weight_grads = {n: _ldexp(dws[n], ew[n]) for n in range(start, lay.N)}
         return float(self._buf.LOSS[0])
 
     def logistic_terms(self) -> tuple[np.ndarray, np.ndarray]:
@@ -168,7 +187,9 @@ class SampledChain:
         b = self._buf
         gram = self.gram_statistics()[None] if "gram" in self._spec.stats else \
             np.full((1, N_GRAM, self._lay.N + 1), np.nan)
-        return _result(b.OUT[:1], b.WOUT[:1], _weight_norms_sq(self._lay, b.W[:1]), b.LOSS[:1],
+        OUT, WOUT = b.OUT[:1].copy(), b.WOUT[:1].copy()
+        _unscale(OUT, WOUT)
+        return _result(OUT, WOUT, _weight_norms_sq(self._lay, b.W[:1]), b.LOSS[:1],
                        gram, self.seed, {}, self._spec, self._lay.B)
 
 
@@ -184,5 +205,21 @@ def sample_chain(depth, width=None, batch=None, *, rng=None, **options) -> Sampl
     Paik & Choi [paik-choi-v2], Thm 2.2, eq. 4; Yang et al., "A Mean Field Theory of Batch
     Normalization", ICLR 2019; Salmon et al., SC 2011 (Philox).
     """
+    check_memory(*_sample_chain_bytes(depth, width, batch, **options))
     spec = _as_spec("sample_chain", depth, width, batch, options)
     return SampledChain(spec, spawn_seeds(rng, 1)[0])
+
+
+def _sample_chain_bytes(depth, width=None, batch=None, *, rng=None, **options):
+    """(bytes, what) of ``sample_chain(...)`` and a :meth:`SampledChain.run`: one chain with
+    every weight gradient kept, and the copies ``run`` returns (weight gradients, gradient)."""
+    spec = _probe_spec(depth, width, batch, options, "sample_chain")
+    if isinstance(depth, ChainSpec):
+        depth, width = spec.depth, spec.width
+    if np.ndim(width) == 0:
+        n_w, dmax = int(depth) * int(width) ** 2, int(width)
+    else:
+        n_w, dmax = sum(a * b for a, b in zip(width[:-1], width[1:])), max(width)
+    copies = spec.dtype.itemsize * (n_w + spec.batch * dmax)
+    return (_spec_bytes(spec, width, depth=depth, keep_dw=True) + copies,
+            _what_args(depth, width, spec.batch, 1))

@@ -8,6 +8,7 @@ an option.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import math
 import warnings
@@ -19,12 +20,14 @@ import numpy as np
 from .._validate import check_int, check_real
 from ..activations import DROPOUT, Activation, get_activation
 from . import _chain_kernels as K
+from ._layout import _what_args, chain_bytes
+from ._memory import check_memory
 
 __all__ = ["ChainSpec", "CHAIN_OPTIONS", "STATS", "NORMS", "WEIGHTS", "InfiniteGrowthWarning"]
 
-NORMS = ("batch", "batch-nocenter", "layer", "none")
-_NORM_CODES = {"batch": K.NORM_BATCH, "batch-nocenter": K.NORM_BATCH, "layer": K.NORM_LAYER,
-               "none": K.NORM_NONE}
+NORMS = ("batch", "batch-nocenter", "layer", "group", "rms", "none")
+_NORM_CODES = {"batch": K.NORM_BATCH, "batch-nocenter": K.NORM_BATCH, "layer": K.NORM_GROUP,
+               "group": K.NORM_GROUP, "rms": K.NORM_GROUP, "none": K.NORM_NONE}
 _UPSTREAMS = {"gaussian": K.LOSS_GAUSSIAN, "mse": K.LOSS_MSE,
               "cross_entropy": K.LOSS_CROSS_ENTROPY, "logistic": K.LOSS_LOGISTIC}
 _INITS = {"he": math.sqrt(2.0), "lecun": 1.0}
@@ -123,6 +126,8 @@ class ChainSpec:
     norm: str = "batch"
     bn_backward: str = "full"
     eps: float = 0.0
+    group_size: int | None = None
+    shift: float = 0.0
     input_mean: float = 0.0
     input_std: float = 1.0
     input_corr: Any = 0.0
@@ -147,16 +152,16 @@ class ChainSpec:
         def put(name, value):
             object.__setattr__(self, name, value)
 
+        # scalars first; the per-layer tuples are built last, after the memory check
         depth = check_int(self.depth, "depth", 1)
         put("depth", depth)
         if np.ndim(self.width) == 0:
-            widths = (check_int(self.width, "width", 2),) * (depth + 1)
+            width = check_int(self.width, "width", 2)
         else:
-            widths = tuple(check_int(w, "width", 2) for w in self.width)
-            if len(widths) != depth + 1:
+            width = tuple(check_int(w, "width", 2) for w in self.width)
+            if len(width) != depth + 1:
                 raise ValueError(f"width must be an int or a sequence of depth + 1 = {depth + 1} "
-                                 f"widths, got {len(widths)}")
-        put("width", widths)
+                                 f"widths, got {len(width)}")
         batch = check_int(self.batch, "batch", 2)
         put("batch", batch)
         params = dict(self.activation_params or ())
@@ -169,6 +174,18 @@ class ChainSpec:
         if self.bn_backward not in ("full", "simplified"):
             raise ValueError(f"bn_backward must be 'full' or 'simplified', got {self.bn_backward!r}")
         put("eps", check_real(self.eps, "eps", lo=0.0))
+        put("shift", check_real(self.shift, "shift"))
+        if self.shift != 0 and self.norm == "none":
+            raise ValueError("shift is added to a normalised output: it needs a norm, not 'none'")
+        if self.group_size is not None:
+            if self.norm not in ("group", "rms"):
+                raise ValueError(f"group_size applies to norm='group' or 'rms', not {self.norm!r}")
+            g = check_int(self.group_size, "group_size", 1)
+            bad = [d for d in ((width,) if isinstance(width, int) else width[1:]) if d % g]
+            if bad:
+                raise ValueError(f"group_size must divide the width of every normalised layer, "
+                                 f"got group_size={g} and width {bad[0]}")
+            put("group_size", g)
         put("input_mean", check_real(self.input_mean, "input_mean"))
         std = check_real(self.input_std, "input_std", lo=0.0)
         if std == 0:
@@ -179,19 +196,11 @@ class ChainSpec:
                 raise ValueError(f"input_corr must be a number in [0, 1] or 'bt', got {self.input_corr!r}")
         else:
             put("input_corr", check_real(self.input_corr, "input_corr", lo=0.0, hi=1.0))
-        skip_src = [-1] * depth
         if self.residual is not None:
             s = check_int(self.residual, "residual", 1)
             if s > depth:
                 raise ValueError(f"residual must be <= depth = {depth}, got {s}")
             put("residual", s)
-            for k in range(1, depth // s + 1):
-                end, src = k * s, (k - 1) * s
-                if widths[end] != widths[src]:
-                    raise ValueError(f"residual connection from layer {src} to {end} needs equal "
-                                     f"widths, got {widths[src]} and {widths[end]}")
-                skip_src[end - 1] = src
-        put("skip_src", tuple(skip_src))
         scale = check_real(self.residual_scale, "residual_scale", lo=0.0)
         if scale == 0:
             raise ValueError("residual_scale must be > 0, got 0.0")
@@ -205,7 +214,6 @@ class ChainSpec:
             if gain == 0:
                 raise ValueError("init must be 'he', 'lecun' or a positive gain, got 0.0")
             put("init", gain)
-        put("gains", tuple(gain / math.sqrt(widths[n]) for n in range(depth)))
         if self.weights not in WEIGHTS:
             raise ValueError(f"weights must be one of {WEIGHTS}, got {self.weights!r}")
         put("weight_mean", check_real(self.weight_mean, "weight_mean"))
@@ -231,17 +239,38 @@ class ChainSpec:
         if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise ValueError(f"dtype must be float64 or float32, got {dtype}")
         put("dtype", dtype)
-        self._warn_degenerate()
+        # one chain of this specification must fit before anything per layer is built
+        if _CHECK_MEMORY.get():
+            check_memory(_spec_bytes(self, width), _what_args(depth, width, batch, 1))
+        widths = (width,) * (depth + 1) if isinstance(width, int) else width
+        put("width", widths)
+        skip_src = [-1] * depth
+        if self.residual is not None:
+            s = self.residual
+            for k in range(1, depth // s + 1):
+                end, src = k * s, (k - 1) * s
+                if widths[end] != widths[src]:
+                    raise ValueError(f"residual connection from layer {src} to {end} needs equal "
+                                     f"widths, got {widths[src]} and {widths[end]}")
+                skip_src[end - 1] = src
+        put("skip_src", tuple(skip_src))
+        put("gains", tuple(gain / math.sqrt(widths[n]) for n in range(depth)))
+        if _CHECK_MEMORY.get():  # not for the probes of the memory estimates
+            self._warn_degenerate()
 
     def _warn_degenerate(self):
+        if self.eps > 0:  # sigma_hat^2 >= eps: every moment of 1/sigma_hat is finite
+            return
         if self.norm == "batch" and self.batch <= 3 or self.norm == "batch-nocenter" and self.batch <= 2:
             warnings.warn(f"batch={self.batch} under norm={self.norm!r}: the expected gradient growth "
                           "is infinite (E[1/sigma_hat^2] diverges), means over repetitions do not "
                           "converge", InfiniteGrowthWarning, stacklevel=4)
-        if self.norm == "layer" and min(self.width[1:]) <= 3:
-            warnings.warn(f"width {min(self.width[1:])} under norm='layer': the expected gradient "
-                          "growth is infinite (E[1/sigma_hat^2] diverges)", InfiniteGrowthWarning,
-                          stacklevel=4)
+        if self.norm in ("layer", "group", "rms"):
+            size = self.group_size or min(self.width[1:])
+            if size <= (2 if self.norm == "rms" else 3):
+                warnings.warn(f"{'width' if self.norm == 'layer' else 'group size'} {size} under "
+                              f"norm={self.norm!r}: the expected gradient growth is infinite "
+                              "(E[1/sigma_hat^2] diverges)", InfiniteGrowthWarning, stacklevel=4)
 
     @classmethod
     def from_options(cls, depth, width, batch, **options) -> ChainSpec:
@@ -270,7 +299,12 @@ class ChainSpec:
 
     @property
     def center(self) -> bool:
-        return self.norm != "batch-nocenter"
+        return self.norm not in ("batch-nocenter", "rms")
+
+    def group_size_at(self, n: int) -> int:
+        """Units per normalisation group of layer n's output x^{n+1} (layer, group and rms
+        norms; the whole width for ``"layer"`` and for ``group_size=None``)."""
+        return self.group_size or self.width[n + 1]
 
     @property
     def norm_code(self) -> int:
@@ -295,6 +329,42 @@ class ChainSpec:
 
 #: the option names of a chain (fields of :class:`ChainSpec` after depth, width, batch)
 CHAIN_OPTIONS = tuple(f.name for f in dataclasses.fields(ChainSpec) if f.init)[3:]
+
+
+def _spec_bytes(spec: ChainSpec, width, *, depth=None, keep_dw: bool = False) -> int:
+    """Bytes of one chain of a (validated, possibly half-built) spec: :func:`chain_bytes` of
+    its fields, with ``width`` an int or the tuple of widths (and ``depth`` if not the spec's)."""
+    return chain_bytes(spec.depth if depth is None else depth, width, spec.batch, itemsize=spec.dtype.itemsize, norm=spec.norm,
+                       group_size=spec.group_size, has_bias=spec.bias_std > 0,
+                       has_mask=spec.act.code == DROPOUT, loss=_UPSTREAMS[spec.upstream],
+                       classes=spec.classes, corr_features=spec.corr_features,
+                       weight_grads=spec.weight_grads, keep_dw=keep_dw)
+
+
+#: False inside :func:`_probe_spec` (options validated at a small depth, no memory check)
+_CHECK_MEMORY = contextvars.ContextVar("gradexp_mc_chain_check_memory", default=True)
+
+
+def _probe_spec(depth, width, batch, options: dict, caller: str = "simulate_chain") -> ChainSpec:
+    """A :class:`ChainSpec` with every option of ``depth, width, batch, **options`` validated,
+    built without allocating per-layer tuples of a large scalar-width chain (it has depth
+    ``residual`` or 1; ``depth`` itself is validated) and without the memory check: the input
+    of the memory estimates, which then use the real ``depth``."""
+    token = _CHECK_MEMORY.set(False)
+    try:
+        if isinstance(depth, ChainSpec) or width is None or batch is None:
+            return _as_spec(caller, depth, width, batch, options)  # a spec, or the TypeError
+        if np.ndim(width) != 0:
+            return ChainSpec.from_options(depth, width, batch, **options)
+        n = check_int(depth, "depth", 1)
+        small = options.get("residual") or 1
+        spec = ChainSpec.from_options(small if isinstance(small, (int, np.integer)) else 1, width,
+                                      batch, **options)
+        if spec.residual is not None and spec.residual > n:
+            raise ValueError(f"residual must be <= depth = {n}, got {spec.residual}")
+        return spec
+    finally:
+        _CHECK_MEMORY.reset(token)
 
 
 def _as_spec(caller: str, depth, width, batch, options: dict) -> ChainSpec:

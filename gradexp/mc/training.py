@@ -27,6 +27,7 @@ from .._threads import blas_threads
 from .._validate import check_int, check_positive, check_real
 from ..optim import SGD, Optimizer, StateSchedule, schedule_values
 from ._estimate import Estimate, estimate
+from ._memory import check_memory
 
 __all__ = [
     "simulate_vectors", "VectorRun", "ToyNet", "ToyNetRun", "init_toynet", "toynet_loss_and_grads",
@@ -68,6 +69,76 @@ class VectorRun:
         return np.sqrt(self.grad_sq / self.weight_sq)
 
 
+# ======================================================================== memory estimates
+def _toynet_bytes(depth: int, width: int, batch: int, classes: int, copies: int = 2) -> int:
+    """Bytes of a ToyNet's ``copies`` weight-sized arrays (W, ∇W, optimizer state, ...), its
+    forward/backward caches (~6 batch × width arrays per layer) and head."""
+    return 8 * (copies * depth * width * width + 6 * depth * batch * width
+                + 2 * classes * width + 4 * batch * classes)
+
+
+def _simulate_vectors_bytes(c, lr, steps, *, dim, reps=16, **_):
+    """(bytes, what) of ``simulate_vectors``: ~5 (reps, L, dim) arrays and 2 (reps, steps + 1, L)."""
+    L = np.size(c)
+    dim, steps, reps = check_int(dim, "dim", 2), _check_steps(steps), check_int(reps, "reps", lo=1)
+    return (8 * (5 * reps * L * dim + 2 * reps * (steps + 1) * L + 2 * steps),
+            f"simulate_vectors(steps={steps}, dim={dim}, reps={reps}, {L} layers)")
+
+
+def _init_toynet_bytes(depth, width, *, classes=10, **_):
+    """(bytes, what) of ``init_toynet``."""
+    depth, width = check_int(depth, "depth", lo=1), check_int(width, "width", lo=2)
+    classes = check_int(classes, "classes", lo=2)
+    return (8 * 2 * (depth * width * width + classes * width),
+            f"init_toynet(depth={depth}, width={width}, classes={classes})")
+
+
+def _make_synthetic_data_bytes(n, width, *, classes=10, **_):
+    """(bytes, what) of ``make_synthetic_data``: inputs, logits and labels."""
+    n, width = check_int(n, "n", lo=1), check_int(width, "width", lo=1)
+    classes = check_int(classes, "classes", lo=2)
+    return (8 * (n * width + 2 * n * classes + width * classes + n),
+            f"make_synthetic_data(n={n}, width={width}, classes={classes})")
+
+
+def _train_toynet_bytes(depth, width, lr, steps, *, batch=128, classes=10, n_data=None, **_):
+    """(bytes, what) of ``train_toynet``: the net (4 weight-sized arrays), the data
+    (``n_data`` = batch·(steps + 1) by default) and 8 (steps + 1, depth) histories."""
+    depth, width = check_int(depth, "depth", lo=1), check_int(width, "width", lo=2)
+    steps, batch = _check_steps(steps), check_int(batch, "batch", lo=1)
+    classes = check_int(classes, "classes", lo=2)
+    n = check_int(n_data, "n_data", lo=1) if n_data else batch * max(steps + 1, 1)
+    return (_toynet_bytes(depth, width, batch, classes, copies=4)
+            + _make_synthetic_data_bytes(n, width, classes=classes)[0] + 8 * n
+            + 8 * (8 * (steps + 1) * depth + 2 * steps),
+            f"train_toynet(depth={depth}, width={width}, steps={steps}, batch={batch}, n_data={n})")
+
+
+def _train_toynet_arms_bytes(depth, width, arms, steps, *, reps=1, **kwargs):
+    """(bytes, what) of ``train_toynet_arms``: one training run at a time, every arm's
+    histories kept."""
+    reps = check_int(reps, "reps", lo=1)
+    kw = {k: v for k, v in kwargs.items() if k in ("batch", "classes", "n_data")}
+    one, what = _train_toynet_bytes(depth, width, None, steps, **kw)
+    hist = 8 * 8 * (_check_steps(steps) + 1) * check_int(depth, "depth", lo=1)
+    return one + len(arms) * reps * hist, f"{what[:-1]}, {len(arms)} arms, reps={reps})"
+
+
+def _gradient_growth_rate_bytes(depth, width, batch, *, reps=8, classes=10, **_):
+    """(bytes, what) of ``gradient_growth_rate`` (one network at a time)."""
+    depth, width = check_int(depth, "depth", lo=1), check_int(width, "width", lo=2)
+    batch, classes = check_int(batch, "batch", lo=1), check_int(classes, "classes", lo=2)
+    reps = check_int(reps, "reps", lo=1)
+    return (_toynet_bytes(depth, width, batch, classes) + 8 * (batch * (width + 1) + reps),
+            f"gradient_growth_rate(depth={depth}, width={width}, batch={batch}, reps={reps})")
+
+
+def _minibatch_noise_floor_bytes(depth, width, batch, *, reps=4, classes=10, **_):
+    """(bytes, what) of ``minibatch_noise_floor`` (one network, two batches at a time)."""
+    nbytes, what = _gradient_growth_rate_bytes(depth, width, batch, reps=reps, classes=classes)
+    return nbytes + 8 * batch * (width + 1), what.replace("gradient_growth_rate", "minibatch_noise_floor")
+
+
 def simulate_vectors(c, lr, steps, *, dim, w0_sq=1.0, momentum=0.0, weight_decay=0.0, rule=None,
                      optimizer=None, reps=16, rng=None) -> VectorRun:
     r"""The ELR model's assumptions realised with vectors in :math:`\mathbb R^{\rm dim}`.
@@ -94,6 +165,7 @@ def simulate_vectors(c, lr, steps, *, dim, w0_sq=1.0, momentum=0.0, weight_decay
     if dim < 2:
         raise ValueError(f"dim must be >= 2, got {dim}")
     n_rep = check_int(reps, "reps", lo=1)
+    check_memory(*_simulate_vectors_bytes(c, lr, steps, dim=dim, reps=n_rep))
     steps = _check_steps(steps)
     beta = check_real(weight_decay, "weight_decay", lo=0.0)
     if optimizer is None:
@@ -180,6 +252,7 @@ def init_toynet(depth, width, *, classes=10, bn_eps=0.0, rng=None) -> ToyNet:
     ----------
     Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix B.1; He et al. (2015) initialisation.
     """
+    check_memory(*_init_toynet_bytes(depth, width, classes=classes))
     depth = check_int(depth, "depth", lo=1)
     width = check_int(width, "width", lo=2)
     classes = check_int(classes, "classes", lo=2)
@@ -269,6 +342,7 @@ def make_synthetic_data(n, width, *, classes=10, rng=None):
     ----------
     Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix B.1 (ToyNet check).
     """
+    check_memory(*_make_synthetic_data_bytes(n, width, classes=classes))
     rng = as_generator(rng)
     x = rng.standard_normal((int(n), int(width)))
     T = rng.standard_normal((int(width), int(classes)))
@@ -344,6 +418,8 @@ def train_toynet(depth, width, lr, steps, *, batch=128, classes=10, n_data=None,
         optimizer = Optimizer(weight_decay=beta)
     elif beta:
         raise ValueError("pass either optimizer or weight_decay, not both")
+    check_memory(*_train_toynet_bytes(depth, width, lr, steps, batch=batch, classes=classes,
+                                      n_data=n_data))
     ss = as_seed_sequence(rng)
     with single_thread_blas():
         return _train_toynet(depth, width, lr, steps, batch=batch, classes=classes,
@@ -417,6 +493,7 @@ def train_toynet_arms(depth, width, arms, steps, *, reps=1, rng=None, **kwargs) 
     True
     """
     reps = check_int(reps, "reps", lo=1)
+    check_memory(*_train_toynet_arms_bytes(depth, width, arms, steps, reps=reps, **kwargs))
     children = spawn_seeds(rng, reps)
     out = {}
     for name, arm in dict(arms).items():
@@ -495,6 +572,7 @@ def gradient_growth_rate(depth, width, batch, *, reps=8, skip=(2, 3), classes=10
     "A Mean Field Theory of Batch Normalization", ICLR 2019.
     """
     n_nets = check_int(reps, "reps", lo=1)
+    check_memory(*_gradient_growth_rate_bytes(depth, width, batch, reps=n_nets, classes=classes))
     ss = as_seed_sequence(rng)
     lo, hi = int(skip[0]), int(depth) - int(skip[1])
     if hi - lo < 3:
@@ -530,6 +608,7 @@ def minibatch_noise_floor(depth, width, batch, *, reps=4, classes=10, rng=None) 
     (SGD noise).
     """
     n_pairs = check_int(reps, "reps", lo=1)
+    check_memory(*_minibatch_noise_floor_bytes(depth, width, batch, reps=n_pairs, classes=classes))
     ss = as_seed_sequence(rng)
     vals = []
     with single_thread_blas():
