@@ -1,7 +1,7 @@
 """Benchmark of the chain simulator (gradexp.mc.chain) against references measured in the same run.
 
 Run by hand: ``python benchmarks/bench_chain.py [repeats] [sections]`` (best of ``repeats``,
-default 3; ``sections`` a comma-separated subset of ``guard,wide,many``, default all). Every
+default 3; ``sections`` a comma-separated subset of ``guard,wide,many,norms``, default all). Every
 table also prints the spread of the rounds (slowest/fastest) of the end-to-end timings.
 On a busy machine ``BENCH_DTYPES=float64`` and ``BENCH_TORCH_THREADS=1`` shorten the run.
 
@@ -17,6 +17,10 @@ compiled code (every core draws).
    engine (one chain per thread) against a PyTorch loop (default threads and one thread) and a
    plain-numpy loop over chains, end to end (drawing the networks included: ~55M Gaussian
    variates, which bound every implementation) and the pass alone on networks drawn beforehand.
+
+3. Normalisers (depth 50, width 256, batch 64): BatchNorm, LayerNorm, GroupNorm (G = 16),
+   RMSNorm (G = 16 and whole width), GroupNorm with shift and eps, the compiled pass alone and
+   end to end; time ratios to BatchNorm.
 
 Every implementation computes the same quantities: the per-layer norms of the gradients with
 respect to the BatchNorm outputs and of the weight gradients, from a Gaussian upstream gradient.
@@ -38,7 +42,7 @@ from gradexp.mc import chain as C
 from gradexp.mc._draws import _Drawer
 
 REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-SECTIONS = sys.argv[2].split(",") if len(sys.argv) > 2 else ["guard", "wide", "many"]
+SECTIONS = sys.argv[2].split(",") if len(sys.argv) > 2 else ["guard", "wide", "many", "norms"]
 #: BENCH_DTYPES=float64 restricts the wide and many sections to one dtype
 DTYPES = [np.dtype(t).type for t in os.environ.get("BENCH_DTYPES", "float64,float32").split(",")]
 #: slowest/fastest round of every timed function of the last best_of call
@@ -302,6 +306,36 @@ def blas_guard_overhead(n=2000):
             "guard_fraction_of_small_run": t_cached / t_run}
 
 
+# ----------------------------------------------------------------------------- normalisers
+NORM_ARMS = {"batch": {}, "layer": {"norm": "layer"}, "group16": {"norm": "group", "group_size": 16},
+             "rms16": {"norm": "rms", "group_size": 16}, "rms": {"norm": "rms"},
+             "group16+shift+eps": {"norm": "group", "group_size": 16, "shift": 0.5, "eps": 1e-5}}
+
+
+def norms(depth=50, d=256, B=64, reps=16):
+    """Every normaliser on the same chain (forward + exact backward), timed in one best-of
+    round each: the compiled pass alone on one drawn network (the normaliser's kernels plus
+    the shared matmuls) and end to end over ``reps`` chains; ratios to BatchNorm."""
+    print(f"\n== normalisers: depth {depth}, width {d}, batch {B}, float64 (pass: one chain; "
+          f"end to end: {reps} chains)")
+    nets = {k: C.sample_chain(depth, d, B, rng=1, corr_features=0, weight_grads=False, **kw)
+            for k, kw in NORM_ARMS.items()}
+    fns = {}
+    for k, kw in NORM_ARMS.items():
+        fns[f"{k}_pass"] = lambda net=nets[k]: L._run(net.spec, net._lay, net._buf, 1)
+        fns[f"{k}_e2e"] = lambda kw=kw: C.simulate_chain(depth, d, B, reps=reps, rng=2,
+                                                         corr_features=0, weight_grads=False, **kw)
+    t = best_of(fns)
+    res = {}
+    for k in NORM_ARMS:
+        rp, re = t[f"{k}_pass"] / t["batch_pass"], t[f"{k}_e2e"] / t["batch_e2e"]
+        print(f"{k:>18}: pass {t[f'{k}_pass'] * 1e3:7.2f} ms ({rp:.2f}x batch)   end to end "
+              f"{t[f'{k}_e2e']:6.3f} s ({re:.2f}x batch)")
+        res[f"{k}_pass_over_batch"], res[f"{k}_e2e_over_batch"] = rp, re
+    print("  " + spread(*fns))
+    return res
+
+
 def main():
     try:
         import torch
@@ -329,6 +363,8 @@ def main():
     for dtype in DTYPES:
         if "many" in SECTIONS:
             results[f"many_{np.dtype(dtype).name}"] = many(torch, dtype)
+    if "norms" in SECTIONS:
+        results["norms"] = norms()
     print("\nsummary (issue 15 targets: wide float64 roofline_fraction_e2e >= 0.8; small chains "
           "speedup_vs_torch1_e2e >= 5 and speedup_vs_numpy_e2e >= 3, float64 and float32):")
     for k, v in results.items():

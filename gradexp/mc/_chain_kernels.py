@@ -158,27 +158,55 @@ def _norm_forward(norm, center, z, bias, has_bias, frozen, mu, sig, tmp, eps, G,
             for j in range(d):
                 z[b, j] = (z[b, j] - mu[j]) * tmp[j] + shift
     elif norm == NORM_GROUP:
+        # statistic b·ng + k of sample b, group k; each sum runs over the group's units in
+        # order, four samples at a time (four independent chains of additions)
         ng = d // G
-        for b in range(nb):
+        b = 0
+        while b < nb:
+            nr = min(4, nb - b)
+            b1, b2, b3 = min(b + 1, nb - 1), min(b + 2, nb - 1), min(b + 3, nb - 1)
             for k in range(ng):
                 lo = k * G
-                i = b * ng + k
                 if not frozen:
-                    m = 0.0
+                    m0 = m1 = m2 = m3 = 0.0
                     if center:
                         for j in range(lo, lo + G):
-                            m += z[b, j]
-                        m /= G
-                    s = 0.0
+                            m0 += z[b, j]
+                            m1 += z[b1, j]
+                            m2 += z[b2, j]
+                            m3 += z[b3, j]
+                        m0 /= G
+                        m1 /= G
+                        m2 /= G
+                        m3 /= G
+                    q0 = q1 = q2 = q3 = 0.0
                     for j in range(lo, lo + G):
-                        t = z[b, j] - m
-                        s += t * t
-                    mu[i] = m
-                    sig[i] = math.sqrt(s / G + eps)
-                m = mu[i]
-                inv = 1.0 / sig[i]
-                for j in range(lo, lo + G):
-                    z[b, j] = (z[b, j] - m) * inv + shift
+                        t0 = z[b, j] - m0
+                        t1 = z[b1, j] - m1
+                        t2 = z[b2, j] - m2
+                        t3 = z[b3, j] - m3
+                        q0 += t0 * t0
+                        q1 += t1 * t1
+                        q2 += t2 * t2
+                        q3 += t3 * t3
+                    mu[b * ng + k] = m0
+                    sig[b * ng + k] = math.sqrt(q0 / G + eps)
+                    if nr > 1:
+                        mu[b1 * ng + k] = m1
+                        sig[b1 * ng + k] = math.sqrt(q1 / G + eps)
+                    if nr > 2:
+                        mu[b2 * ng + k] = m2
+                        sig[b2 * ng + k] = math.sqrt(q2 / G + eps)
+                    if nr > 3:
+                        mu[b3 * ng + k] = m3
+                        sig[b3 * ng + k] = math.sqrt(q3 / G + eps)
+                for r in range(nr):
+                    bb = b + r
+                    m = mu[bb * ng + k]
+                    inv = 1.0 / sig[bb * ng + k]
+                    for j in range(lo, lo + G):
+                        z[bb, j] = (z[bb, j] - m) * inv + shift
+            b += 4
     if has_skip:
         for b in range(nb):
             for j in range(d):
@@ -280,23 +308,51 @@ def _norm_backward(norm, center, gx, x, skip, has_skip, scale, shift, sig, full,
                 for j in range(d):
                     gz[b, j] = g[b, j] / sig[j]
     else:
+        # per sample b and group k: t1 = mean g, t2 = mean g·x̂ over the group's units, each
+        # sum in order, four samples at a time (independent chains of additions)
         ng = d // G
-        for b in range(nb):
+        b = 0
+        while b < nb:
+            nr = min(4, nb - b)
+            b1, b2, b3 = min(b + 1, nb - 1), min(b + 2, nb - 1), min(b + 3, nb - 1)
             for k in range(ng):
                 lo = k * G
-                t1 = 0.0
-                t2 = 0.0
+                a0 = a1 = a2 = a3 = 0.0
+                q0 = q1 = q2 = q3 = 0.0
                 if full:
                     for j in range(lo, lo + G):
-                        xh = x[b, j] / scale - skip[b, j] - shift if has_skip else x[b, j] - shift
-                        t1 += g[b, j]
-                        t2 += g[b, j] * xh
-                    t1 = t1 / G if center else 0.0
-                    t2 /= G
-                inv = 1.0 / sig[b * ng + k]
-                for j in range(lo, lo + G):
-                    xh = x[b, j] / scale - skip[b, j] - shift if has_skip else x[b, j] - shift
-                    gz[b, j] = (g[b, j] - t1 - xh * t2) * inv
+                        if has_skip:
+                            x0 = x[b, j] / scale - skip[b, j] - shift
+                            x1 = x[b1, j] / scale - skip[b1, j] - shift
+                            x2 = x[b2, j] / scale - skip[b2, j] - shift
+                            x3 = x[b3, j] / scale - skip[b3, j] - shift
+                        else:
+                            x0 = x[b, j] - shift
+                            x1 = x[b1, j] - shift
+                            x2 = x[b2, j] - shift
+                            x3 = x[b3, j] - shift
+                        a0 += g[b, j]
+                        a1 += g[b1, j]
+                        a2 += g[b2, j]
+                        a3 += g[b3, j]
+                        q0 += g[b, j] * x0
+                        q1 += g[b1, j] * x1
+                        q2 += g[b2, j] * x2
+                        q3 += g[b3, j] * x3
+                for r in range(nr):
+                    bb = b + r
+                    a, q = (a0, q0) if r == 0 else (a1, q1) if r == 1 else (a2, q2) if r == 2 else (a3, q3)
+                    t1 = a / G if center else 0.0
+                    t2 = q / G
+                    inv = 1.0 / sig[bb * ng + k]
+                    if has_skip:
+                        for j in range(lo, lo + G):
+                            xh = x[bb, j] / scale - skip[bb, j] - shift
+                            gz[bb, j] = (g[bb, j] - t1 - xh * t2) * inv
+                    else:
+                        for j in range(lo, lo + G):
+                            gz[bb, j] = (g[bb, j] - t1 - (x[bb, j] - shift) * t2) * inv
+            b += 4
 
 
 @kernel

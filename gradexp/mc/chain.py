@@ -10,14 +10,22 @@ A chain of depth N maps the input :math:`x^0` (``batch`` samples, width :math:`d
 with weights :math:`W^n` (``weights="gaussian"``: i.i.d. :math:`N(\mu_w, \sigma_w^2)`,
 :math:`\sigma_w = g/\sqrt{d_n}`, He: :math:`g^2 = 2`, LeCun: :math:`g^2 = 1`;
 ``weights="orthogonal"``: Haar-distributed orthonormal columns or rows, scaled to the same
-entry variance), affine parameters γ = 1, β = 0, and ``Norm`` one of
+entry variance), affine parameters γ = 1, β = ``shift`` (default 0), and ``Norm`` one of
 
 * ``"batch"``: :math:`x_{bj} = (z_{bj} - \hat\mu_j)/\hat\sigma_j` with the batch mean and the
   biased batch standard deviation (``eps`` added to the variance, default 0);
 * ``"batch-nocenter"``: BatchNorm without mean subtraction,
   :math:`x_{bj} = z_{bj}/\sqrt{\overline{z_j^2} + \epsilon}` (the BN of Daneshmand et al.);
 * ``"layer"``: the same as ``"batch"`` over the feature axis of each sample;
+* ``"group"``: per sample, over each group of ``group_size`` = G consecutive units,
+  :math:`x_{bj} = (z_{bj} - \hat\mu_{bk})/\hat\sigma_{bk}` with the mean and biased variance
+  (+ eps) of group k (G = width is ``"layer"``; Wu & He, GroupNorm, ECCV 2018);
+* ``"rms"``: the same without centring, :math:`x_{bj} = z_{bj}/\sqrt{\overline{z^2}_{bk} + \epsilon}`
+  (Zhang & Sennrich, RMSNorm, NeurIPS 2019);
 * ``"none"``: :math:`x = z`.
+
+A ``shift`` s is added to every normalised output before the activation, :math:`x = \hat x + s`
+(the β of an affine normaliser; Paik & Choi's mean-shifted inputs of the next layer).
 
 With ``residual=s`` every s-th layer output adds the block input:
 :math:`x^{ks} = c\,(\mathrm{Norm}(z^{ks-1}) + x^{(k-1)s})` with ``residual_scale`` c
@@ -25,11 +33,18 @@ With ``residual=s`` every s-th layer output adds the block input:
 Mehmeti-Göpel & Wand's eq. 9 assumes; c = 1 is the plain ResNet-v1 sum).
 
 The backward pass is exact (tested against central finite differences and PyTorch).
-``bn_backward="full"`` differentiates through the batch statistics,
+``bn_backward="full"`` differentiates through the statistics,
 :math:`\partial L/\partial z = \hat\sigma^{-1}(g - \overline{g} - \hat x\,\overline{g\hat x})`
-(without centring the :math:`\overline g` term is absent); ``"simplified"`` treats
+(means over the batch, or over the sample's group; without centring the :math:`\overline g`
+term is absent); ``"simplified"`` treats
 :math:`\hat\mu, \hat\sigma` as constants, :math:`\partial L/\partial z = g/\hat\sigma`, as Paik
 & Choi's proofs do (Appendix A.2, eq. 16).
+
+Any depth: the backward vector is carried as :math:`2^{e}\tilde g` with a running integer
+exponent and renormalised by powers of two when :math:`\|\tilde g\|^2` leaves
+:math:`[2^{-100}, 2^{100}]` (:math:`2^{\pm 40}` in float32). Scaling by a power of two is exact,
+so the statistics are those of the unscaled recursion wherever it stays in range, and
+:attr:`ChainResult.log_grad_norms` and the rates are finite at any depth.
 
 The options of a chain are one validated, frozen :class:`ChainSpec`; every public function
 builds it once (``simulate_chain(depth, width, batch, **options)``) or takes it

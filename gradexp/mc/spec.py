@@ -75,9 +75,19 @@ class ChainSpec:
         ``"identity"``, ``"dropout"``) and its parameters, e.g. ``{"keep_prob": 0.5}``
         (stored as a sorted tuple of items).
     norm : ``"batch"``, ``"batch-nocenter"`` (BatchNorm without mean subtraction),
-        ``"layer"`` or ``"none"``.
-    bn_backward : ``"full"`` (exact) or ``"simplified"`` (statistics held constant).
-    eps : ≥ 0, added to the normalisation variance (default 0).
+        ``"layer"``, ``"group"``, ``"rms"`` or ``"none"`` (formulas in :mod:`gradexp.mc.chain`).
+        ``"group"`` normalises each sample over groups of ``group_size`` consecutive units
+        (mean and variance of the group), ``"rms"`` the same without centring (RMSNorm);
+        ``"layer"`` is ``"group"`` with one group of the whole width.
+    group_size : units per group of ``"group"`` and ``"rms"`` (default None: the whole width,
+        so ``norm="group"`` is LayerNorm); must divide the width of every normalised layer.
+        Groups of ≤ 3 units (≤ 2 for ``"rms"``) warn at eps = 0 (:class:`InfiniteGrowthWarning`).
+    bn_backward : ``"full"`` (exact, through the statistics) or ``"simplified"`` (statistics
+        held constant: the frozen-statistics backward), for every norm.
+    eps : ≥ 0, added to the variance (mean square for the uncentred norms) in every norm
+        (default 0).
+    shift : a finite constant added to the normalised output before the activation (the β of
+        an affine norm; every norm, not ``"none"``; default 0).
     input_mean, input_std : inputs :math:`x^0_{bi} \sim N(\mu, \sigma^2)`; the first layer then
         has Paik & Choi's :math:`R = \mu/(\sqrt2\sigma)`.
     input_corr : common correlation ρ ∈ [0, 1] between input features,
