@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-
 from chain_oracle import draw as numpy_draw
 
 from gradexp.mc import _chain_stats as S
