@@ -115,3 +115,16 @@ def _log_norm(a):
     """log of the Frobenius norm without overflow (norms past sqrt(1e308))."""
     m = np.abs(a).max()
     return math.log(m) + math.log(np.linalg.norm(a / m))
+
+
+@pytest.mark.parametrize("kw,match", [(dict(), "variance [0-9.]+e-2"), (dict(init=2.0), r"variance [0-9.]+e\+2")])
+def test_unnormalised_chains_leaving_the_float_range_are_refused(kw, match):
+    """norm='none' runs in linear scale: He-initialised ReLU at width 12 drifts to 1e-300 by
+    layer ~3000, gain 2 explodes; one ValueError names depth, norm and the layer instead of a
+    silent zero gradient or NaN. A bounded activation (tanh) runs at the same depth."""
+    with pytest.raises(ValueError, match=f"depth=10000 with norm='none'.*layer \\d+ \\({match}"):
+        simulate_chain(10 ** 4, W, B, reps=2, rng=1, norm="none", corr_features=0,
+                       weight_grads=False, **kw)
+    res = simulate_chain(10 ** 4, W, B, reps=2, rng=1, norm="none", activation="tanh",
+                         corr_features=0, weight_grads=False)
+    assert np.isfinite(res.log_grad_norms).all()

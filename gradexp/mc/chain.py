@@ -242,9 +242,35 @@ def _simulate(spec: ChainSpec, reps: int, rng, *, engine="auto", threads=None, p
     else:
         with blas_threads(1), ThreadPoolExecutor(max_workers=threads) as pool:
             list(pool.map(one, range(reps)))
+    if spec.norm == "none":
+        _check_forward_range(spec, OUT[..., K.F_ACT_VAR, :])
     if batches == 1:
         OUT, WOUT, LOSS, GRAM = OUT[:, 0], WOUT[:, 0], LOSS[:, 0], GRAM[:, 0]
     return OUT, WOUT, WSQ, LOSS, GRAM, ss
+
+
+#: activations whose variance leaves [FORWARD_RANGE**-1, FORWARD_RANGE] have left the range
+#: where float64 keeps them (about 1e±308 for the values, squares included)
+FORWARD_RANGE = 1e290
+
+
+def _check_forward_range(spec: ChainSpec, act_var: np.ndarray) -> None:
+    """Unnormalised chains (``norm="none"``) run in linear scale: their activations can
+    vanish or explode geometrically with depth (He-initialised ReLU at small width drifts
+    down) and then underflow to 0 or overflow, which would make the gradient 0 or NaN for
+    reasons of floating point, not of the network. Raise a ValueError naming the layer.
+    (A layer that is exactly 0 after a normal one, e.g. every ReLU dead at a tiny width, is a
+    property of the network and is kept.)"""
+    v = act_var.reshape(-1, act_var.shape[-1])
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(v) | (v > FORWARD_RANGE) | ((v > 0) & (v < 1 / FORWARD_RANGE))
+    if bad.any():
+        layer = int(np.flatnonzero(bad.any(axis=0))[0])
+        value = float(v[:, layer][bad[:, layer]][0])
+        raise ValueError(f"depth={spec.depth} with norm='none': the activations left the float64 "
+                         f"range at layer {layer} (variance {value:.3g}); "
+                         "an unnormalised chain is simulated in linear scale: reduce depth or "
+                         "use a normaliser")
 
 
 
