@@ -31,9 +31,10 @@ def _block_rate(log_norms, edge=5, block=200):
 
 @pytest.fixture(scope="module")
 def short_rate():
-    """The per-layer log rate from many short chains (depth 60, layers 5..55), its error."""
-    res = simulate_chain(60, W, B, reps=400, rng=11, corr_features=0, weight_grads=False)
-    lr = res.log_rates(5, 55)
+    """The per-layer log rate from many short chains (depth 300, layers 20..290, past the
+    first layers' transient), its error."""
+    res = simulate_chain(300, W, B, reps=150, rng=11, corr_features=0, weight_grads=False)
+    lr = res.log_rates(20, 290)
     return lr.mean(), lr.std(ddof=1) / math.sqrt(lr.size)
 
 

@@ -158,8 +158,8 @@ class ChainResult:
         :math:`\langle\nabla W^n, W^n\rangle` and :math:`\|W^n\|_F` (NaN without weight gradients).
     loss : (reps,) the loss of each chain.
     seed : the :class:`numpy.random.SeedSequence` that reproduces the run (pass it as ``rng``).
-    params : the arguments of the run (:meth:`ChainSpec.to_dict` and ``reps``).
-    spec : the :class:`ChainSpec` of the run (None for hand-edited sampled chains).
+    params : the arguments of the run (:meth:`~gradexp.mc.chain.ChainSpec.to_dict` and ``reps``).
+    spec : the :class:`~gradexp.mc.chain.ChainSpec` of the run (None for hand-edited sampled chains).
 
     References
     ----------
@@ -277,7 +277,7 @@ def _unscale(OUT: np.ndarray, WOUT: np.ndarray) -> None:
 
 
 def _result(OUT, WOUT, WSQ, LOSS, GRAM, ss, params, spec, batch) -> ChainResult:
-    """A :class:`ChainResult` from the outputs of :func:`_unscale`-d runs."""
+    """A :class:`ChainResult` from the outputs of ``_unscale``-d runs."""
     return ChainResult(
         grad_norms=OUT[:, K.F_GRAD_NORM].copy(),
         log_grad_norms=OUT[:, K.F_LOG_GRAD_NORM].copy(),

@@ -2,7 +2,7 @@
 with the memory available, raise one ValueError that names the arguments and the estimate.
 
 Every simulator of :mod:`gradexp.mc` checks its own arguments this way before it allocates
-anything; :func:`estimate_bytes` and :func:`check_fits` give the same estimate and the same
+anything; ``estimate_bytes`` and ``check_fits`` give the same estimate and the same
 error to a caller that wants to validate a call without running it (a sweep validating every
 cell before the first one runs).
 """
@@ -83,7 +83,7 @@ def estimate_bytes(func, /, *args, **kwargs) -> int:
     """Bytes that ``func(*args, **kwargs)`` allocates at its peak (estimated from every
     argument, nothing allocated or sampled), for a simulator of :mod:`gradexp.mc`.
 
-    ``func`` is the simulator or its name (keys of :data:`MEMORY_ESTIMATORS`: ``simulate_chain``,
+    ``func`` is the simulator or its name (keys of ``gradexp.mc._memory.MEMORY_ESTIMATORS``: ``simulate_chain``,
     ``sample_chain``, ``single_layer_ratio``, ``product_singular_values``, ``depth_scan`` and
     the training functions). Arguments are validated as the simulator validates them
     (ValueError/TypeError naming the argument). The estimate counts the buffers, the outputs
@@ -96,7 +96,7 @@ def estimate_bytes(func, /, *args, **kwargs) -> int:
 
 
 def check_fits(func, /, *args, **kwargs) -> int:
-    """:func:`estimate_bytes`, then the simulator's own ValueError if the estimate exceeds the
+    """``estimate_bytes``, then the simulator's own ValueError if the estimate exceeds the
     available memory (the message names the arguments and the estimate); returns the bytes.
 
     >>> check_fits("simulate_chain", depth=10**9, width=16, batch=64)

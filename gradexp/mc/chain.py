@@ -61,14 +61,14 @@ from the r-th child of the ``rng`` seed sequence (:func:`gradexp._random.spawn_s
 engines and thread counts give identical numbers.
 
 Random numbers: every tensor of repetition r is a Philox4x64-10 stream keyed by that child
-and named by (layer, tensor, batch) (:mod:`gradexp.mc._draws`, :mod:`gradexp.mc._philox`),
+and named by (layer, tensor, batch) (``gradexp.mc._draws``, ``gradexp.mc._philox``),
 drawn in compiled code: by the chain's own thread on the threaded engine, by all of numba's
 threads (``prange`` over blocks of counters) when chains run one at a time.
 
-Modules: :mod:`gradexp.mc.spec` (:class:`ChainSpec`, validation), :mod:`gradexp.mc._layout`
-(buffers, offsets, packing), :mod:`gradexp.mc._draws` (the Philox plan),
-:mod:`gradexp.mc._chain_kernels` (the compiled chain), :mod:`gradexp.mc._chain_stats`
-(statistics, :class:`ChainResult`), :mod:`gradexp.mc.sampled` (:func:`sample_chain`); this
+Modules: ``gradexp.mc.spec`` (:class:`ChainSpec`, validation), ``gradexp.mc._layout``
+(buffers, offsets, packing, the memory formula), ``gradexp.mc._draws`` (the Philox plan),
+``gradexp.mc._chain_kernels`` (the compiled chain), ``gradexp.mc._chain_stats``
+(statistics, :class:`ChainResult`), ``gradexp.mc.sampled`` (:func:`sample_chain`); this
 module runs repetitions (:func:`simulate_chain`, :func:`single_layer_ratio`) and re-exports
 the public names of the others.
 
@@ -144,7 +144,7 @@ def _n_threads() -> int:
 
 
 def _run_bytes(spec: ChainSpec, depth, width, reps, *, engine="auto", threads=None, batches=1):
-    """(bytes, what, engine, threads) of :func:`_simulate` for ``reps`` chains of ``spec`` at
+    """(bytes, what, engine, threads) of ``_simulate`` for ``reps`` chains of ``spec`` at
     ``depth`` and ``width`` (those of the spec or of the call a probe spec stands for): one
     chain's buffers per thread, the per-repetition outputs and the :class:`ChainResult`.
     ``engine="auto"`` and ``threads=None`` are resolved here, as the run resolves them."""
@@ -291,7 +291,7 @@ def simulate_chain(depth, width=None, batch=None, *, reps=1, rng=None, engine="a
     rng : None, int, :class:`~numpy.random.SeedSequence` or :class:`~numpy.random.Generator`
         (SPEC 7, validated by :func:`gradexp._random.as_seed_sequence`). Repetition r draws
         from Philox streams keyed by the r-th child of the seed sequence
-        (:func:`gradexp._random.spawn_seeds`, :mod:`gradexp.mc._draws`; numba's threads fill
+        (:func:`gradexp._random.spawn_seeds`, ``gradexp.mc._draws``; numba's threads fill
         the large tensors when chains run one at a time). The same int or SeedSequence gives
         the same numbers whatever the engine and thread count, and ``result.seed`` reproduces
         the run.

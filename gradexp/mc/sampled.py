@@ -179,11 +179,11 @@ class SampledChain:
 
     def gram_statistics(self) -> np.ndarray:
         """(3, N+1) mean ``|cos|``, stable rank and isometry gap of the batch Gram matrix of every
-        layer of the last run (definitions in :class:`ChainResult`)."""
+        layer of the last run (definitions in :class:`~gradexp.mc.chain.ChainResult`)."""
         return _gram_stats(self._spec, self._lay, self._buf.X[0])
 
     def result(self) -> ChainResult:
-        """The statistics of the last run as a one-repetition :class:`ChainResult`."""
+        """The statistics of the last run as a one-repetition :class:`~gradexp.mc.chain.ChainResult`."""
         b = self._buf
         gram = self.gram_statistics()[None] if "gram" in self._spec.stats else \
             np.full((1, N_GRAM, self._lay.N + 1), np.nan)
@@ -194,11 +194,11 @@ class SampledChain:
 
 
 def sample_chain(depth, width=None, batch=None, *, rng=None, **options) -> SampledChain:
-    """Draw one network of :func:`simulate_chain` (same options, same seeds:
+    """Draw one network of :func:`~gradexp.mc.chain.simulate_chain` (same options, same seeds:
     ``sample_chain(..., rng=s)`` is repetition 0 of ``simulate_chain(..., rng=s)``).
 
-    ``depth`` may be a :class:`ChainSpec` (then no width, batch or options); ``rng`` as in
-    :func:`simulate_chain`.
+    ``depth`` may be a :class:`~gradexp.mc.chain.ChainSpec` (then no width, batch or options); ``rng`` as in
+    :func:`~gradexp.mc.chain.simulate_chain`.
 
     References
     ----------

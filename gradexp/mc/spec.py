@@ -113,7 +113,7 @@ class ChainSpec:
     weight_grads : compute :math:`\nabla W^n` (its norm and :math:`\langle\nabla W, W\rangle`).
     corr_features : number of features for the pairwise correlation statistic (0: off).
     stats : extra per-layer statistics, a name or a tuple of names of :data:`STATS`:
-        ``"gram"`` fills :attr:`ChainResult.gram_cos`, ``stable_rank`` and ``isometry_gap``
+        ``"gram"`` fills :attr:`~gradexp.mc.chain.ChainResult.gram_cos`, ``stable_rank`` and ``isometry_gap``
         (costs one B×B Gram matrix and its eigenvalues per layer and chain).
     dtype : ``numpy.float64`` or ``numpy.float32`` (stored as a :class:`numpy.dtype`).
 
@@ -342,7 +342,7 @@ CHAIN_OPTIONS = tuple(f.name for f in dataclasses.fields(ChainSpec) if f.init)[3
 
 
 def _spec_bytes(spec: ChainSpec, width, *, depth=None, keep_dw: bool = False) -> int:
-    """Bytes of one chain of a (validated, possibly half-built) spec: :func:`chain_bytes` of
+    """Bytes of one chain of a (validated, possibly half-built) spec: ``chain_bytes`` of
     its fields, with ``width`` an int or the tuple of widths (and ``depth`` if not the spec's)."""
     return chain_bytes(spec.depth if depth is None else depth, width, spec.batch, itemsize=spec.dtype.itemsize, norm=spec.norm,
                        group_size=spec.group_size, has_bias=spec.bias_std > 0,
@@ -351,7 +351,7 @@ def _spec_bytes(spec: ChainSpec, width, *, depth=None, keep_dw: bool = False) ->
                        weight_grads=spec.weight_grads, keep_dw=keep_dw)
 
 
-#: False inside :func:`_probe_spec` (options validated at a small depth, no memory check)
+#: False inside ``_probe_spec`` (options validated at a small depth, no memory check)
 _CHECK_MEMORY = contextvars.ContextVar("gradexp_mc_chain_check_memory", default=True)
 
 
