@@ -1,13 +1,12 @@
 """Benchmark of the chain simulator (gradexp.mc.chain) against references measured in the same run.
 
 Run by hand: ``python benchmarks/bench_chain.py [repeats] [sections]`` (best of ``repeats``,
-default 3; ``sections`` a comma-separated subset of ``guard,wide,many``, default all). Every
+default 3; ``sections`` a comma-separated subset of ``guard,wide,many,norms``, default all). Every
 table also prints the spread of the rounds (slowest/fastest) of the end-to-end timings.
 On a busy machine ``BENCH_DTYPES=float64`` and ``BENCH_TORCH_THREADS=1`` shorten the run.
 
-gradexp end to end is timed with both random-number engines: ``rng_engine="philox"`` (the
-default: counter-based streams drawn in compiled code by every core) and ``"numpy"`` (SFC64
-drawn by numpy on one thread before each chain runs).
+gradexp end to end includes drawing the networks from counter-based Philox streams in
+compiled code (every core draws).
 
 1. Wide chains (depth 50, width 1024, batch 1024, forward + backward with weight gradients):
    achieved GFLOP/s (6·batch·width² flops per layer) as a fraction of numpy's BLAS matmul rate
@@ -18,6 +17,10 @@ drawn by numpy on one thread before each chain runs).
    engine (one chain per thread) against a PyTorch loop (default threads and one thread) and a
    plain-numpy loop over chains, end to end (drawing the networks included: ~55M Gaussian
    variates, which bound every implementation) and the pass alone on networks drawn beforehand.
+
+3. Normalisers (depth 50, width 256, batch 64): BatchNorm, LayerNorm, GroupNorm (G = 16),
+   RMSNorm (G = 16 and whole width), GroupNorm with shift and eps, the compiled pass alone and
+   end to end; time ratios to BatchNorm.
 
 Every implementation computes the same quantities: the per-layer norms of the gradients with
 respect to the BatchNorm outputs and of the weight gradients, from a Gaussian upstream gradient.
@@ -34,10 +37,12 @@ import numpy as np
 
 from gradexp._random import spawn_seeds
 from gradexp._threads import blas_threads
+from gradexp.mc import _layout as L
 from gradexp.mc import chain as C
+from gradexp.mc._draws import _Drawer
 
 REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-SECTIONS = sys.argv[2].split(",") if len(sys.argv) > 2 else ["guard", "wide", "many"]
+SECTIONS = sys.argv[2].split(",") if len(sys.argv) > 2 else ["guard", "wide", "many", "norms"]
 #: BENCH_DTYPES=float64 restricts the wide and many sections to one dtype
 DTYPES = [np.dtype(t).type for t in os.environ.get("BENCH_DTYPES", "float64,float32").split(",")]
 #: slowest/fastest round of every timed function of the last best_of call
@@ -140,9 +145,6 @@ def wide(torch, dtype, depth=50, d=1024, B=1024):
         "gradexp_pass": lambda: net.run(keep_weight_grads=False),
         "gradexp_e2e": lambda: C.simulate_chain(depth, d, B, rng=1, dtype=dtype, corr_features=0,
                                                 engine="wide"),
-        "gradexp_e2e_numpy": lambda: C.simulate_chain(depth, d, B, rng=1, dtype=dtype,
-                                                      corr_features=0, engine="wide",
-                                                      rng_engine="numpy"),
         "numpy_pass": lambda: numpy_chain(x, ws, G),
     }
     if torch is not None:
@@ -164,16 +166,13 @@ def wide(torch, dtype, depth=50, d=1024, B=1024):
     t_pass, t_e2e, t_np = t["gradexp_pass"], t["gradexp_e2e"], t["numpy_pass"]
     print(f"gradexp pass:       {t_pass:7.2f} s  {flops / t_pass / 1e9:6.1f} GFLOP/s  "
           f"= {flops / t_pass / roof:.2f} of roofline")
-    t_e2n = t["gradexp_e2e_numpy"]
     print(f"gradexp end to end: {t_e2e:7.2f} s  {flops / t_e2e / 1e9:6.1f} GFLOP/s  "
           f"= {flops / t_e2e / roof:.2f} of roofline (philox; includes drawing "
           f"{depth * d * d / 1e6:.0f}M weights)")
-    print(f"  with rng_engine='numpy': {t_e2n:7.2f} s = {flops / t_e2n / roof:.2f} of roofline")
     print(f"numpy loop pass:    {t_np:7.2f} s  -> gradexp pass is {t_np / t_pass:.2f}x faster")
-    print("  " + spread("mm", "gradexp_pass", "gradexp_e2e", "gradexp_e2e_numpy", "numpy_pass",
+    print("  " + spread("mm", "gradexp_pass", "gradexp_e2e", "numpy_pass",
                         "torch_e2e"))
     res = {"roofline_fraction_pass": flops / t_pass / roof, "roofline_fraction_e2e": flops / t_e2e / roof,
-           "roofline_fraction_e2e_numpy_rng": flops / t_e2n / roof,
            "speedup_vs_numpy": t_np / t_pass}
     if torch is not None:
         t_t, t_te = t["torch_pass"], t["torch_e2e"]
@@ -192,7 +191,7 @@ class _Part:
             setattr(self, k, v[a:b])
 
     def arrays(self, n):
-        return C._Buffers.arrays(self, n)
+        return L._Buffers.arrays(self, n)
 
 
 def many(torch, dtype, depth=50, d=64, B=64, n=256):
@@ -201,15 +200,16 @@ def many(torch, dtype, depth=50, d=64, B=64, n=256):
     print(f"\n== {n} small chains: depth {depth}, width {d}, batch {B}, {np.dtype(dtype).name}")
     threads = C._n_threads()
     spec = C.ChainSpec(depth, d, B, residual_scale=1.0, dtype=dtype, corr_features=0)
-    lay = C._Layout(spec)
-    buf = C._Buffers(spec, lay, n)
+    lay = L._Layout(spec)
+    buf = L._Buffers(spec, lay, n)
+    draw = _Drawer(spec, lay)
     for i, s in enumerate(spawn_seeds(2, n)):
-        C._draw(C._stream(s), spec, lay, buf, i)
+        draw(draw.start(s), buf, i)
     parts = [_Part(buf, k * n // threads, (k + 1) * n // threads) for k in range(threads)]
 
     def g_pass():  # the pass alone: networks drawn beforehand, chains split over the threads
         with blas_threads(1), ThreadPoolExecutor(threads) as pool:
-            list(pool.map(lambda p: C._run(spec, lay, p, p.X.shape[0]), parts))
+            list(pool.map(lambda p: L._run(spec, lay, p, p.X.shape[0]), parts))
 
     nets = [draw_numpy(np.random.default_rng(3), depth, d, B, dtype) for _ in range(n)]
 
@@ -220,9 +220,6 @@ def many(torch, dtype, depth=50, d=64, B=64, n=256):
 
     fns = {"gradexp_e2e": lambda: C.simulate_chain(depth, d, B, reps=n, rng=2, dtype=dtype,
                                                    corr_features=0, engine="compiled"),
-           "gradexp_e2e_numpy": lambda: C.simulate_chain(depth, d, B, reps=n, rng=2, dtype=dtype,
-                                                         corr_features=0, engine="compiled",
-                                                         rng_engine="numpy"),
            "gradexp_pass": g_pass, "numpy_e2e": np_loop,
            "numpy_pass": lambda: [numpy_chain(*net) for net in nets]}
     if torch is not None:
@@ -251,12 +248,9 @@ def many(torch, dtype, depth=50, d=64, B=64, n=256):
             fns[f"torch{nt}_e2e"] = t_loop
             fns[f"torch{nt}_pass"] = t_pass
     t = best_of(fns)
-    t_g, t_gp, t_gn = t["gradexp_e2e"], t["gradexp_pass"], t["gradexp_e2e_numpy"]
+    t_g, t_gp = t["gradexp_e2e"], t["gradexp_pass"]
     print(f"gradexp, end to end (draws included): {t_g:7.3f} s   pass alone: {t_gp:7.3f} s "
           f"({threads} threads; philox)")
-    print(f"  with rng_engine='numpy': {t_gn:7.3f} s (numpy loop {t['numpy_e2e'] / t_gn:.1f}x, "
-          + ", ".join(f"torch {k[5:-4]} thread(s) {t[k] / t_gn:.1f}x" for k in sorted(t)
-                      if k.startswith("torch") and k.endswith("_e2e")) + " slower)")
     print(f"numpy loop, end to end: {t['numpy_e2e']:7.3f} s -> gradexp {t['numpy_e2e'] / t_g:.1f}x "
           f"faster;  pass alone: {t['numpy_pass']:7.3f} s -> gradexp {t['numpy_pass'] / t_gp:.1f}x faster")
     res = {"speedup_vs_numpy_e2e": t["numpy_e2e"] / t_g, "speedup_vs_numpy_pass": t["numpy_pass"] / t_gp}
@@ -268,10 +262,8 @@ def many(torch, dtype, depth=50, d=64, B=64, n=256):
                   f"faster;  pass alone: {tp:7.3f} s -> gradexp {tp / t_gp:.1f}x faster")
             res[f"speedup_vs_torch{nt}_e2e"] = te / t_g
             res[f"speedup_vs_torch{nt}_pass"] = tp / t_gp
-    print("  " + spread("gradexp_e2e", "gradexp_e2e_numpy", "gradexp_pass", "numpy_e2e",
+    print("  " + spread("gradexp_e2e", "gradexp_pass", "numpy_e2e",
                         *[k for k in sorted(t) if k.startswith("torch")]))
-    res["speedup_vs_numpy_e2e_numpy_rng"] = t["numpy_e2e"] / t_gn
-    res["philox_over_numpy_rng_e2e"] = t_gn / t_g
     return res
 
 
@@ -303,7 +295,7 @@ def blas_guard_overhead(n=2000):
     lay = net._lay
     t_cached = min(per_call(cached, n) for _ in range(3))
     t_uncached = min(per_call(uncached, n // 10) for _ in range(3))
-    t_kernel = min(per_call(lambda: C._run(net.spec, lay, net._buf, 1), n) for _ in range(3))
+    t_kernel = min(per_call(lambda: L._run(net.spec, lay, net._buf, 1), n) for _ in range(3))
     t_run = min(per_call(net.run, n) for _ in range(3))
     print(f"blas_threads(1) enter+exit (cached controller): {t_cached * 1e6:7.1f} us")
     print(f"threadpool_limits(1) enter+exit (rescans libs): {t_uncached * 1e6:7.1f} us")
@@ -312,6 +304,36 @@ def blas_guard_overhead(n=2000):
           f"-> guard = {t_cached / t_run:.2f} of a run (uncached would be {t_uncached / t_run:.1f}x a run)")
     return {"guard_us": t_cached * 1e6, "uncached_us": t_uncached * 1e6,
             "guard_fraction_of_small_run": t_cached / t_run}
+
+
+# ----------------------------------------------------------------------------- normalisers
+NORM_ARMS = {"batch": {}, "layer": {"norm": "layer"}, "group16": {"norm": "group", "group_size": 16},
+             "rms16": {"norm": "rms", "group_size": 16}, "rms": {"norm": "rms"},
+             "group16+shift+eps": {"norm": "group", "group_size": 16, "shift": 0.5, "eps": 1e-5}}
+
+
+def norms(depth=50, d=256, B=64, reps=16):
+    """Every normaliser on the same chain (forward + exact backward), timed in one best-of
+    round each: the compiled pass alone on one drawn network (the normaliser's kernels plus
+    the shared matmuls) and end to end over ``reps`` chains; ratios to BatchNorm."""
+    print(f"\n== normalisers: depth {depth}, width {d}, batch {B}, float64 (pass: one chain; "
+          f"end to end: {reps} chains)")
+    nets = {k: C.sample_chain(depth, d, B, rng=1, corr_features=0, weight_grads=False, **kw)
+            for k, kw in NORM_ARMS.items()}
+    fns = {}
+    for k, kw in NORM_ARMS.items():
+        fns[f"{k}_pass"] = lambda net=nets[k]: L._run(net.spec, net._lay, net._buf, 1)
+        fns[f"{k}_e2e"] = lambda kw=kw: C.simulate_chain(depth, d, B, reps=reps, rng=2,
+                                                         corr_features=0, weight_grads=False, **kw)
+    t = best_of(fns)
+    res = {}
+    for k in NORM_ARMS:
+        rp, re = t[f"{k}_pass"] / t["batch_pass"], t[f"{k}_e2e"] / t["batch_e2e"]
+        print(f"{k:>18}: pass {t[f'{k}_pass'] * 1e3:7.2f} ms ({rp:.2f}x batch)   end to end "
+              f"{t[f'{k}_e2e']:6.3f} s ({re:.2f}x batch)")
+        res[f"{k}_pass_over_batch"], res[f"{k}_e2e_over_batch"] = rp, re
+    print("  " + spread(*fns))
+    return res
 
 
 def main():
@@ -341,6 +363,8 @@ def main():
     for dtype in DTYPES:
         if "many" in SECTIONS:
             results[f"many_{np.dtype(dtype).name}"] = many(torch, dtype)
+    if "norms" in SECTIONS:
+        results["norms"] = norms()
     print("\nsummary (issue 15 targets: wide float64 roofline_fraction_e2e >= 0.8; small chains "
           "speedup_vs_torch1_e2e >= 5 and speedup_vs_numpy_e2e >= 3, float64 and float32):")
     for k, v in results.items():

@@ -56,15 +56,15 @@ def run(args):
     M, N, r = args.M, args.N, args.repeat
     threads = args.threads if args.threads > 0 else os.environ.get("OPENBLAS_NUM_THREADS", "default")
     print(f"M = {M}, N = {N}, best of {r}; BLAS threads: {threads}")
-    product_singular_values(2, 8, seed=0)  # imports and first-call costs outside the timings
-    t_direct = best(lambda: product_singular_values(M, N, seed=1, method="direct"), r)
-    t_qr = best(lambda: product_singular_values(M, N, seed=1, method="qr"), r)
+    product_singular_values(2, 8, rng=0)  # imports and first-call costs outside the timings
+    t_direct = best(lambda: product_singular_values(M, N, rng=1, method="direct"), r)
+    t_qr = best(lambda: product_singular_values(M, N, rng=1, method="qr"), r)
     print(f"direct     {t_direct:8.2f} s   (reference)")
     print(f"qr         {t_qr:8.2f} s   ratio qr / direct = {t_qr / t_direct:.2f}")
     if args.dense_M > 0:
         m = args.dense_M
-        t_d = best(lambda: product_singular_values(m, N, seed=2, method="direct"), r)
-        t_qd = best(lambda: product_singular_values(m, N, seed=2, method="qr-dense"), r)
+        t_d = best(lambda: product_singular_values(m, N, rng=2, method="direct"), r)
+        t_qd = best(lambda: product_singular_values(m, N, rng=2, method="qr-dense"), r)
         print(f"qr-dense   {t_qd:8.2f} s   ratio qr-dense / direct = {t_qd / t_d:.2f}   (M = {m})")
 
 

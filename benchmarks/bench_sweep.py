@@ -120,12 +120,12 @@ def bench_cache(repeat: int) -> None:
     params = {**CHAIN, "width": 64}
     with tempfile.TemporaryDirectory() as d, cache.using(enabled=True, directory=d):
         seed = np.random.SeedSequence(7)
-        compute = min(timed(lambda: simulate_chain(**params, seed=seed))[0] for _ in range(repeat))
-        cache.cached_call(simulate_chain, **params, seed=seed)  # store it
-        hit = min(timed(lambda: cache.cached_call(simulate_chain, **params, seed=seed))[0] for _ in range(repeat))
+        compute = min(timed(lambda: simulate_chain(**params, rng=seed))[0] for _ in range(repeat))
+        cache.cached_call(simulate_chain, **params, rng=seed)  # store it
+        hit = min(timed(lambda: cache.cached_call(simulate_chain, **params, rng=seed))[0] for _ in range(repeat))
         key = min(timed(lambda: cache.call_key(simulate_chain, (), {**params, "seed": seed}))[0]
                   for _ in range(repeat))
-        same = cache.cached_call(simulate_chain, **params, seed=seed).rate == simulate_chain(**params, seed=seed).rate
+        same = cache.cached_call(simulate_chain, **params, rng=seed).rate == simulate_chain(**params, rng=seed).rate
     print(f"result store, one simulate_chain call {params}, best of {repeat}:")
     print(f"  compute {1e3 * compute:8.2f} ms; read back {1e3 * hit:6.2f} ms; key {1e3 * key:6.2f} ms")
     print(f"  SPEED-UP read back / compute: {compute / hit:.0f}x; stored result identical: {same}")

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_seed_sequence", "as_generator", "spawn_seeds", "spawn_generators", "rng_argument",
-           "RngLike"]
+__all__ = ["as_seed_sequence", "as_generator", "spawn_seeds", "spawn_generators", "RngLike"]
 
 RngLike = "None | int | numpy.random.SeedSequence | numpy.random.Generator"
 
@@ -58,19 +57,3 @@ def spawn_seeds(rng, n: int, *, name: str = "rng") -> list[np.random.SeedSequenc
 def spawn_generators(rng, n: int, *, bit_generator=np.random.PCG64, name: str = "rng") -> list[np.random.Generator]:
     """``n`` independent Generators, one per repetition, from :func:`spawn_seeds`."""
     return [np.random.Generator(bit_generator(s)) for s in spawn_seeds(rng, n, name=name)]
-
-
-def rng_argument(rng=None, seed=None):
-    """The randomness argument of a function that takes ``rng`` with ``seed`` as an alias.
-
-    Returns whichever of the two was given, after checking its type under the name the caller
-    used (a TypeError/ValueError naming ``seed`` or ``rng``); both given is a TypeError.
-    """
-    name = "rng"
-    if seed is not None:
-        if rng is not None:
-            raise TypeError("pass rng or its alias seed, not both")
-        rng, name = seed, "seed"
-    if not isinstance(rng, (np.random.SeedSequence, np.random.Generator)) and rng is not None:
-        as_seed_sequence(rng, name=name)  # raises for a bad type or a negative int
-    return rng

@@ -127,7 +127,7 @@ plt.show()
 rows = []
 for k, mu in enumerate((-1.0, 0.0, 1.0)):
     res = single_layer_ratio(256, 256, input_mean=mu, bn_backward="simplified",
-                             bn_stats="population", reps=32, seed=100 + k)
+                             bn_stats="population", reps=32, rng=100 + k)
     theory = float(gradexp.explosion_factor(mu / math.sqrt(2)))
     z = res.ratio.z_score(theory)
     rows.append((mu, theory, res.ratio, z))
@@ -143,7 +143,7 @@ print(f"largest deviation: {max(abs(r[3]) for r in rows):.2f} standard errors")
 
 # %%
 for k, B in enumerate((16, 64, 256)):
-    res = single_layer_ratio(256, B, reps=64, seed=200 + k)
+    res = single_layer_ratio(256, B, reps=64, rng=200 + k)
     print(f"batch {B:>3}: ratio = {res.ratio.mean:.4f} ± {res.ratio.stderr:.4f}  "
           f"(excess over C(0): {res.ratio.mean - C0:+.4f})")
     KEY[f"mc_layer_ratio_batch={B}"] = {"mean": res.ratio.mean, "stderr": res.ratio.stderr}
@@ -156,7 +156,7 @@ for k, B in enumerate((16, 64, 256)):
 # Yang's rate per layer, from the output back to the input.
 
 # %%
-chain = simulate_chain(depth=30, width=128, batch=128, activation="relu", reps=8, seed=7)
+chain = simulate_chain(depth=30, width=128, batch=128, activation="relu", reps=8, rng=7)
 rate = chain.rate_between(5, 25)  # away from the two ends
 print(f"measured growth per layer (layers 5-25): {rate.mean:.4f} ± {rate.stderr:.4f}")
 print(f"Yang's rate sqrt(pi/(pi-1)):              {gradexp.YANG_RATE:.4f}   "
@@ -207,7 +207,7 @@ fig, ax = plt.subplots(figsize=(6, 3.6))
 ax.plot(rho_grid, gradexp.correlated_explosion_factor(rho_grid), lw=2, label="closed form")
 for k, rho in enumerate((0.0, 0.5, 0.8)):
     small, large = (single_layer_ratio(256, B, input_corr=rho, bn_backward="simplified", reps=32,
-                                       seed=300 + 10 * k + j).ratio for j, B in enumerate((128, 512)))
+                                       rng=300 + 10 * k + j).ratio for j, B in enumerate((128, 512)))
     mean = (4 * large.mean - small.mean) / 3
     stderr = math.hypot(4 * large.stderr, small.stderr) / 3
     theory = float(gradexp.correlated_explosion_factor(rho))

@@ -151,7 +151,7 @@ measured = {}
 for name, opt in (("sgd", None), ("lars", optim.Optimizer(rule=optim.LARS(eta=0.02)))):
     ratios = []
     for s in seeds:
-        run = train_toynet(depth, 32, lr, steps, batch=64, seed=s, optimizer=opt)
+        run = train_toynet(depth, 32, lr, steps, batch=64, rng=s, optimizer=opt)
         E = run.elr[:, 1:]
         cv = E.std(axis=1) / E.mean(axis=1)
         ratios.append(cv[-1] / cv[0])

@@ -64,7 +64,7 @@ KEY["edge_M=3"] = float(gradexp.fuss_catalan_edge(3))
 
 # %%
 M, N, reps = 3, 400, 4
-s = product_singular_values(M, N, seed=1, reps=reps)
+s = product_singular_values(M, N, rng=1, reps=reps)
 x = np.sort((s**2).ravel())
 ks = float(np.max(np.abs(gradexp.fuss_catalan_cdf(x, M) - np.arange(1, x.size + 1) / x.size)))
 print(f"{x.size} squared singular values; largest {x[-1]:.3f} (edge {float(gradexp.fuss_catalan_edge(M)):.3f})")
@@ -96,7 +96,7 @@ plt.show()
 
 # %%
 depths = np.array([1, 2, 4, 8, 16, 32])
-scan = depth_scan(depths, 128, reps=4, seed=2)
+scan = depth_scan(depths, 128, reps=4, rng=2)
 smax = scan.estimates("sigma_max")
 print(f"{'M':>3} {'sqrt(edge)':>11} {'sampled sigma_max':>20}")
 for M_, est in zip(depths, smax):
@@ -133,7 +133,7 @@ plt.show()
 
 # %%
 for method in ("direct", "qr"):
-    sv = product_singular_values(30, 64, seed=3, method=method, log=True)
+    sv = product_singular_values(30, 64, rng=3, method=method, log=True)
     cond = (sv[0] - sv[-1]) / math.log(10)
     print(f"{method:>6}: log10 condition number of a 30-factor product (N = 64) = {cond:.1f}")
     KEY[f"log10_cond_{method}"] = float(cond)

@@ -29,7 +29,7 @@ FD_RTOL = 1e-7  # the issue's target: backward = central differences to 1e-7 rel
 
 
 # ============================================================================ helpers
-def _fd_errors(ch, *, freeze=False, n_inputs=5, n_weights=2, seed=0):
+def _fd_errors(ch, *, freeze=False, n_inputs=5, n_weights=2, rng=0):
     """max |central difference − backward| over sampled coordinates, relative to max |grad|."""
     ch.run()
     if freeze:
@@ -37,7 +37,7 @@ def _fd_errors(ch, *, freeze=False, n_inputs=5, n_weights=2, seed=0):
     g0 = ch.grad.copy()
     dws = {k: v.copy() for k, v in ch.weight_grads.items()}
     scale = max(np.abs(g0).max(), max(np.abs(v).max() for v in dws.values()))
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(rng)
     errs = []
 
     def central(arr, idx):
@@ -127,7 +127,7 @@ FD_CASES = [
 
 @pytest.mark.parametrize("norm,act,extra", FD_CASES)
 def test_full_backward_matches_central_differences(norm, act, extra):
-    ch = sample_chain(3, 5, 6, seed=3, norm=norm, activation=act, **extra)
+    ch = sample_chain(3, 5, 6, rng=3, norm=norm, activation=act, **extra)
     assert _fd_errors(ch) < FD_RTOL
 
 
@@ -136,19 +136,19 @@ def test_full_backward_matches_central_differences(norm, act, extra):
 def test_simplified_backward_is_derivative_of_frozen_forward(norm, act):
     # eps under LayerNorm: a sample whose units are all dead (all 5 inputs of a row below 0,
     # probability 1/32 per sample) has sigma = 0 there
-    ch = sample_chain(3, 5, 6, seed=4, norm=norm, activation=act, bn_backward="simplified",
+    ch = sample_chain(3, 5, 6, rng=4, norm=norm, activation=act, bn_backward="simplified",
                       residual=2, eps=1e-3 if norm == "layer" else 0.0)
     assert _fd_errors(ch, freeze=True) < FD_RTOL
 
 
 def test_simplified_backward_differs_from_true_derivative():
     """The simplified backward is not the derivative of the batch-statistics forward."""
-    ch = sample_chain(2, 5, 6, seed=5, bn_backward="simplified")
+    ch = sample_chain(2, 5, 6, rng=5, bn_backward="simplified")
     assert _fd_errors(ch) > 1e-3
 
 
 def test_finite_differences_detect_a_wrong_gradient():
-    ch = sample_chain(2, 5, 6, seed=6)
+    ch = sample_chain(2, 5, 6, rng=6)
     ch.run()
     ch.weights[0][0, 0] += 1e-3  # forward changed after the gradient was taken
     g_before = ch.grad.copy()
@@ -167,7 +167,7 @@ def test_finite_differences_detect_a_wrong_gradient():
 def test_matches_numpy_reference(norm, full, extra):
     depth, width, batch = 4, 7, 9
     kw = dict(norm=norm, bn_backward="full" if full else "simplified", **extra)
-    ch = sample_chain(depth, width, batch, seed=11, **kw)
+    ch = sample_chain(depth, width, batch, rng=11, **kw)
     ch.run()
     act = get_activation(kw.get("activation", "relu"))
     s = kw.get("residual")
@@ -206,7 +206,7 @@ def test_matches_numpy_reference(norm, full, extra):
 def test_matches_torch_autograd(norm):
     torch = pytest.importorskip("torch")
     depth, width, batch = 4, 8, 10
-    ch = sample_chain(depth, width, batch, seed=21, norm=norm, activation="gelu",
+    ch = sample_chain(depth, width, batch, rng=21, norm=norm, activation="gelu",
                       upstream="cross_entropy", residual=2, bias_std=0.2)
     loss = ch.run()
     x = torch.tensor(ch.inputs, dtype=torch.float64, requires_grad=True)
@@ -235,9 +235,9 @@ def test_matches_torch_autograd(norm):
 
 def test_float32_close_to_float64():
     """The same network in both precisions (float32 draws differ, so copy the arrays)."""
-    r32 = simulate_chain(6, 16, 16, dtype=np.float32, reps=2, seed=31, activation="gelu")
-    ch64 = sample_chain(6, 16, 16, seed=32)
-    ch32 = sample_chain(6, 16, 16, seed=32, dtype=np.float32)
+    r32 = simulate_chain(6, 16, 16, dtype=np.float32, reps=2, rng=31, activation="gelu")
+    ch64 = sample_chain(6, 16, 16, rng=32)
+    ch32 = sample_chain(6, 16, 16, rng=32, dtype=np.float32)
     ch32.inputs[:] = ch64.inputs
     for w32, w64 in zip(ch32.weights, ch64.weights):
         w32[:] = w64
@@ -258,12 +258,14 @@ def _kernel_args_forward(norm, center, has_skip, frozen):
     n = max(z.shape)
     mu = rng.standard_normal(n)
     sig = rng.uniform(0.5, 2, n)
-    return [norm, center, z, bias, True, frozen, mu, sig, np.zeros(n), 1e-3,
+    G = 5 if norm == K.NORM_GROUP else 0
+    return [norm, center, z, bias, True, frozen, mu, sig, np.zeros(n), 1e-3, G, 0.3,
             rng.standard_normal((6, 5)), has_skip, 0.7]
 
 
 @pytest.mark.parametrize("norm,center", [(K.NORM_BATCH, True), (K.NORM_BATCH, False),
-                                         (K.NORM_LAYER, True), (K.NORM_NONE, True)])
+                                         (K.NORM_GROUP, True), (K.NORM_GROUP, False),
+                                         (K.NORM_NONE, True)])
 @pytest.mark.parametrize("has_skip,frozen", [(False, False), (True, False), (True, True)])
 def test_norm_forward_kernel_matches_py_func(norm, center, has_skip, frozen):
     a = _kernel_args_forward(norm, center, has_skip, frozen)
@@ -276,14 +278,16 @@ def test_norm_forward_kernel_matches_py_func(norm, center, has_skip, frozen):
 
 
 @pytest.mark.parametrize("norm,center", [(K.NORM_BATCH, True), (K.NORM_BATCH, False),
-                                         (K.NORM_LAYER, True), (K.NORM_NONE, True)])
+                                         (K.NORM_GROUP, True), (K.NORM_GROUP, False),
+                                         (K.NORM_NONE, True)])
 @pytest.mark.parametrize("has_skip,full", [(False, True), (True, True), (True, False)])
 def test_norm_backward_kernel_matches_py_func(norm, center, has_skip, full):
     rng = np.random.default_rng(2)
     B, d = 6, 5
     args = [norm, center, rng.standard_normal((B, d)), rng.standard_normal((B, d)),
-            rng.standard_normal((B, d)), has_skip, 0.7, rng.uniform(0.5, 2, max(B, d)), full,
-            np.zeros((B, d)), np.zeros((B, d)), np.zeros(d), np.zeros(d)]
+            rng.standard_normal((B, d)), has_skip, 0.7, 0.3, rng.uniform(0.5, 2, max(B, d)), full,
+            5 if norm == K.NORM_GROUP else 0, np.zeros((B, d)), np.zeros((B, d)), np.zeros(d),
+            np.zeros(d)]
     other = [x.copy() if isinstance(x, np.ndarray) else x for x in args]
     K._norm_backward(*args)
     K._norm_backward.py_func(*other)
@@ -377,17 +381,19 @@ def test_statistics_kernels_match_py_func():
 
 def test_whole_chain_kernel_matches_py_func():
     """_chain_one in pure Python (its callees compiled) gives the compiled numbers."""
-    from gradexp.mc import chain as C
+    from chain_oracle import draw as numpy_draw
+
+    from gradexp.mc import _layout as L
 
     spec = ChainSpec(3, 4, 5, activation="elu", input_mean=0.3, input_corr=0.2, residual=1,
                      residual_scale=0.8, bias_std=0.1, upstream="cross_entropy", classes=3,
                      corr_features=3)
-    lay = C._Layout(spec)
+    lay = L._Layout(spec)
     bufs = []
     for compiled in (True, False):
-        buf = C._Buffers(spec, lay, 1)
-        C._draw(np.random.default_rng(7), spec, lay, buf, 0)
-        IP, FP = C._pack(spec, lay)
+        buf = L._Buffers(spec, lay, 1)
+        numpy_draw(np.random.default_rng(7), spec, lay, buf, 0)
+        IP, FP = L._pack(spec, lay)
         arrays = buf.arrays(1)
         if compiled:
             K._run_chains(IP, FP, lay.table, *arrays)
@@ -401,7 +407,7 @@ def test_whole_chain_kernel_matches_py_func():
 
 # ============================================================================ engines and seeds
 def test_engines_and_thread_counts_give_the_same_numbers():
-    kw = dict(activation="silu", residual=2, reps=5, seed=41, input_mean=0.5)
+    kw = dict(activation="silu", residual=2, reps=5, rng=41, input_mean=0.5)
     ref = simulate_chain(6, 12, 10, engine="wide", **kw)
     for other in (simulate_chain(6, 12, 10, engine="compiled", threads=1, **kw),
                   simulate_chain(6, 12, 10, engine="compiled", threads=2, **kw),
@@ -411,47 +417,45 @@ def test_engines_and_thread_counts_give_the_same_numbers():
 
 
 def test_same_seed_same_numbers_and_recorded_seed_reproduces():
-    a = simulate_chain(4, 8, 8, reps=3, seed=5)
-    b = simulate_chain(4, 8, 8, reps=3, seed=5)
-    c = simulate_chain(4, 8, 8, reps=3, seed=6)
+    a = simulate_chain(4, 8, 8, reps=3, rng=5)
+    b = simulate_chain(4, 8, 8, reps=3, rng=5)
+    c = simulate_chain(4, 8, 8, reps=3, rng=6)
     np.testing.assert_array_equal(a.grad_norms, b.grad_norms)
     assert not np.array_equal(a.grad_norms, c.grad_norms)
     fresh = simulate_chain(4, 8, 8, reps=3)  # OS entropy, recorded
-    again = simulate_chain(4, 8, 8, reps=3, seed=fresh.seed)
+    again = simulate_chain(4, 8, 8, reps=3, rng=fresh.seed)
     np.testing.assert_array_equal(fresh.grad_norms, again.grad_norms)
     # repetitions are independent streams: rep 0 alone equals rep 0 of a longer run
-    one = simulate_chain(4, 8, 8, reps=1, seed=5)
+    one = simulate_chain(4, 8, 8, reps=1, rng=5)
     np.testing.assert_array_equal(one.grad_norms[0], a.grad_norms[0])
-    # sample_chain(seed=s) is repetition 0 of simulate_chain(seed=s)
-    ch = sample_chain(4, 8, 8, seed=5)
+    # sample_chain(rng=s) is repetition 0 of simulate_chain(rng=s)
+    ch = sample_chain(4, 8, 8, rng=5)
     ch.run()
     np.testing.assert_allclose(ch.result().grad_norms[0], a.grad_norms[0], rtol=1e-14)
 
 
 def test_rng_argument_forms():
-    """SPEC 7: rng and its alias seed; the same SeedSequence object twice gives the same
+    """SPEC 7: rng (the only seed argument); the same SeedSequence object twice gives the same
     numbers and is not advanced; a Generator is a stream (two calls differ)."""
     ss = np.random.SeedSequence(3)
     a = simulate_chain(3, 6, 6, reps=2, rng=ss)
     b = simulate_chain(3, 6, 6, reps=2, rng=ss)
     assert ss.n_children_spawned == 0
     np.testing.assert_array_equal(a.grad_norms, b.grad_norms)
-    np.testing.assert_array_equal(simulate_chain(3, 6, 6, reps=2, seed=3).grad_norms, a.grad_norms)
+    np.testing.assert_array_equal(simulate_chain(3, 6, 6, reps=2, rng=3).grad_norms, a.grad_norms)
     g = np.random.default_rng(0)
     c, d = simulate_chain(3, 6, 6, reps=2, rng=g), simulate_chain(3, 6, 6, reps=2, rng=g)
     assert not np.array_equal(c.grad_norms, d.grad_norms)
-    with pytest.raises(TypeError, match="not both"):
-        simulate_chain(3, 6, 6, rng=1, seed=1)
     for bad, exc in ((-1, ValueError), (1.5, TypeError), ("x", TypeError), (True, TypeError)):
         with pytest.raises(exc, match="rng"):
             simulate_chain(3, 6, 6, rng=bad)
-    with pytest.raises(TypeError, match="seed"):
-        single_layer_ratio(8, 8, seed="x")
+    with pytest.raises(TypeError, match="rng"):
+        single_layer_ratio(8, 8, rng="x")
 
 
 # ============================================================================ results and API
 def test_result_helpers():
-    res = simulate_chain(8, 16, 16, reps=6, seed=2)
+    res = simulate_chain(8, 16, 16, reps=6, rng=2)
     assert isinstance(res, ChainResult) and res.depth == 8 and res.reps == 6
     lr = (np.log(res.grad_norms[:, 0]) - np.log(res.grad_norms[:, 8])) / 8
     np.testing.assert_allclose(res.log_rates(), lr, rtol=1e-13)
@@ -469,12 +473,12 @@ def test_result_helpers():
     # BatchNorm outputs have unit batch variance and zero mean exactly
     np.testing.assert_allclose(res.act_var[:, 1:], 1.0, rtol=1e-12)
     assert np.all(res.mean_std_ratio[:, 1:] < 1e-12)
-    single = simulate_chain(2, 4, 4, reps=1, seed=0)
+    single = simulate_chain(2, 4, 4, reps=1, rng=0)
     assert math.isnan(single.rate_stderr)
 
 
 def test_width_changes_and_residual_validation():
-    res = simulate_chain(3, [8, 16, 4, 4], 8, reps=2, seed=3)
+    res = simulate_chain(3, [8, 16, 4, 4], 8, reps=2, rng=3)
     assert res.grad_norms.shape == (2, 4)
     with pytest.raises(ValueError, match="equal widths"):
         simulate_chain(2, [8, 16, 4], 8, residual=2)
@@ -488,13 +492,17 @@ BAD_ARGS = [
     (dict(weights="uniform"), "weights"), (dict(weights="orthogonal", weight_mean=0.5), "weight_mean"),
     (dict(stats="hessian"), "stats"), (dict(residual_scale=float("nan")), "residual_scale"),
     (dict(input_std=-1.0), "input_std"), (dict(eps=float("nan")), "eps"),
-    (dict(norm="group"), "norm"), (dict(bn_backward="half"), "bn_backward"),
+    (dict(norm="groups"), "norm"), (dict(bn_backward="half"), "bn_backward"),
+    (dict(norm="group", group_size=3), "group_size"), (dict(norm="rms", group_size=0), "group_size"),
+    (dict(norm="batch", group_size=2), "group_size"), (dict(shift=float("nan")), "shift"),
+    (dict(shift=float("inf")), "shift"), (dict(norm="none", shift=1.0), "shift"),
+    (dict(norm="group", group_size=2, eps=-0.1), "eps"),
     (dict(activation="swish"), "activation"), (dict(input_corr=1.5), "input_corr"),
     (dict(input_corr=float("nan")), "input_corr"), (dict(input_corr="b"), "input_corr"),
     (dict(input_std=0.0), "input_std"), (dict(input_mean=float("nan")), "input_mean"),
     (dict(eps=-1.0), "eps"), (dict(residual=0), "residual"), (dict(residual=9), "residual"),
     (dict(init="xavier"), "init"), (dict(init=-1.0), "init"), (dict(bias_std=-1.0), "bias_std"),
-    (dict(upstream="hinge"), "upstream"), (dict(classes=1), "classes"), (dict(n_classes=1), "classes"),
+    (dict(upstream="hinge"), "upstream"), (dict(classes=1), "classes"),
     (dict(dtype=np.int32), "dtype"), (dict(reps=0), "reps"), (dict(engine="gpu"), "engine"),
     (dict(activation_params={"keep_prob": 1.5}, activation="dropout"), "keep_prob"),
     (dict(threads=0), "threads"),
@@ -539,7 +547,7 @@ def test_population_ratio_equals_C_of_R(R):
     """Paik & Choi Thm 2.2: with the statistics of an infinite batch and the simplified
     backward, the per-network ratio is C(R) for every W (only the x, g sampling remains)."""
     r = single_layer_ratio(32, 512, input_mean=math.sqrt(2) * R, bn_backward="simplified",
-                           bn_stats="population", reps=24, seed=7)
+                           bn_stats="population", reps=24, rng=7)
     assert abs(r.ratio.z_score(gradexp.explosion_factor(R))) < 5
     assert r.ratio.stderr < 0.02 * r.ratio.mean  # the check has power (C(R) moves by far more)
 
@@ -547,13 +555,13 @@ def test_population_ratio_equals_C_of_R(R):
 @pytest.mark.parametrize("act,params", [("identity", None), ("dropout", {"keep_prob": 0.3})])
 def test_identity_and_dropout_do_not_explode(act, params):
     r = single_layer_ratio(32, 512, activation=act, activation_params=params,
-                           bn_backward="simplified", bn_stats="population", reps=24, seed=8)
+                           bn_backward="simplified", bn_stats="population", reps=24, rng=8)
     assert abs(r.ratio.z_score(1.0)) < 5 and r.ratio.stderr < 0.01
 
 
 def test_standard_error_shrinks_like_one_over_sqrt_n():
-    small = single_layer_ratio(16, 64, reps=16, seed=9)
-    large = single_layer_ratio(16, 64, reps=256, seed=10)
+    small = single_layer_ratio(16, 64, reps=16, rng=9)
+    large = single_layer_ratio(16, 64, reps=256, rng=10)
     ratio = small.ratio.stderr / large.ratio.stderr
     # sd(stderr ratio) ≈ 4 / sqrt(2 * 16) for near-Gaussian samples: 4 ± 5 × 0.7 is loose,
     # but a wrong 1/n or n-independent stderr (ratio 16 or 1) fails
@@ -564,7 +572,7 @@ def test_standard_error_shrinks_like_one_over_sqrt_n():
 
 def test_scale_invariance_and_orthogonality_of_bn_weight_gradients():
     """Mehmeti-Göpel & Wand eqs. 1–2: ∇W(γW) = ∇W(W)/γ and ⟨∇W, W⟩ = 0 with BatchNorm."""
-    ch = sample_chain(4, 10, 12, seed=12, upstream="cross_entropy")
+    ch = sample_chain(4, 10, 12, rng=12, upstream="cross_entropy")
     ch.run()
     dws = {k: v.copy() for k, v in ch.weight_grads.items()}
     g0 = ch.grad.copy()
@@ -577,7 +585,7 @@ def test_scale_invariance_and_orthogonality_of_bn_weight_gradients():
     np.testing.assert_allclose(ch.weight_grads[2], dws[2] / 3.0, rtol=1e-11, atol=1e-14)
     np.testing.assert_allclose(ch.grad, g0, rtol=1e-11, atol=1e-14)
     # the simplified backward breaks the orthogonality
-    ch2 = sample_chain(4, 10, 12, seed=12, bn_backward="simplified")
+    ch2 = sample_chain(4, 10, 12, rng=12, bn_backward="simplified")
     ch2.run()
     w, dw = ch2.weights[1], ch2.weight_grads[1]
     assert abs(float((dw * w).sum())) / (np.linalg.norm(dw) * np.linalg.norm(w)) > 1e-3

@@ -11,7 +11,7 @@ import pytest
 
 from gradexp._threads import blas_threads
 from gradexp.mc import _chain_kernels as K
-from gradexp.mc import chain as C
+from gradexp.mc import _layout as L
 from gradexp.mc._estimate import Estimate, estimate, estimate_over_reps
 from gradexp.mc.chain import (
     CHAIN_OPTIONS,
@@ -56,12 +56,10 @@ def test_spec_and_keywords_give_the_same_run():
         simulate_chain(4, 8)
 
 
-def test_old_option_name_is_an_alias():
-    a = simulate_chain(2, 6, 6, reps=2, rng=1, upstream="cross_entropy", n_classes=4)
-    b = simulate_chain(2, 6, 6, reps=2, rng=1, upstream="cross_entropy", classes=4)
-    np.testing.assert_array_equal(a.loss, b.loss)
-    with pytest.raises(TypeError, match="not both"):
-        simulate_chain(2, 6, 6, classes=4, n_classes=4)
+def test_one_name_per_option():
+    """``classes`` is the only name: the old ``n_classes`` is an unknown option now."""
+    with pytest.raises(TypeError, match="unknown chain options.*n_classes"):
+        simulate_chain(2, 6, 6, upstream="cross_entropy", n_classes=4)
     with pytest.raises(TypeError, match="unknown chain options"):
         simulate_chain(2, 6, 6, widht=5)
 
@@ -70,8 +68,8 @@ def test_packed_parameters_carry_every_option():
     spec = ChainSpec(3, [6, 5, 6, 7], 4, norm="batch-nocenter", bn_backward="simplified", eps=0.25,
                      residual=2, residual_scale=0.5, activation="leaky_relu",
                      activation_params={"slope": 0.3}, bias_std=0.1, upstream="logistic")
-    lay = C._Layout(spec)
-    IP, FP = C._pack(spec, lay, frozen=True, start=1, backward=False, keep_dw=True)
+    lay = L._Layout(spec)
+    IP, FP = L._pack(spec, lay, frozen=True, start=1, backward=False, keep_dw=True)
     assert IP.shape == (K.N_IP,) and FP.shape == (K.N_FP,)
     assert (IP[K.I_DEPTH], IP[K.I_BATCH], IP[K.I_NORM], IP[K.I_CENTER], IP[K.I_FULL]) == (3, 4, K.NORM_BATCH, 0, 0)
     assert (IP[K.I_FROZEN], IP[K.I_START], IP[K.I_BACKWARD], IP[K.I_KEEP_DW]) == (1, 1, 0, 1)
@@ -103,32 +101,25 @@ def test_layer_norm_on_narrow_layers_warns():
         simulate_chain(2, 3, 8, norm="layer", reps=2, rng=0)
 
 
-def test_impossible_sizes_are_refused_before_allocating():
-    with pytest.raises(ValueError, match=r"depth=10, width=1000000, batch=64, reps=8 needs about \d+ bytes"):
-        simulate_chain(10, 10 ** 6, 64, reps=8, rng=0)
-    with pytest.raises(ValueError, match=r"width=1000000.*bytes"):
-        sample_chain(10, 10 ** 6, 64)
-    from gradexp.mc.matrices import depth_scan, product_singular_values
-
-    with pytest.raises(ValueError, match=r"N=10000000.*bytes"):
-        product_singular_values(2, 10 ** 7)
-    with pytest.raises(ValueError, match=r"N=10000000.*bytes"):
-        depth_scan([1, 2], 10 ** 7)
-
-
-def test_seed_of_wrong_type_names_the_argument():
+def test_rng_of_wrong_type_names_the_argument():
+    """One seed argument (``rng``) and one validator: the message names ``rng``; the old
+    ``seed=`` alias is gone (an unknown keyword)."""
     from gradexp.mc.matrices import bartlett_factor, depth_scan, product_singular_values
 
-    with pytest.raises(TypeError, match="seed must be None, an int"):
-        product_singular_values(2, 3, seed="x")
     with pytest.raises(TypeError, match="rng must be None, an int"):
         product_singular_values(2, 3, rng="x")
-    with pytest.raises(TypeError, match="seed"):
-        depth_scan([1], 3, seed=1.5)
+    with pytest.raises(TypeError, match="rng"):
+        depth_scan([1], 3, rng=1.5)
     with pytest.raises(TypeError, match="rng"):
         bartlett_factor(3, "x")
-    with pytest.raises(TypeError, match="seed"):
-        simulate_chain(2, 4, 4, seed="x")
+    with pytest.raises(TypeError, match="rng"):
+        simulate_chain(2, 4, 4, rng="x")
+    for call in (lambda: product_singular_values(2, 3, seed=1), lambda: depth_scan([1], 3, seed=1),
+                 lambda: sample_chain(2, 4, 4, seed=1)):
+        with pytest.raises(TypeError, match="seed"):
+            call()
+    with pytest.raises(TypeError, match="unknown chain options.*seed"):
+        simulate_chain(2, 4, 4, seed=1)
 
 
 # ============================================================================ BLAS threads
@@ -166,14 +157,14 @@ def test_small_chains_run_their_kernels_with_single_threaded_blas(monkeypatch):
 def test_large_chains_keep_threaded_blas():
     import scipy.linalg.cython_blas  # noqa: F401
 
-    big = C._Layout(ChainSpec(1, 2048, 8))  # 8 * 2048^2 = 2^25 multiply-adds >= the threshold
-    small = C._Layout(ChainSpec(1, 64, 8))
+    big = L._Layout(ChainSpec(1, 2048, 8))  # 8 * 2048^2 = 2^25 multiply-adds >= the threshold
+    small = L._Layout(ChainSpec(1, 64, 8))
     with blas_threads(2):
         if any(c != 2 for c in _blas_counts()):
             pytest.skip("BLAS cannot be set to 2 threads here")
-        with C._blas_limit(big):
+        with L._blas_limit(big):
             assert all(c == 2 for c in _blas_counts())
-        with C._blas_limit(small):
+        with L._blas_limit(small):
             assert all(c == 1 for c in _blas_counts())
 
 
@@ -233,3 +224,17 @@ def test_spec_pickles_for_worker_processes():
                      dtype="float32", stats="gram", weights="orthogonal", norm="batch-nocenter")
     back = pickle.loads(pickle.dumps(spec))
     assert back == spec and back.act.param == 0.2 and back.width == (8, 6, 6, 4)
+
+
+@pytest.mark.xfail(strict=True, reason="the slope domain [-1, 1] is checked in theory's "
+                   "activation_factor only; it must move to gradexp.activations.get_activation "
+                   "(owned by another helper), which ChainSpec already calls: delete this marker then")
+def test_activation_domain_is_the_theory_domain():
+    """One activation domain for theory and Monte Carlo (issue 25): leaky ReLU with slope 5 is
+    refused by activation_factor, so the chain must refuse it too, naming ``slope``."""
+    import gradexp
+
+    with pytest.raises(ValueError, match="slope"):
+        gradexp.activation_factor("leaky_relu", 0.0, 1.0, slope=5.0)
+    with pytest.raises(ValueError, match="slope"):
+        ChainSpec(2, 4, 4, activation="leaky_relu", activation_params={"slope": 5.0})

@@ -7,8 +7,11 @@ import math
 
 import numpy as np
 import pytest
+from chain_oracle import draw as numpy_draw
 
-from gradexp.mc import chain as C
+from gradexp.mc import _chain_stats as S
+from gradexp.mc import _layout as L
+from gradexp.mc._draws import _haar_columns
 from gradexp.mc.chain import ChainSpec, sample_chain, simulate_chain
 
 
@@ -35,7 +38,7 @@ def test_orthogonal_weights_are_haar():
     rng = np.random.default_rng(5)
     d, n = 6, 4000
     a = rng.standard_normal((n, d, d))
-    tr = np.array([np.trace(C._haar_columns(m)) for m in a])
+    tr = np.array([np.trace(_haar_columns(m)) for m in a])
     m1, se1 = tr.mean(), tr.std(ddof=1) / math.sqrt(n)
     m2, se2 = (tr ** 2).mean(), (tr ** 2).std(ddof=1) / math.sqrt(n)
     assert abs(m1) < 5 * se1 and abs(m2 - 1.0) < 5 * se2
@@ -60,7 +63,7 @@ def test_gaussian_draws_unchanged_and_orthogonal_from_the_same_draws():
     np.testing.assert_array_equal(a.inputs, b.inputs)
     np.testing.assert_array_equal(a.upstream, b.upstream)
     w = a.weights[0] / math.sqrt(2 / 6)  # standard Gaussian draws
-    q = C._haar_columns(w) * math.sqrt(6) * math.sqrt(2 / 6)
+    q = _haar_columns(w) * math.sqrt(6) * math.sqrt(2 / 6)
     np.testing.assert_allclose(b.weights[0], q, rtol=1e-13)
 
 
@@ -81,12 +84,12 @@ def test_population_statistics_without_centring_equal_a_huge_batch():
     E[z_j^2] = E[h^2] sum_i W_ij^2 of an infinite batch, against one batch of 20000."""
     spec = ChainSpec(1, (6, 4), 20000, norm="batch-nocenter", bn_backward="simplified",
                      input_mean=0.4, corr_features=0)
-    lay = C._Layout(spec)
-    buf = C._Buffers(spec, lay, 1)
-    C._draw(np.random.default_rng(1), spec, lay, buf, 0)
-    C._run(spec, lay, buf, 1)
+    lay = L._Layout(spec)
+    buf = L._Buffers(spec, lay, 1)
+    numpy_draw(np.random.default_rng(1), spec, lay, buf, 0)
+    L._run(spec, lay, buf, 1)
     emp = buf.SIG[0, :4].copy()
-    C._population_stats(spec, lay, buf, 0, C._activation_moments(spec.act, 0.4, 1.0))
+    S._population_stats(spec, lay, buf, 0, S._activation_moments(spec.act, 0.4, 1.0))
     # relative sampling error of a root mean square over 20000 samples: ~ 1/sqrt(2*20000)
     np.testing.assert_allclose(emp, buf.SIG[0, :4], rtol=5 * math.sqrt(2 / 20000))
 
@@ -121,21 +124,21 @@ def test_isometry_gap_is_zero_for_orthonormal_rows():
     q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((d, B)))
     x = 3.0 * q.T  # orthogonal rows of equal norm: G = 9 I
     spec = ChainSpec(1, d, B, stats="gram")
-    lay = C._Layout(spec)
+    lay = L._Layout(spec)
     flat = np.zeros(lay.n_x)
     flat[:B * d] = x.ravel()
     flat[B * d:] = np.random.default_rng(1).standard_normal(B * d)
-    st = C._gram_stats(spec, lay, flat)
-    assert abs(st[C.G_ISOMETRY_GAP, 0]) < 1e-13
-    assert st[C.G_STABLE_RANK, 0] == pytest.approx(B, rel=1e-13)
-    assert st[C.G_COS, 0] < 1e-14
-    assert st[C.G_ISOMETRY_GAP, 1] > 0.05  # a random batch is not an isometry
+    st = S._gram_stats(spec, lay, flat)
+    assert abs(st[S.G_ISOMETRY_GAP, 0]) < 1e-13
+    assert st[S.G_STABLE_RANK, 0] == pytest.approx(B, rel=1e-13)
+    assert st[S.G_COS, 0] < 1e-14
+    assert st[S.G_ISOMETRY_GAP, 1] > 0.05  # a random batch is not an isometry
     x2 = x.copy()
     x2[1] = x2[0]  # two equal samples: singular Gram, collapsed pair
     flat[:B * d] = x2.ravel()
-    st2 = C._gram_stats(spec, lay, flat)
-    assert st2[C.G_ISOMETRY_GAP, 0] == math.inf
-    assert st2[C.G_COS, 0] == pytest.approx(1 / math.comb(B, 2), rel=1e-12)
+    st2 = S._gram_stats(spec, lay, flat)
+    assert st2[S.G_ISOMETRY_GAP, 0] == math.inf
+    assert st2[S.G_COS, 0] == pytest.approx(1 / math.comb(B, 2), rel=1e-12)
 
 
 def test_centred_batch_norm_gram_is_singular():

@@ -132,8 +132,8 @@ def test_bartlett_factor_distribution():
 def test_qr_and_qr_dense_have_the_same_law():
     """Bartlett-sampled R factors give the law of the dense product (two-sample z on log sigma_min/max)."""
     M, N, n = 4, 8, 600
-    a = product_singular_values(M, N, reps=n, seed=1, log=True)
-    b = product_singular_values(M, N, reps=n, seed=2, method="qr-dense", log=True)
+    a = product_singular_values(M, N, reps=n, rng=1, log=True)
+    b = product_singular_values(M, N, reps=n, rng=2, method="qr-dense", log=True)
     for col in (0, -1):
         ea, eb = estimate(a[:, col]), estimate(b[:, col])
         assert abs(ea.mean - eb.mean) / math.hypot(ea.stderr, eb.stderr) < 5
@@ -142,7 +142,7 @@ def test_qr_and_qr_dense_have_the_same_law():
 def test_moments_exact_finite_n():
     """E N^-1 tr X^T X = 1 and E N^-1 tr (X^T X)^2 = exact recursion, for both stable samplers."""
     for method in ("qr", "qr-dense"):
-        x = product_singular_values(3, 12, reps=800, seed=9, method=method) ** 2
+        x = product_singular_values(3, 12, reps=800, rng=9, method=method) ** 2
         assert abs(estimate(x.mean(axis=1)).z_score(1.0)) < 5
         assert abs(estimate((x**2).mean(axis=1)).z_score(_exact_m2(3, 12))) < 5
     assert _exact_m2(1, 10) == pytest.approx(2 + 1 / 10, rel=1e-15)  # real Wishart: 2 + 1/N
@@ -150,7 +150,7 @@ def test_moments_exact_finite_n():
 
 def test_large_n_law():
     """Squared singular values at N = 300 follow Fuss-Catalan: KS distance far below the i.i.d. size."""
-    x = np.sort(product_singular_values(3, 300, seed=12) ** 2)
+    x = np.sort(product_singular_values(3, 300, rng=12) ** 2)
     F = fuss_catalan_cdf(x, 3)
     i = np.arange(1, x.size + 1)
     ks = max(np.max(i / x.size - F), np.max(F - (i - 1) / x.size))
@@ -163,7 +163,7 @@ def test_large_n_law():
 def test_lyapunov_rate_of_condition_number():
     """Growth of log kappa per factor against lambda_1 - lambda_N (stable method, beyond 1e16)."""
     N, reps = 10, 40
-    scan = depth_scan([10, 40], N, reps=reps, seed=21)
+    scan = depth_scan([10, 40], N, reps=reps, rng=21)
     lk = scan.log10_condition * math.log(10)
     inc = estimate((lk[:, 1] - lk[:, 0]) / 30)
     lam = ginibre_lyapunov_exponents(N)
@@ -172,32 +172,32 @@ def test_lyapunov_rate_of_condition_number():
 
 
 def test_depth_scan_consistency_and_seeds():
-    s1 = depth_scan([1, 3, 5], 20, reps=3, seed=7, method="direct")
-    s2 = depth_scan([5, 1, 3, 3], 20, reps=3, seed=7, method="qr-dense")  # same draws, sorted unique depths
+    s1 = depth_scan([1, 3, 5], 20, reps=3, rng=7, method="direct")
+    s2 = depth_scan([5, 1, 3, 3], 20, reps=3, rng=7, method="qr-dense")  # same draws, sorted unique depths
     np.testing.assert_array_equal(s1.depths, [1, 3, 5])
     np.testing.assert_allclose(s1.log_sv, s2.log_sv, atol=1e-10)  # kappa small: both exact
     assert s1.log_sv.shape == (3, 3, 20)
-    single = product_singular_values(3, 20, reps=3, seed=7, method="direct", log=True)
+    single = product_singular_values(3, 20, reps=3, rng=7, method="direct", log=True)
     np.testing.assert_allclose(single, s1.log_sv[:, 1], atol=1e-12)
     summ = s1.estimate("sigma_max")
     assert summ.mean.shape == summ.stderr.shape == (3,) and summ.n == 3
     assert len(s1.estimates("log10_condition")) == 3
-    a = product_singular_values(4, 15, seed=np.random.default_rng(3))
-    b = product_singular_values(4, 15, seed=np.random.default_rng(3))
+    a = product_singular_values(4, 15, rng=np.random.default_rng(3))
+    b = product_singular_values(4, 15, rng=np.random.default_rng(3))
     np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, product_singular_values(4, 15, seed=4))
+    assert not np.array_equal(a, product_singular_values(4, 15, rng=4))
 
 
 def test_sigma_scaling_and_shapes():
-    a = product_singular_values(3, 10, seed=5)
-    b = product_singular_values(3, 10, seed=5, sigma=2.0)
+    a = product_singular_values(3, 10, rng=5)
+    b = product_singular_values(3, 10, rng=5, sigma=2.0)
     np.testing.assert_allclose(b, 8 * a, rtol=1e-13)
-    c = product_singular_values(3, 10, seed=5, sigma=[2.0, 1.0, 0.5])
+    c = product_singular_values(3, 10, rng=5, sigma=[2.0, 1.0, 0.5])
     np.testing.assert_allclose(c, a, rtol=1e-13)
     assert a.shape == (10,) and np.all(np.diff(a) <= 0)
-    assert product_singular_values(2, 7, reps=4, seed=1).shape == (4, 7)
-    np.testing.assert_allclose(np.exp(product_singular_values(2, 7, seed=1, log=True)),
-                               product_singular_values(2, 7, seed=1), rtol=1e-14)
+    assert product_singular_values(2, 7, reps=4, rng=1).shape == (4, 7)
+    np.testing.assert_allclose(np.exp(product_singular_values(2, 7, rng=1, log=True)),
+                               product_singular_values(2, 7, rng=1), rtol=1e-14)
 
 
 @pytest.mark.parametrize(("kwargs", "exc", "match"), [
@@ -205,7 +205,7 @@ def test_sigma_scaling_and_shapes():
     ({"N": 0}, ValueError, "N must be >= 1"), ({"method": "svd"}, ValueError, "method must be one of"),
     ({"sigma": -1.0}, ValueError, "sigma must be > 0"), ({"sigma": np.nan}, ValueError, "sigma must not be NaN"),
     ({"sigma": [1.0, 2.0]}, ValueError, "sigma must be a scalar or have length"),
-    ({"reps": 0}, ValueError, "reps must be >= 1"), ({"seed": "x"}, TypeError, "seed must be None"),
+    ({"reps": 0}, ValueError, "reps must be >= 1"), ({"rng": "x"}, TypeError, "rng must be None"),
     ({"rng": -3}, ValueError, "rng must be a non-negative int"),
 ])
 def test_bad_arguments(kwargs, exc, match):
@@ -255,12 +255,12 @@ def test_same_seed_sequence_twice_gives_the_same_numbers():
     np.testing.assert_array_equal(a, b)
     assert ss.n_children_spawned == 0
     np.testing.assert_array_equal(depth_scan([2], 6, reps=2, rng=ss).log_sv[:, 0],
-                                  depth_scan([2], 6, reps=2, seed=ss).log_sv[:, 0])
+                                  depth_scan([2], 6, reps=2, rng=ss).log_sv[:, 0])
 
 
 def test_bartlett_factor_takes_rng_like_the_others():
     np.testing.assert_array_equal(bartlett_factor(5, 3), bartlett_factor(5, rng=3))
-    np.testing.assert_array_equal(bartlett_factor(5, seed=3), bartlett_factor(5, np.random.default_rng(3)))
+    np.testing.assert_array_equal(bartlett_factor(5, rng=3), bartlett_factor(5, np.random.default_rng(3)))
     g = np.random.default_rng(0)
     assert not np.array_equal(bartlett_factor(4, g), bartlett_factor(4, g))  # a Generator is a stream
 

@@ -413,17 +413,27 @@ def test_fresh_batches_redraw_only_the_data_streams():
     np.testing.assert_allclose(one.samples, OUT1[..., 2, 0] / OUT1[..., 2, 1])
 
 
-def test_rng_engines_agree_in_distribution():
-    """Philox and numpy streams estimate the same gradient growth rate and Thm 2.2 ratio:
-    differences within 5 combined standard errors."""
-    from gradexp.mc.chain import simulate_chain, single_layer_ratio
+def test_philox_agrees_with_the_numpy_oracle_in_distribution():
+    """The package's Philox draws and the test oracle's numpy draws (tests/chain_oracle.py)
+    estimate the same gradient growth rate and Thm 2.2 ratio: differences within 5 combined
+    standard errors."""
+    from chain_oracle import NumpyDrawer, simulate_numpy
 
-    rates = [simulate_chain(10, 32, 32, reps=48, rng=7, rng_engine=e, corr_features=0,
-                            weight_grads=False).rate_between() for e in ("philox", "numpy")]
+    from gradexp.mc import _chain_kernels as K
+    from gradexp.mc import chain as C
+    from gradexp.mc._estimate import estimate
+    from gradexp.mc._layout import _Layout
+
+    spec = C.ChainSpec(10, 32, 32, corr_features=0, weight_grads=False)
+    rates = [C.simulate_chain(spec, reps=48, rng=7).rate_between(),
+             simulate_numpy(spec, 48, 7).rate_between()]
     z = (rates[0].mean - rates[1].mean) / math.hypot(rates[0].stderr, rates[1].stderr)
     assert abs(z) < 5, (rates, z)
-    ratios = [single_layer_ratio(32, 32, reps=400, rng=8, rng_engine=e).ratio
-              for e in ("philox", "numpy")]
+    one = C.ChainSpec.from_options(1, (32, 32), 32, upstream="gaussian", weight_grads=False,
+                                   corr_features=0)
+    out = C._simulate(one, 400, 8, draw=NumpyDrawer(one, _Layout(one)))[0]
+    ratios = [C.single_layer_ratio(32, 32, reps=400, rng=8).ratio,
+              estimate(out[:, K.F_VAR_PRODUCT, 0] / out[:, K.F_VAR_PRODUCT, 1])]
     z = (ratios[0].mean - ratios[1].mean) / math.hypot(ratios[0].stderr, ratios[1].stderr)
     assert abs(z) < 5, (ratios, z)
 
@@ -444,11 +454,10 @@ def test_concurrent_wide_runs_fall_back_to_serial_fills():
         np.testing.assert_array_equal(r.grad_norms, ref.grad_norms)
 
 
-def test_rng_engine_option_is_validated():
-    from gradexp.mc.chain import ChainSpec, simulate_chain
+def test_one_draw_engine():
+    """Philox is the only draw engine of the package: no ``rng_engine`` option."""
+    from gradexp.mc.chain import CHAIN_OPTIONS, ChainSpec
 
-    with pytest.raises(ValueError, match="rng_engine"):
-        ChainSpec(2, 4, 4, rng_engine="mt19937")
-    assert ChainSpec(2, 4, 4).rng_engine == "philox"
-    a = simulate_chain(2, 4, 4, reps=2, rng=1, rng_engine="numpy")
-    assert a.params["rng_engine"] == "numpy"
+    assert "rng_engine" not in CHAIN_OPTIONS
+    with pytest.raises(TypeError, match="rng_engine"):
+        ChainSpec.from_options(2, 4, 4, rng_engine="numpy")

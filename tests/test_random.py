@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradexp._random import as_generator, as_seed_sequence, rng_argument, spawn_generators, spawn_seeds
+from gradexp._random import as_generator, as_seed_sequence, spawn_generators, spawn_seeds
 
 
 def test_same_int_or_seed_sequence_gives_the_same_streams():
@@ -49,8 +49,8 @@ def test_bad_rng_names_the_argument(bad, exc):
         as_seed_sequence(bad, name="seed")
 
 
-def test_rng_argument():
-    assert rng_argument(None, None) is None
-    assert rng_argument(3, None) == 3 and rng_argument(None, 4) == 4
-    with pytest.raises(TypeError, match="not both"):
-        rng_argument(1, 2)
+def test_one_seed_validator():
+    """``as_seed_sequence`` is the one validator: the alias helper ``rng_argument`` is gone."""
+    import gradexp._random as R
+
+    assert not hasattr(R, "rng_argument") and "rng_argument" not in R.__all__

@@ -510,7 +510,7 @@ def test_chain_rate_cell_matches_simulate_chain():
     cells = [{"depth": 4, "width": 8, "batch": 8, "reps": 3, "activation": a} for a in ("relu", "tanh")]
     out = sweep_map(sw.chain_rate_cell, cells, 9, "serial")
     for i, (c, o) in enumerate(zip(cells, out)):
-        r = simulate_chain(**c, seed=cell_seed(9, i))
+        r = simulate_chain(**c, rng=cell_seed(9, i))
         assert o == {"rate": r.rate, "rate_stderr": r.rate_stderr}
     assert out[0]["rate"] != out[1]["rate"]
 

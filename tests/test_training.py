@@ -16,7 +16,7 @@ from gradexp.mc import training as T
 # --------------------------------------------------------------------------- vectors
 def test_vectors_plain_sgd_is_eq4_exactly():
     c = elr.plain_profile(6)
-    run = T.simulate_vectors(c, 0.2, 10, dim=50, n_rep=3, seed=1)
+    run = T.simulate_vectors(c, 0.2, 10, dim=50, reps=3, rng=1)
     model = elr.simulate(c, 0.2, 10)
     np.testing.assert_allclose(run.weight_sq, np.broadcast_to(model.weight_sq, run.weight_sq.shape),
                                rtol=1e-13)
@@ -28,7 +28,7 @@ def test_vectors_momentum_error_shrinks_like_inverse_sqrt_dim():
     rms = []
     dims = (50, 200, 800)
     for i, d in enumerate(dims):
-        run = T.simulate_vectors(c, 0.05, 15, dim=d, momentum=0.9, n_rep=40, seed=100 + i)
+        run = T.simulate_vectors(c, 0.05, 15, dim=d, momentum=0.9, reps=40, rng=100 + i)
         rel = run.weight_sq[:, -1] / model.weight_sq[-1] - 1
         rms.append(np.sqrt(np.mean(rel ** 2)))
     slope = np.polyfit(np.log(dims), np.log(rms), 1)[0]
@@ -37,8 +37,8 @@ def test_vectors_momentum_error_shrinks_like_inverse_sqrt_dim():
 
 def test_vectors_reproducible_and_validated():
     c = [1.0, 2.0]
-    a = T.simulate_vectors(c, 0.1, 3, dim=8, seed=5)
-    b = T.simulate_vectors(c, 0.1, 3, dim=8, seed=5)
+    a = T.simulate_vectors(c, 0.1, 3, dim=8, rng=5)
+    b = T.simulate_vectors(c, 0.1, 3, dim=8, rng=5)
     np.testing.assert_array_equal(a.weight_sq, b.weight_sq)
     with pytest.raises(ValueError):
         T.simulate_vectors(c, 0.1, 3, dim=1)
@@ -53,8 +53,8 @@ def _loss(net, x, y):
 
 @pytest.mark.parametrize("bn_eps", [0.0, 1e-3])
 def test_backward_against_central_differences(bn_eps):
-    net = T.init_toynet(4, 6, classes=3, bn_eps=bn_eps, seed=0)
-    x, y = T.make_synthetic_data(10, 6, classes=3, seed=1)
+    net = T.init_toynet(4, 6, classes=3, bn_eps=bn_eps, rng=0)
+    x, y = T.make_synthetic_data(10, 6, classes=3, rng=1)
     _, dW, dH, _ = T.toynet_loss_and_grads(net, x, y)
     rng = np.random.default_rng(2)
     h = 1e-6
@@ -77,8 +77,8 @@ def test_backward_against_central_differences(bn_eps):
 
 def test_directional_derivative_whole_gradient():
     """<dW, V> equals the central difference along a random direction V (all layers at once)."""
-    net = T.init_toynet(6, 8, seed=3)
-    x, y = T.make_synthetic_data(16, 8, seed=4)
+    net = T.init_toynet(6, 8, rng=3)
+    x, y = T.make_synthetic_data(16, 8, rng=4)
     _, dW, _, _ = T.toynet_loss_and_grads(net, x, y)
     V = np.random.default_rng(5).standard_normal(net.weights.shape)
     h = 1e-6
@@ -88,8 +88,8 @@ def test_directional_derivative_whole_gradient():
 
 
 def test_scale_invariance_and_orthogonality():
-    net = T.init_toynet(5, 12, seed=6)
-    x, y = T.make_synthetic_data(20, 12, seed=7)
+    net = T.init_toynet(5, 12, rng=6)
+    x, y = T.make_synthetic_data(20, 12, rng=7)
     _, dW, _, _ = T.toynet_loss_and_grads(net, x, y)
     dots = np.abs((dW * net.weights).sum(axis=(1, 2)))
     norms = np.sqrt((dW ** 2).sum(axis=(1, 2)) * (net.weights ** 2).sum(axis=(1, 2)))
@@ -100,8 +100,8 @@ def test_scale_invariance_and_orthogonality():
 
 
 def test_per_sample_norms_bound_the_minibatch_norm():
-    net = T.init_toynet(4, 10, seed=8)
-    x, y = T.make_synthetic_data(32, 10, seed=9)
+    net = T.init_toynet(4, 10, rng=8)
+    x, y = T.make_synthetic_data(32, 10, rng=9)
     _, dW, _, info = T.toynet_loss_and_grads(net, x, y, per_sample=True)
     gn = np.sqrt((dW ** 2).sum(axis=(1, 2)))
     # dW = sum_b delta_b x_b^T, so ||dW|| <= sum_b ||delta_b|| ||x_b|| = B * mean
@@ -109,8 +109,8 @@ def test_per_sample_norms_bound_the_minibatch_norm():
 
 
 def test_training_obeys_pythagoras_and_is_reproducible():
-    run = T.train_toynet(8, 16, 0.3, 6, batch=32, seed=10)
-    again = T.train_toynet(8, 16, 0.3, 6, batch=32, seed=10)
+    run = T.train_toynet(8, 16, 0.3, 6, batch=32, rng=10)
+    again = T.train_toynet(8, 16, 0.3, 6, batch=32, rng=10)
     np.testing.assert_array_equal(run.weight_sq, again.weight_sq)
     pred = run.weight_sq[:-1] + 0.3 ** 2 * run.grad_sq[:-1]
     np.testing.assert_allclose(run.weight_sq[1:], pred, rtol=1e-12)
@@ -121,30 +121,30 @@ def test_training_obeys_pythagoras_and_is_reproducible():
 
 def test_training_with_rules_and_rescale():
     opt = o.Optimizer(rule=o.ELRConstraint(e_goal=0.05), rescale_max_norm=True)
-    run = T.train_toynet(6, 12, 1.0, 5, batch=24, optimizer=opt, seed=11)
+    run = T.train_toynet(6, 12, 1.0, 5, batch=24, optimizer=opt, rng=11)
     assert np.allclose(run.weight_sq.max(axis=1), 1.0)
     rel = np.sqrt(run.update_sq / run.weight_sq[:-1])
     E = run.elr[:-1]
     np.testing.assert_allclose(rel, 0.05 * E / (E + 1e-5), rtol=1e-10)
     for rule in (o.LARS(eta=0.01), o.AGC(), o.CLARS(eta=0.01), o.LALC()):
         r = T.train_toynet(4, 8, 0.5, 3, batch=16, optimizer=o.Optimizer(rule=rule, momentum=0.0),
-                           seed=12)
+                           rng=12)
         assert np.all(np.isfinite(r.weight_sq))
 
 
 def test_model_fit_reproduces_step_zero_and_scores():
-    runs = [T.train_toynet(10, 16, 0.01, 5, batch=32, seed=s) for s in (20, 21)]
+    runs = [T.train_toynet(10, 16, 0.01, 5, batch=32, rng=s) for s in (20, 21)]
     m = T.fit_discrete_model(runs[0])
     np.testing.assert_allclose(m.weight_sq[0], runs[0].weight_sq[0, 1:])
     np.testing.assert_allclose(m.elr[0], runs[0].elr[0, 1:], rtol=1e-12)
     cmp = T.compare_with_model(runs)
     assert cmp["log_err"][0] == pytest.approx(0.0, abs=1e-12)
-    assert cmp["n_runs"] == 2 and cmp["log_err"].shape == (6,)
+    assert cmp["reps"] == 2 and cmp["log_err"].shape == (6,)
 
 
 def test_gradient_norm_grows_at_yang_rate_per_layer():
     """At initialization ||dW_l|| (the norm, not its square) grows by ~sqrt(pi/(pi-1)) per layer."""
-    res = T.gradient_growth_rate(20, 64, 128, n_nets=8, seed=13)
+    res = T.gradient_growth_rate(20, 64, 128, reps=8, rng=13)
     norm = res["norm"]
     # finite width/batch shift the rate by < 1% (measured: 1.199-1.219 for n, B in 64..1024)
     assert abs(norm.mean / gradexp.YANG_RATE - 1) < 0.01 + 5 * norm.stderr
@@ -155,7 +155,10 @@ def test_gradient_norm_grows_at_yang_rate_per_layer():
 def test_noise_floor_and_blas_threads():
     est = T.minibatch_noise_floor(10, 16, 32, reps=3, rng=14)
     assert est.mean > 0 and est.n == 3
-    assert T.minibatch_noise_floor(10, 16, 32, n_pairs=3, seed=14) == est  # quiet aliases
+    assert T.minibatch_noise_floor(10, 16, 32, reps=3, rng=14) == est  # reproducible
+    for old in ("n_pairs", "seed"):  # one name each: the old aliases are gone
+        with pytest.raises(TypeError, match=old):
+            T.minibatch_noise_floor(10, 16, 32, **{old: 3})
     from threadpoolctl import threadpool_info
 
     with T.single_thread_blas():
@@ -170,15 +173,13 @@ def test_same_seed_sequence_twice_gives_the_same_run():
     b = T.train_toynet(6, 8, 0.1, 4, batch=16, rng=ss)
     np.testing.assert_array_equal(a.weight_sq, b.weight_sq)
     np.testing.assert_array_equal(a.loss, b.loss)
-    c = T.train_toynet(6, 8, 0.1, 4, batch=16, seed=ss)  # alias
-    np.testing.assert_array_equal(a.loss, c.loss)
     d = T.train_toynet(6, 8, 0.1, 4, batch=16, rng=np.random.SeedSequence(2025))
     assert not np.array_equal(a.loss, d.loss)
     g = np.random.default_rng(3)
     e, f = (T.train_toynet(6, 8, 0.1, 2, batch=16, rng=g) for _ in range(2))
     assert not np.array_equal(e.loss, f.loss)  # a Generator is a stream: two calls differ
-    with pytest.raises(TypeError):
-        T.train_toynet(6, 8, 0.1, 2, rng=1, seed=1)
+    with pytest.raises(TypeError, match="seed"):
+        T.train_toynet(6, 8, 0.1, 2, seed=1)
     with pytest.raises(TypeError):
         T.train_toynet(6, 8, 0.1, 2, rng="x")
 
@@ -200,17 +201,20 @@ def test_arms_share_networks_data_and_batches():
     assert arms["m"][0].lr[0] == 0.1
 
 
-def test_vectors_reps_alias_and_weight_decay_is_exact():
+def test_vectors_reps_and_weight_decay_is_exact():
     c = np.array([0.5, 4.0])
     a = T.simulate_vectors(c, 0.2, 12, dim=30, reps=2, rng=4, weight_decay=0.3)
-    b = T.simulate_vectors(c, 0.2, 12, dim=30, n_rep=2, seed=4, weight_decay=0.3)
+    b = T.simulate_vectors(c, 0.2, 12, dim=30, reps=2, rng=4, weight_decay=0.3)
     np.testing.assert_array_equal(a.weight_sq, b.weight_sq)
     model = elr.simulate(c, 0.2, 12, weight_decay=0.3)
     np.testing.assert_allclose(a.weight_sq, np.broadcast_to(model.weight_sq, a.weight_sq.shape),
                                rtol=1e-12)
     res = T.gradient_growth_rate(12, 16, 32, reps=2, rng=1, skip=(2, 2))
     assert res["norm"].n == 2
-    assert T.gradient_growth_rate(12, 16, 32, n_nets=2, seed=1, skip=(2, 2))["norm"] == res["norm"]
+    assert T.gradient_growth_rate(12, 16, 32, reps=2, rng=1, skip=(2, 2))["norm"] == res["norm"]
+    for f, old in ((T.gradient_growth_rate, "n_nets"), (T.simulate_vectors, "n_rep")):
+        with pytest.raises(TypeError, match=old):
+            f(12, 16, 32, **{old: 2}) if f is T.gradient_growth_rate else f(c, 0.2, 3, dim=4, n_rep=2)
 
 
 def test_toynet_weight_decay_is_the_model_step_exactly():

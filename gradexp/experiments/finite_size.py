@@ -53,7 +53,7 @@ def chain_factor(batch, width, activation="relu", *, bn_backward="full", depth=3
     res = _chain().simulate_chain(depth, width, batch, activation=activation,
                                   bn_backward=bn_backward, reps=reps, rng=rng,
                                   corr_features=0, weight_grads=False)
-    g = np.log(res.grad_norms)
+    g = res.log_grad_norms
     inc = g[:, edge:depth - edge] - g[:, edge + 1:depth - edge + 1]
     n_blk = inc.shape[1] // block
     blocks = inc[:, :n_blk * block].reshape(reps, n_blk, block).mean(axis=2).ravel()
@@ -428,7 +428,7 @@ def depth_drift(fast=True, rng=0, *, activations=("tanh", "gelu", "relu"), batch
             kurt = res.act_kurtosis
             out[f"{act}_{d}_kurt_mean"] = kurt.mean(axis=0)
             out[f"{act}_{d}_kurt_se"] = kurt.std(axis=0, ddof=1) / math.sqrt(reps)
-            g = np.log(res.grad_norms)
+            g = res.log_grad_norms
             ex, exse, kw = [], [], []
             for a in edges:
                 inc = g[:, a:a + win] - g[:, a + 1:a + win + 1]

@@ -231,7 +231,7 @@ def fig1_profiles(depth, width, batch, *, rng, reps) -> dict:
 
 
 def _log_profile(res):
-    lg = np.log(res.grad_norms) - np.log(res.grad_norms[:, -1:])
+    lg = res.log_grad_norms - res.log_grad_norms[:, -1:]
     m = lg.mean(axis=0)[::-1]
     se = lg.std(axis=0, ddof=1)[::-1] / math.sqrt(lg.shape[0])
     return m, se

@@ -17,8 +17,11 @@ _EXPORTS = {
     "ChainResult": "chain",
     "LayerRatio": "chain",
     "SampledChain": "chain",
-    "ChainSpec": "chain",
-    "InfiniteGrowthWarning": "chain",
+    "ChainSpec": "spec",
+    "InfiniteGrowthWarning": "spec",
+    "estimate_bytes": "_memory",
+    "check_fits": "_memory",
+    "available_memory": "_memory",
     "CHAIN_OPTIONS": "chain",
     "Estimate": "_estimate",
     "estimate": "_estimate",
@@ -29,7 +32,7 @@ _EXPORTS = {
     "DepthScan": "matrices",
     "bartlett_factor": "matrices",
 }
-_SUBMODULES = ("chain", "matrices", "training")
+_SUBMODULES = ("chain", "spec", "sampled", "matrices", "training")
 
 
 def __getattr__(name):

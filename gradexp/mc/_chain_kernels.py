@@ -30,7 +30,7 @@ from ._jit import kernel
 _phi = kernel(scalar_value)
 _dphi = kernel(scalar_deriv)
 
-NORM_BATCH, NORM_LAYER, NORM_NONE = 0, 1, 2
+NORM_BATCH, NORM_GROUP, NORM_NONE = 0, 1, 2
 LOSS_GAUSSIAN, LOSS_MSE, LOSS_CROSS_ENTROPY, LOSS_LOGISTIC = 0, 1, 2, 3
 
 # The options of a run travel packed: one int64 vector IP, one float64 vector FP and one int64
@@ -39,12 +39,13 @@ LOSS_GAUSSIAN, LOSS_MSE, LOSS_CROSS_ENTROPY, LOSS_LOGISTIC = 0, 1, 2, 3
 (I_DEPTH, I_BATCH, I_NORM, I_CENTER, I_FULL, I_FROZEN, I_ACT, I_HAS_BIAS, I_HAS_MASK, I_LOSS,
  I_WEIGHT_GRADS, I_KEEP_DW, I_KCORR, I_START, I_BACKWARD) = range(15)
 N_IP = 15
-P_EPS, P_SCALE, P_ACT_PARAM = range(3)
-N_FP = 3
+P_EPS, P_SCALE, P_ACT_PARAM, P_SQ_HI, P_SQ_LO, P_SHIFT = range(6)
+N_FP = 6
 # rows of LAY: widths d_n, flat offsets of x^n, W^n, b^n and the statistics of layer n, the
-# source layer of the skip that ends after layer n (-1: none), whether x^n feeds a skip
-L_DIMS, L_X_OFF, L_W_OFF, L_B_OFF, L_S_OFF, L_SKIP, L_HAS_ADD = range(7)
-N_LAY = 7
+# source layer of the skip that ends after layer n (-1: none), whether x^n feeds a skip, the
+# group size of layer n's normalisation (NORM_GROUP)
+L_DIMS, L_X_OFF, L_W_OFF, L_B_OFF, L_S_OFF, L_SKIP, L_HAS_ADD, L_GROUP = range(8)
+N_LAY = 8
 
 # per-layer output fields (rows of OUT[chain]; columns are layers 0..N)
 F_GRAD_SQ = 0  # ||g^n||_F^2
@@ -56,10 +57,14 @@ F_ACT_SKEW = 5  # mean_i skewness_b(x^n_i)
 F_ACT_KURT = 6  # mean_i excess kurtosis_b(x^n_i)
 F_MEAN_STD = 7  # mean_i |mean_b x_i| / std_b x_i         (Paik & Choi Fig 3)
 F_ACT_CORR = 8  # mean_{i<j<k} |corr_b(x_i, x_j)|       (Paik & Choi Fig 3)
-N_FIELDS = 9
+F_LOG2_SCALE = 9  # e_n: the gradient fields of layer n are those of 2^-e_n g^n (kernel output)
+F_LOG_GRAD_NORM = 10  # log ||g^n||_F (filled from F_GRAD_SQ and F_LOG2_SCALE in Python)
+F_GRAD_NORM = 11  # ||g^n||_F (filled in Python; +inf past float64)
+N_FIELDS = 12
 # per-weight outputs (rows of WOUT[chain]; columns are layers 0..N-1)
-W_GRAD_SQ, W_GRAD_DOT = 0, 1
-N_WFIELDS = 2
+W_GRAD_SQ, W_GRAD_DOT, W_LOG2_SCALE = 0, 1, 2  # W_LOG2_SCALE: e with dW^n stored as 2^-e dW^n
+W_GRAD_NORM = 3  # ||dW^n||_F (filled in Python)
+N_WFIELDS = 4
 # float64 scratch vectors (rows of VEC[chain])
 V_TMP, V_S1, V_S2, V_M3, V_M4, V_GS1, V_GS2, V_GXS = range(8)
 N_VEC = 8
@@ -113,15 +118,17 @@ def _act_moments(x, code, a, mask, has_mask, h, has_h, mean, m2, m3, m4):
 
 
 @kernel
-def _norm_forward(norm, center, z, bias, has_bias, frozen, mu, sig, tmp, eps, skip, has_skip,
-                  scale):
-    r"""Normalise the matmul output ``z`` in place; then x ← scale·(x + skip) if ``has_skip``.
+def _norm_forward(norm, center, z, bias, has_bias, frozen, mu, sig, tmp, eps, G, shift, skip,
+                  has_skip, scale):
+    r"""Normalise the matmul output ``z`` in place, add ``shift``; then x ← scale·(x + skip) if
+    ``has_skip``.
 
     z ← z + bias. ``norm`` 0 (batch): per column, :math:`\hat\mu_j` and
     :math:`\hat\sigma_j = \sqrt{\mathrm{var}_b + \epsilon}` (biased), stored in ``mu``, ``sig``
-    unless ``frozen`` (then the given ones are used); without ``center`` (batch norm only)
+    unless ``frozen`` (then the given ones are used); without ``center``
     :math:`\hat\mu_j = 0` and :math:`\hat\sigma_j^2 = \overline{z_j^2} + \epsilon`;
-    1 (layer): the same per row; 2: none.
+    1 (group): the same per sample over each group of ``G`` consecutive units (statistic
+    b·(d/G) + group; G = d is LayerNorm, no ``center`` is RMSNorm); 2: none (no shift either).
     """
     nb, d = z.shape
     if has_bias:
@@ -149,24 +156,57 @@ def _norm_forward(norm, center, z, bias, has_bias, frozen, mu, sig, tmp, eps, sk
             tmp[j] = 1.0 / sig[j]
         for b in range(nb):
             for j in range(d):
-                z[b, j] = (z[b, j] - mu[j]) * tmp[j]
-    elif norm == NORM_LAYER:
-        for b in range(nb):
-            if not frozen:
-                m = 0.0
-                for j in range(d):
-                    m += z[b, j]
-                m /= d
-                s = 0.0
-                for j in range(d):
-                    t = z[b, j] - m
-                    s += t * t
-                mu[b] = m
-                sig[b] = math.sqrt(s / d + eps)
-            m = mu[b]
-            inv = 1.0 / sig[b]
-            for j in range(d):
-                z[b, j] = (z[b, j] - m) * inv
+                z[b, j] = (z[b, j] - mu[j]) * tmp[j] + shift
+    elif norm == NORM_GROUP:
+        # statistic b·ng + k of sample b, group k; each sum runs over the group's units in
+        # order, four samples at a time (four independent chains of additions)
+        ng = d // G
+        b = 0
+        while b < nb:
+            nr = min(4, nb - b)
+            b1, b2, b3 = min(b + 1, nb - 1), min(b + 2, nb - 1), min(b + 3, nb - 1)
+            for k in range(ng):
+                lo = k * G
+                if not frozen:
+                    m0 = m1 = m2 = m3 = 0.0
+                    if center:
+                        for j in range(lo, lo + G):
+                            m0 += z[b, j]
+                            m1 += z[b1, j]
+                            m2 += z[b2, j]
+                            m3 += z[b3, j]
+                        m0 /= G
+                        m1 /= G
+                        m2 /= G
+                        m3 /= G
+                    q0 = q1 = q2 = q3 = 0.0
+                    for j in range(lo, lo + G):
+                        t0 = z[b, j] - m0
+                        t1 = z[b1, j] - m1
+                        t2 = z[b2, j] - m2
+                        t3 = z[b3, j] - m3
+                        q0 += t0 * t0
+                        q1 += t1 * t1
+                        q2 += t2 * t2
+                        q3 += t3 * t3
+                    mu[b * ng + k] = m0
+                    sig[b * ng + k] = math.sqrt(q0 / G + eps)
+                    if nr > 1:
+                        mu[b1 * ng + k] = m1
+                        sig[b1 * ng + k] = math.sqrt(q1 / G + eps)
+                    if nr > 2:
+                        mu[b2 * ng + k] = m2
+                        sig[b2 * ng + k] = math.sqrt(q2 / G + eps)
+                    if nr > 3:
+                        mu[b3 * ng + k] = m3
+                        sig[b3 * ng + k] = math.sqrt(q3 / G + eps)
+                for r in range(nr):
+                    bb = b + r
+                    m = mu[bb * ng + k]
+                    inv = 1.0 / sig[bb * ng + k]
+                    for j in range(lo, lo + G):
+                        z[bb, j] = (z[bb, j] - m) * inv + shift
+            b += 4
     if has_skip:
         for b in range(nb):
             for j in range(d):
@@ -223,16 +263,17 @@ def _summarize_forward(mean, m2, m3, m4, d, out, col):
 
 # ----------------------------------------------------------------------------- backward
 @kernel
-def _norm_backward(norm, center, gx, x, skip, has_skip, scale, sig, full, gz, sacc, s1, s2):
+def _norm_backward(norm, center, gx, x, skip, has_skip, scale, shift, sig, full, G, gz, sacc, s1,
+                   s2):
     r"""Gradient through one normalisation (and the skip split): gx → gz.
 
-    With a skip, x = scale·(x̂ + skip): the gradient reaching x̂ is scale·gx, stored in
-    ``sacc`` for the skip's source too. BatchNorm, ``full``:
+    With a skip, x = scale·(x̂ + shift + skip): the gradient reaching x̂ is scale·gx, stored in
+    ``sacc`` for the skip's source too; x̂ = x/scale − skip − shift. BatchNorm, ``full``:
     :math:`g_z = (g - \overline{g} - \hat x\,\overline{g\hat x})/\hat\sigma` (batch means; the
     exact derivative through the batch statistics; without ``center`` the
     :math:`\overline{g}` term is absent); otherwise :math:`g_z = g/\hat\sigma`
-    (statistics held constant, Paik & Choi App. A.2 eq. 16). LayerNorm: the same over the
-    feature axis; none: :math:`g_z = g`.
+    (statistics held constant, Paik & Choi App. A.2 eq. 16). Group norms: the same with means
+    over each group of ``G`` units of a sample; none: :math:`g_z = g`.
     """
     nb, d = gx.shape
     g = gx
@@ -252,7 +293,7 @@ def _norm_backward(norm, center, gx, x, skip, has_skip, scale, sig, full, gz, sa
                 s2[j] = 0.0
             for b in range(nb):
                 for j in range(d):
-                    xh = x[b, j] / scale - skip[b, j] if has_skip else x[b, j]
+                    xh = x[b, j] / scale - skip[b, j] - shift if has_skip else x[b, j] - shift
                     s1[j] += g[b, j]
                     s2[j] += g[b, j] * xh
             for j in range(d):
@@ -260,27 +301,58 @@ def _norm_backward(norm, center, gx, x, skip, has_skip, scale, sig, full, gz, sa
                 s2[j] /= nb
             for b in range(nb):
                 for j in range(d):
-                    xh = x[b, j] / scale - skip[b, j] if has_skip else x[b, j]
+                    xh = x[b, j] / scale - skip[b, j] - shift if has_skip else x[b, j] - shift
                     gz[b, j] = (g[b, j] - s1[j] - xh * s2[j]) / sig[j]
         else:
             for b in range(nb):
                 for j in range(d):
                     gz[b, j] = g[b, j] / sig[j]
     else:
-        for b in range(nb):
-            t1 = 0.0
-            t2 = 0.0
-            if full:
-                for j in range(d):
-                    xh = x[b, j] / scale - skip[b, j] if has_skip else x[b, j]
-                    t1 += g[b, j]
-                    t2 += g[b, j] * xh
-                t1 /= d
-                t2 /= d
-            inv = 1.0 / sig[b]
-            for j in range(d):
-                xh = x[b, j] / scale - skip[b, j] if has_skip else x[b, j]
-                gz[b, j] = (g[b, j] - t1 - xh * t2) * inv
+        # per sample b and group k: t1 = mean g, t2 = mean g·x̂ over the group's units, each
+        # sum in order, four samples at a time (independent chains of additions)
+        ng = d // G
+        b = 0
+        while b < nb:
+            nr = min(4, nb - b)
+            b1, b2, b3 = min(b + 1, nb - 1), min(b + 2, nb - 1), min(b + 3, nb - 1)
+            for k in range(ng):
+                lo = k * G
+                a0 = a1 = a2 = a3 = 0.0
+                q0 = q1 = q2 = q3 = 0.0
+                if full:
+                    for j in range(lo, lo + G):
+                        if has_skip:
+                            x0 = x[b, j] / scale - skip[b, j] - shift
+                            x1 = x[b1, j] / scale - skip[b1, j] - shift
+                            x2 = x[b2, j] / scale - skip[b2, j] - shift
+                            x3 = x[b3, j] / scale - skip[b3, j] - shift
+                        else:
+                            x0 = x[b, j] - shift
+                            x1 = x[b1, j] - shift
+                            x2 = x[b2, j] - shift
+                            x3 = x[b3, j] - shift
+                        a0 += g[b, j]
+                        a1 += g[b1, j]
+                        a2 += g[b2, j]
+                        a3 += g[b3, j]
+                        q0 += g[b, j] * x0
+                        q1 += g[b1, j] * x1
+                        q2 += g[b2, j] * x2
+                        q3 += g[b3, j] * x3
+                for r in range(nr):
+                    bb = b + r
+                    a, q = (a0, q0) if r == 0 else (a1, q1) if r == 1 else (a2, q2) if r == 2 else (a3, q3)
+                    t1 = a / G if center else 0.0
+                    t2 = q / G
+                    inv = 1.0 / sig[bb * ng + k]
+                    if has_skip:
+                        for j in range(lo, lo + G):
+                            xh = x[bb, j] / scale - skip[bb, j] - shift
+                            gz[bb, j] = (g[bb, j] - t1 - xh * t2) * inv
+                    else:
+                        for j in range(lo, lo + G):
+                            gz[bb, j] = (g[bb, j] - t1 - (x[bb, j] - shift) * t2) * inv
+            b += 4
 
 
 @kernel
@@ -424,8 +496,10 @@ def _chain_one(IP, FP, LAY, X, H, W, Bv, M, MU, SIG, UP, RO, LAB, G1, G2, GZ, DW
     and the moments of x^n; z = h^n W^n (BLAS); x^{n+1} = Norm(z + b^n) (+ skip). Loss and
     upstream gradient at x^N. Backward, for n = N..start: g^n ← g^n·φ'(x^n)·m^n (+ skip
     gradient) and its statistics; then through layer n−1: g_z = Norm'(g^n),
-    ∇W^{n−1} = (h^{n−1})ᵀ g_z, g^{n−1} = g_z (W^{n−1})ᵀ (BLAS). On return G1 holds g^{start}.
-    Returns the loss.
+    ∇W^{n−1} = (h^{n−1})ᵀ g_z, g^{n−1} = g_z (W^{n−1})ᵀ (BLAS). The backward vector is kept
+    as :math:`2^{e}\,\tilde g` with a running exponent e (``OUT[F_LOG2_SCALE]``,
+    ``WOUT[W_LOG2_SCALE]``), renormalised by powers of two, so any depth is finite. On return
+    G1 holds :math:`2^{-e_{start}} g^{start}`. Returns the loss.
     """
     depth = IP[I_DEPTH]
     nb = IP[I_BATCH]
@@ -445,7 +519,9 @@ def _chain_one(IP, FP, LAY, X, H, W, Bv, M, MU, SIG, UP, RO, LAB, G1, G2, GZ, DW
     eps = FP[P_EPS]
     scale = FP[P_SCALE]
     a = FP[P_ACT_PARAM]
+    shift = FP[P_SHIFT] if norm != NORM_NONE else 0.0
     dims = LAY[L_DIMS]
+    groups = LAY[L_GROUP]
     x_off = LAY[L_X_OFF]
     w_off = LAY[L_W_OFF]
     b_off = LAY[L_B_OFF]
@@ -479,9 +555,9 @@ def _chain_one(IP, FP, LAY, X, H, W, Bv, M, MU, SIG, UP, RO, LAB, G1, G2, GZ, DW
             src = skip_src[n]
             skip = X[x_off[src]:x_off[src] + nb * dout].reshape((nb, dout)) if src >= 0 else z
             bias = Bv[b_off[n]:b_off[n] + dout] if has_bias else Bv[0:1]
-            ns = max(nb, dout)
-            _norm_forward(norm, center, z, bias, has_bias, frozen, MU[s_off[n]:s_off[n] + ns],
-                          SIG[s_off[n]:s_off[n] + ns], tmp, eps, skip, src >= 0, scale)
+            _norm_forward(norm, center, z, bias, has_bias, frozen, MU[s_off[n]:s_off[n + 1]],
+                          SIG[s_off[n]:s_off[n + 1]], tmp, eps, groups[n], shift, skip, src >= 0,
+                          scale)
     # ---------------------------------------------------------------- loss
     dN = dims[depth]
     xN = X[x_off[depth]:x_off[depth] + nb * dN].reshape((nb, dN))
@@ -489,6 +565,14 @@ def _chain_one(IP, FP, LAY, X, H, W, Bv, M, MU, SIG, UP, RO, LAB, G1, G2, GZ, DW
     if not backward:
         return loss
     # ---------------------------------------------------------------- backward
+    # The gradient is carried as 2^e g with a running exponent e (``scale_exp``): whenever
+    # ||g||^2 leaves [sq_lo, sq_hi] the stored vector is multiplied by a power of two, which is
+    # exact in binary floating point, so every depth stays finite and the numbers are those of
+    # the unscaled recursion wherever that one does not overflow or underflow.
+    sq_hi = FP[P_SQ_HI]
+    sq_lo = FP[P_SQ_LO]
+    scale_exp = 0.0
+    sacc_exp = 0.0  # the exponent of the skip gradient waiting in SACC
     flip = True  # g^n lives in G1 when flip, else in G2
     for n in range(depth, start - 1, -1):
         d = dims[n]
@@ -498,28 +582,43 @@ def _chain_one(IP, FP, LAY, X, H, W, Bv, M, MU, SIG, UP, RO, LAB, G1, G2, GZ, DW
         use_mask = has_mask and apply
         m = M[x_off[n]:x_off[n] + nb * d].reshape((nb, d)) if use_mask else x
         add_skip = apply and has_add[min(n, depth - 1)] != 0
+        if add_skip and sacc_exp != scale_exp:
+            f = 2.0 ** (sacc_exp - scale_exp)
+            for i in range(nb * d):
+                SACC[i] *= f
         _grad_finish(g, x, XMEAN[n], apply, code, a, m, use_mask, SACC[:nb * d].reshape((nb, d)),
                      add_skip, gs1, gs2, gxs)
         _summarize_backward(gs1, gs2, gxs, XM2[n], nb, d, OUT, n)
+        OUT[F_LOG2_SCALE, n] = scale_exp
+        sq = OUT[F_GRAD_SQ, n]
+        if n > start and (sq > sq_hi or 0.0 < sq < sq_lo):
+            e = math.floor(0.5 * math.log2(sq))
+            f = 2.0 ** (-e)
+            for b in range(nb):
+                for j in range(d):
+                    g[b, j] *= f
+            scale_exp += e
         if n > start:
             k = n - 1  # layer k maps x^k to x^n
             din = dims[k]
             src = skip_src[k]
             skip = X[x_off[src]:x_off[src] + nb * d].reshape((nb, d)) if src >= 0 else x
-            ns = max(nb, d)
             gz = GZ[:nb * d].reshape((nb, d))
-            _norm_backward(norm, center, g, x, skip, src >= 0, scale,
-                           SIG[s_off[k]:s_off[k] + ns], full and not frozen, gz,
+            _norm_backward(norm, center, g, x, skip, src >= 0, scale, shift,
+                           SIG[s_off[k]:s_off[k + 1]], full and not frozen, groups[k], gz,
                            SACC[:nb * d].reshape((nb, d)), s1, s2)
+            if src >= 0:
+                sacc_exp = scale_exp
             w = W[w_off[k]:w_off[k] + din * d].reshape((din, d))
             if weight_grads:
                 o = w_off[k] if keep_dw else 0
                 dw = DW[o:o + din * d].reshape((din, d))
                 hk = H[x_off[k]:x_off[k] + nb * din].reshape((nb, din))
                 np.dot(hk.T, gz, dw)
-                sq, dot = _frob_dot(dw, w)
-                WOUT[W_GRAD_SQ, k] = sq
-                WOUT[W_GRAD_DOT, k] = dot
+                wsq, wdot = _frob_dot(dw, w)
+                WOUT[W_GRAD_SQ, k] = wsq
+                WOUT[W_GRAD_DOT, k] = wdot
+                WOUT[W_LOG2_SCALE, k] = scale_exp
             gk = G2[:nb * din].reshape((nb, din)) if flip else G1[:nb * din].reshape((nb, din))
             np.dot(gz, w.T, gk)
             flip = not flip

@@ -1,7 +1,10 @@
 """The one place where numba options are set.
 
-Kernels are private, pure (they fill ``out=`` buffers, no I/O, no random numbers: those
-are drawn in numpy and passed in) and compiled lazily on first call with ``cache=True``.
+Kernels are private and pure: they fill ``out=`` buffers, do no I/O and keep no hidden
+state. Random numbers are drawn in compiled code too, but only from counter-based Philox
+streams whose key and counters are passed in explicitly (:mod:`gradexp.mc._philox`), so a
+kernel's output depends on its arguments alone, whatever the thread count. Kernels are
+compiled lazily on first call with ``cache=True``.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ import numpy as np
 import scipy.linalg as sla
 from scipy.linalg import blas as _blas
 
-from .._random import as_generator, rng_argument, spawn_generators
+from .._random import as_generator, spawn_generators
 from .._threads import blas_threads
 from .._validate import check_int, check_positive
 from ._estimate import Estimate, estimate, estimate_over_reps
@@ -61,11 +61,6 @@ _EPS = np.finfo(float).eps
 
 
 # --------------------------------------------------------------------------- validation
-def _check_int(v, name: str, lo: int) -> int:
-    """:func:`gradexp._validate.check_int` (TypeError for a non-integer, ValueError below lo)."""
-    return check_int(v, name, lo)
-
-
 def _check_method(method: str) -> str:
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -81,20 +76,20 @@ def _factor_sigmas(sigma, M: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- factors
-def bartlett_factor(N: int, rng=None, sigma: float = 1.0, *, seed=None) -> np.ndarray:
+def bartlett_factor(N: int, rng=None, sigma: float = 1.0) -> np.ndarray:
     r"""The R factor of the QR decomposition of an :math:`N\times N` matrix with
     i.i.d. :math:`\mathcal N(0, \sigma^2/N)` entries, drawn directly (Bartlett decomposition).
 
     Upper triangular, Fortran order: :math:`R_{ii} = \sigma\chi_{N-i+1}/\sqrt N` (positive),
     :math:`R_{ij}\sim\mathcal N(0, \sigma^2/N)` for :math:`i < j`, all independent.
-    ``rng`` (alias ``seed``): None, int, SeedSequence or Generator (SPEC 7); a Generator is
+    ``rng``: None, int, SeedSequence or Generator (SPEC 7); a Generator is
     used as the caller's stream, so successive calls give independent factors.
 
     References
     ----------
     Bartlett (1933); Edelman & Rao, "Random matrix theory", Acta Numerica 2005, Thm 3.4.
     """
-    rng = as_generator(rng_argument(rng, seed), name="seed" if seed is not None else "rng")
+    rng = as_generator(rng)
     N = check_int(N, "N", 1)
     r = np.tril(rng.standard_normal((N, N))).T  # upper triangular, Fortran order, no copy
     r[np.diag_indices(N)] = np.sqrt(rng.chisquare(np.arange(N, 0, -1, dtype=float)))
@@ -277,22 +272,45 @@ def _blas_for(N: int):
     return blas_threads(1 if N < SMALL_N else None)
 
 
-def _streams(rng, reps: int, name: str = "rng"):
+def _streams(rng, reps: int):
     """One PCG64 generator per repetition: the children of ``rng``'s seed sequence
     (:func:`gradexp._random.spawn_generators`; for an int or a fresh SeedSequence the same
     streams as ``numpy.random.default_rng(rng).spawn(reps)``)."""
-    return spawn_generators(rng, reps, name=name)
+    return spawn_generators(rng, reps)
 
 
-def _check_size(N: int, reps: int, n_depths: int, what: str) -> None:
-    """Refuse sizes whose arrays exceed the memory: ~6 N×N float64 work arrays (factor, Q,
-    R, U, SVD workspace) and the (reps, depths, N) results."""
-    check_memory(8.0 * (6 * N * N + reps * n_depths * N), what)
+def _bytes(M: int, N: int, reps: int, n_depths: int) -> int:
+    """Peak bytes of a product run: ~6 N×N float64 work arrays (factor, Q, R, U, SVD
+    workspace), the per-factor standard deviations (M), the per-repetition results
+    (reps × depths × N) and their stacked copy."""
+    return 8 * (6 * N * N + M + 2 * reps * n_depths * N)
+
+
+def _product_singular_values_bytes(M, N, *, rng=None, method="qr", sigma=1.0, reps=None, log=False):
+    """(bytes, what) of ``product_singular_values(...)`` (arguments validated, nothing drawn)."""
+    M = check_int(M, "M", 1)
+    N = check_int(N, "N", 1)
+    n = 1 if reps is None else check_int(reps, "reps", 1)
+    return _bytes(M, N, n, 1), f"product_singular_values(M={M}, N={N}, reps={reps})"
+
+
+def _depth_scan_bytes(depths, N, *, reps=5, rng=None, method="qr", sigma=1.0):
+    """(bytes, what) of ``depth_scan(...)``."""
+    N = check_int(N, "N", 1)
+    reps = check_int(reps, "reps", 1)
+    d = _check_depths(depths)
+    return _bytes(int(d[-1]), N, reps, d.size), f"depth_scan(N={N}, reps={reps}, {d.size} depths up to {d[-1]})"
+
+
+def _check_depths(depths) -> np.ndarray:
+    d = np.asarray(depths)
+    if d.ndim != 1 or d.size == 0 or not np.issubdtype(d.dtype, np.integer) or (d < 1).any():
+        raise ValueError(f"depths must be a non-empty 1-d sequence of integers >= 1, got {depths!r}")
+    return np.unique(d)
 
 
 # --------------------------------------------------------------------------- public API
-def product_singular_values(M, N, *, rng=None, method="qr", sigma=1.0, reps=None, log=False,
-                            seed=None):
+def product_singular_values(M, N, *, rng=None, method="qr", sigma=1.0, reps=None, log=False):
     r"""Singular values of :math:`W_M\cdots W_1`, entries :math:`\mathcal N(0, \sigma_k^2/N)`.
 
     Parameters
@@ -300,7 +318,7 @@ def product_singular_values(M, N, *, rng=None, method="qr", sigma=1.0, reps=None
     M, N : int >= 1
         Number of factors and their size.
     rng : None, int, SeedSequence or Generator
-        SPEC 7 (``seed`` is an alias): repetition r draws from a PCG64 generator seeded by the
+        SPEC 7: repetition r draws from a PCG64 generator seeded by the
         r-th child of its seed sequence; the same int or SeedSequence gives the same numbers.
     method : {"qr", "qr-dense", "direct"}
         ``"qr"``: Bartlett-sampled QR factors, stable (default); ``"qr-dense"``: Householder
@@ -325,16 +343,14 @@ def product_singular_values(M, N, *, rng=None, method="qr", sigma=1.0, reps=None
     ----------
     Bjorck, Gomes & Selman (2019), Theorem 1; Benettin et al. (1980) for the QR method.
     """
-    rng = rng_argument(rng, seed)
-    name = "seed" if seed is not None else "rng"
-    M = _check_int(M, "M", 1)
-    N = _check_int(N, "N", 1)
+    check_memory(*_product_singular_values_bytes(M, N, reps=reps))  # before any allocation
+    M = check_int(M, "M", 1)
+    N = check_int(N, "N", 1)
     method = _check_method(method)
     sig = _factor_sigmas(sigma, M)
-    n = 1 if reps is None else _check_int(reps, "reps", 1)
-    _check_size(N, n, 1, f"product_singular_values(M={M}, N={N}, reps={reps})")
+    n = 1 if reps is None else check_int(reps, "reps", 1)
     depths = np.array([M])
-    streams = _streams(rng, n, name)
+    streams = _streams(rng, n)
     with _blas_for(N):
         res = np.stack([_chain(N, depths, sig, g, method)[0] for g in streams])
     if not log:
@@ -416,31 +432,26 @@ class DepthScan:
         return [estimate(q[:, d]) for d in range(q.shape[1])]
 
 
-def depth_scan(depths, N, *, reps=5, rng=None, method="qr", sigma=1.0, seed=None) -> DepthScan:
+def depth_scan(depths, N, *, reps=5, rng=None, method="qr", sigma=1.0) -> DepthScan:
     """Singular values after each of ``depths`` factors, ``reps`` independent chains.
 
     Each repetition multiplies one chain of factors up to ``max(depths)`` and records the
     singular values at every requested depth (so depths within a repetition are correlated,
     repetitions independent). ``method`` as in :func:`product_singular_values`; with the same
-    seed, ``"direct"`` and ``"qr-dense"`` see the same matrices. ``rng`` (alias ``seed``) as in
+    seed, ``"direct"`` and ``"qr-dense"`` see the same matrices. ``rng`` as in
     :func:`product_singular_values`.
 
     References
     ----------
     Bjorck, Gomes & Selman (2019), Figures 11–12.
     """
-    rng = rng_argument(rng, seed)
-    name = "seed" if seed is not None else "rng"
-    N = _check_int(N, "N", 1)
-    reps = _check_int(reps, "reps", 1)
+    check_memory(*_depth_scan_bytes(depths, N, reps=reps))  # before any allocation
+    N = check_int(N, "N", 1)
+    reps = check_int(reps, "reps", 1)
     method = _check_method(method)
-    d = np.asarray(depths)
-    if d.ndim != 1 or d.size == 0 or not np.issubdtype(d.dtype, np.integer) or (d < 1).any():
-        raise ValueError(f"depths must be a non-empty 1-d sequence of integers >= 1, got {depths!r}")
-    d = np.unique(d)
+    d = _check_depths(depths)
     sig = _factor_sigmas(sigma, int(d[-1]))
-    _check_size(N, reps, d.size, f"depth_scan(N={N}, reps={reps}, {d.size} depths)")
-    streams = _streams(rng, reps, name)
+    streams = _streams(rng, reps)
     with _blas_for(N):
         log_sv = np.stack([_chain(N, d, sig, g, method) for g in streams])
     return DepthScan(N=N, method=method, depths=d, log_sv=log_sv)

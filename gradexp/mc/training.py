@@ -24,10 +24,10 @@ import numpy as np
 
 from .._random import as_generator, as_seed_sequence, spawn_seeds
 from .._threads import blas_threads
-from .._validate import check_int, check_real
-from .._validate import check_positive
+from .._validate import check_int, check_positive, check_real
 from ..optim import SGD, Optimizer, StateSchedule, schedule_values
 from ._estimate import Estimate, estimate
+from ._memory import check_memory
 
 __all__ = [
     "simulate_vectors", "VectorRun", "ToyNet", "ToyNetRun", "init_toynet", "toynet_loss_and_grads",
@@ -35,27 +35,6 @@ __all__ = [
     "compare_with_model", "gradient_growth_rate", "minibatch_noise_floor", "single_thread_blas",
     "toynet_forward",
 ]
-
-_UNSET = object()
-
-
-def _rng_arg(rng, seed):
-    """``rng`` with the old ``seed=`` keyword as a quiet alias (not both)."""
-    if seed is not _UNSET:
-        if rng is not None:
-            raise TypeError("pass rng or its alias seed, not both")
-        return seed
-    return rng
-
-
-def _reps_arg(reps, default, **aliases):
-    """``reps`` with the old names (``n_rep``, ``n_nets``, ``n_pairs``) as quiet aliases."""
-    given = {k: v for k, v in aliases.items() if v is not None}
-    if len(given) > 1 or (given and reps is not None):
-        raise TypeError(f"pass reps or one of its aliases {sorted(aliases)}, not several")
-    val = reps if reps is not None else (next(iter(given.values())) if given else default)
-    return check_int(val, "reps", lo=1)
-
 
 def _check_lrs(lrs) -> np.ndarray:
     a = np.asarray(lrs, float)
@@ -90,11 +69,81 @@ class VectorRun:
         return np.sqrt(self.grad_sq / self.weight_sq)
 
 
+# ======================================================================== memory estimates
+def _toynet_bytes(depth: int, width: int, batch: int, classes: int, copies: int = 2) -> int:
+    """Bytes of a ToyNet's ``copies`` weight-sized arrays (W, ∇W, optimizer state, ...), its
+    forward/backward caches (~6 batch × width arrays per layer) and head."""
+    return 8 * (copies * depth * width * width + 6 * depth * batch * width
+                + 2 * classes * width + 4 * batch * classes)
+
+
+def _simulate_vectors_bytes(c, lr, steps, *, dim, reps=16, **_):
+    """(bytes, what) of ``simulate_vectors``: ~5 (reps, L, dim) arrays and 2 (reps, steps + 1, L)."""
+    L = np.size(c)
+    dim, steps, reps = check_int(dim, "dim", 2), _check_steps(steps), check_int(reps, "reps", lo=1)
+    return (8 * (5 * reps * L * dim + 2 * reps * (steps + 1) * L + 2 * steps),
+            f"simulate_vectors(steps={steps}, dim={dim}, reps={reps}, {L} layers)")
+
+
+def _init_toynet_bytes(depth, width, *, classes=10, **_):
+    """(bytes, what) of ``init_toynet``."""
+    depth, width = check_int(depth, "depth", lo=1), check_int(width, "width", lo=2)
+    classes = check_int(classes, "classes", lo=2)
+    return (8 * 2 * (depth * width * width + classes * width),
+            f"init_toynet(depth={depth}, width={width}, classes={classes})")
+
+
+def _make_synthetic_data_bytes(n, width, *, classes=10, **_):
+    """(bytes, what) of ``make_synthetic_data``: inputs, logits and labels."""
+    n, width = check_int(n, "n", lo=1), check_int(width, "width", lo=1)
+    classes = check_int(classes, "classes", lo=2)
+    return (8 * (n * width + 2 * n * classes + width * classes + n),
+            f"make_synthetic_data(n={n}, width={width}, classes={classes})")
+
+
+def _train_toynet_bytes(depth, width, lr, steps, *, batch=128, classes=10, n_data=None, **_):
+    """(bytes, what) of ``train_toynet``: the net (4 weight-sized arrays), the data
+    (``n_data`` = batch·(steps + 1) by default) and 8 (steps + 1, depth) histories."""
+    depth, width = check_int(depth, "depth", lo=1), check_int(width, "width", lo=2)
+    steps, batch = _check_steps(steps), check_int(batch, "batch", lo=1)
+    classes = check_int(classes, "classes", lo=2)
+    n = check_int(n_data, "n_data", lo=1) if n_data else batch * max(steps + 1, 1)
+    return (_toynet_bytes(depth, width, batch, classes, copies=4)
+            + _make_synthetic_data_bytes(n, width, classes=classes)[0] + 8 * n
+            + 8 * (8 * (steps + 1) * depth + 2 * steps),
+            f"train_toynet(depth={depth}, width={width}, steps={steps}, batch={batch}, n_data={n})")
+
+
+def _train_toynet_arms_bytes(depth, width, arms, steps, *, reps=1, **kwargs):
+    """(bytes, what) of ``train_toynet_arms``: one training run at a time, every arm's
+    histories kept."""
+    reps = check_int(reps, "reps", lo=1)
+    kw = {k: v for k, v in kwargs.items() if k in ("batch", "classes", "n_data")}
+    one, what = _train_toynet_bytes(depth, width, None, steps, **kw)
+    hist = 8 * 8 * (_check_steps(steps) + 1) * check_int(depth, "depth", lo=1)
+    return one + len(arms) * reps * hist, f"{what[:-1]}, {len(arms)} arms, reps={reps})"
+
+
+def _gradient_growth_rate_bytes(depth, width, batch, *, reps=8, classes=10, **_):
+    """(bytes, what) of ``gradient_growth_rate`` (one network at a time)."""
+    depth, width = check_int(depth, "depth", lo=1), check_int(width, "width", lo=2)
+    batch, classes = check_int(batch, "batch", lo=1), check_int(classes, "classes", lo=2)
+    reps = check_int(reps, "reps", lo=1)
+    return (_toynet_bytes(depth, width, batch, classes) + 8 * (batch * (width + 1) + reps),
+            f"gradient_growth_rate(depth={depth}, width={width}, batch={batch}, reps={reps})")
+
+
+def _minibatch_noise_floor_bytes(depth, width, batch, *, reps=4, classes=10, **_):
+    """(bytes, what) of ``minibatch_noise_floor`` (one network, two batches at a time)."""
+    nbytes, what = _gradient_growth_rate_bytes(depth, width, batch, reps=reps, classes=classes)
+    return nbytes + 8 * batch * (width + 1), what.replace("gradient_growth_rate", "minibatch_noise_floor")
+
+
 def simulate_vectors(c, lr, steps, *, dim, w0_sq=1.0, momentum=0.0, weight_decay=0.0, rule=None,
-                     optimizer=None, reps=None, rng=None, n_rep=None, seed=_UNSET) -> VectorRun:
+                     optimizer=None, reps=16, rng=None) -> VectorRun:
     r"""The ELR model's assumptions realised with vectors in :math:`\mathbb R^{\rm dim}`.
 
-    Each of ``n_rep`` replicas and L layers starts from a uniformly random direction with
+    Each of ``reps`` replicas and L layers starts from a uniformly random direction with
     ‖W(0)‖² = ``w0_sq``. At step k the gradient is a standard Gaussian vector projected
     orthogonally to W(k) (eq. 2) and rescaled to norm :math:`c_\ell/\|W(k)\|` (eq. 27); the
     optimizer (same object as for :func:`gradexp.elr.simulate`) then updates W. For plain SGD
@@ -102,8 +151,7 @@ def simulate_vectors(c, lr, steps, *, dim, w0_sq=1.0, momentum=0.0, weight_decay
     s' = (1−λβ)²s + λ²c²/s; with momentum the model additionally assumes the gradients
     mutually orthogonal, which random directions satisfy up to O(1/√dim).
 
-    ``reps`` replicas (default 16; ``n_rep`` is an alias), randomness from ``rng`` (SPEC 7;
-    ``seed`` is an alias).
+    ``reps`` replicas (default 16), randomness from ``rng`` (SPEC 7).
 
     References
     ----------
@@ -116,7 +164,8 @@ def simulate_vectors(c, lr, steps, *, dim, w0_sq=1.0, momentum=0.0, weight_decay
     dim = int(dim)
     if dim < 2:
         raise ValueError(f"dim must be >= 2, got {dim}")
-    n_rep = _reps_arg(reps, 16, n_rep=n_rep)
+    n_rep = check_int(reps, "reps", lo=1)
+    check_memory(*_simulate_vectors_bytes(c, lr, steps, dim=dim, reps=n_rep))
     steps = _check_steps(steps)
     beta = check_real(weight_decay, "weight_decay", lo=0.0)
     if optimizer is None:
@@ -124,7 +173,7 @@ def simulate_vectors(c, lr, steps, *, dim, w0_sq=1.0, momentum=0.0, weight_decay
                               weight_decay=beta)
     elif beta:
         raise ValueError("pass either optimizer or weight_decay, not both")
-    rng = as_generator(_rng_arg(rng, seed))
+    rng = as_generator(rng)
     L = c.size
     lrs = _check_lrs(schedule_values(lr, steps))
     w = rng.standard_normal((n_rep, L, dim))
@@ -196,17 +245,18 @@ class ToyNet:
         return ToyNet(np.asarray(weights, float), self.head if head is None else head, self.bn_eps)
 
 
-def init_toynet(depth, width, *, classes=10, bn_eps=0.0, rng=None, seed=_UNSET) -> ToyNet:
-    """He-initialised ToyNet: W_ℓ ~ N(0, 2/n), head ~ N(0, 1/n) (``seed`` is an alias of ``rng``).
+def init_toynet(depth, width, *, classes=10, bn_eps=0.0, rng=None) -> ToyNet:
+    """He-initialised ToyNet: W_ℓ ~ N(0, 2/n), head ~ N(0, 1/n) (``rng``: SPEC 7).
 
     References
     ----------
     Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix B.1; He et al. (2015) initialisation.
     """
+    check_memory(*_init_toynet_bytes(depth, width, classes=classes))
     depth = check_int(depth, "depth", lo=1)
     width = check_int(width, "width", lo=2)
     classes = check_int(classes, "classes", lo=2)
-    rng = as_generator(_rng_arg(rng, seed))
+    rng = as_generator(rng)
     W = rng.standard_normal((depth, width, width)) * np.sqrt(2.0 / width)
     H = rng.standard_normal((int(classes), width)) / np.sqrt(width)
     return ToyNet(W, H, float(bn_eps))
@@ -284,15 +334,16 @@ def toynet_loss_and_grads(net: ToyNet, x, y, *, per_sample=False):
     return loss, dW, dH, info
 
 
-def make_synthetic_data(n, width, *, classes=10, rng=None, seed=_UNSET):
+def make_synthetic_data(n, width, *, classes=10, rng=None):
     """Gaussian inputs N(0, I) with labels of a random linear teacher (argmax of x T)
-    (``seed`` is an alias of ``rng``).
+    (``rng``: SPEC 7).
 
     References
     ----------
     Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix B.1 (ToyNet check).
     """
-    rng = as_generator(_rng_arg(rng, seed))
+    check_memory(*_make_synthetic_data_bytes(n, width, classes=classes))
+    rng = as_generator(rng)
     x = rng.standard_normal((int(n), int(width)))
     T = rng.standard_normal((int(width), int(classes)))
     return x, np.argmax(x @ T, axis=1)
@@ -334,8 +385,7 @@ class ToyNetRun:
 
 
 def train_toynet(depth, width, lr, steps, *, batch=128, classes=10, n_data=None, optimizer=None,
-                 weight_decay=0.0, train_head=True, bn_eps=0.0, rng=None,
-                 seed=_UNSET) -> ToyNetRun:
+                 weight_decay=0.0, train_head=True, bn_eps=0.0, rng=None) -> ToyNetRun:
     """Train a He-initialised :class:`ToyNet` on synthetic data for ``steps`` minibatch steps.
 
     The hidden layers are updated by ``optimizer`` (default plain SGD; any
@@ -348,7 +398,7 @@ def train_toynet(depth, width, lr, steps, *, batch=128, classes=10, n_data=None,
     :class:`gradexp.optim.StateSchedule` (e.g. :class:`gradexp.optim.EqualizingWarmup`),
     evaluated on the measured norms every step.
 
-    Randomness (SPEC 7): ``rng`` (None, int, SeedSequence or Generator; ``seed`` is an alias)
+    Randomness (SPEC 7): ``rng`` (None, int, SeedSequence or Generator)
     is split into three streams (network, data, minibatch order). The same int or
     SeedSequence gives the same network, data and minibatches, whatever the learning rate or
     optimizer: pass the same ``rng`` to two arms to train the *same* networks on the same
@@ -368,7 +418,9 @@ def train_toynet(depth, width, lr, steps, *, batch=128, classes=10, n_data=None,
         optimizer = Optimizer(weight_decay=beta)
     elif beta:
         raise ValueError("pass either optimizer or weight_decay, not both")
-    ss = as_seed_sequence(_rng_arg(rng, seed))
+    check_memory(*_train_toynet_bytes(depth, width, lr, steps, batch=batch, classes=classes,
+                                      n_data=n_data))
+    ss = as_seed_sequence(rng)
     with single_thread_blas():
         return _train_toynet(depth, width, lr, steps, batch=batch, classes=classes,
                              n_data=n_data, optimizer=optimizer, train_head=train_head,
@@ -441,6 +493,7 @@ def train_toynet_arms(depth, width, arms, steps, *, reps=1, rng=None, **kwargs) 
     True
     """
     reps = check_int(reps, "reps", lo=1)
+    check_memory(*_train_toynet_arms_bytes(depth, width, arms, steps, reps=reps, **kwargs))
     children = spawn_seeds(rng, reps)
     out = {}
     for name, arm in dict(arms).items():
@@ -476,8 +529,8 @@ def compare_with_model(runs, *, layers=None, optimizer=None) -> dict:
     Returns per-step arrays (mean over runs, with standard errors):
     ``log_err``: mean over layers of ``|log(E_model/E_measured)|``; ``weight_log_err``: the same for
     ‖W‖²; ``flip_measured``/``flip_model``: Spearman correlation of E at step 0 and step 1
-    (negative = the layers' order flipped); and the per-run arrays themselves. ``reps`` (alias
-    key ``n_runs``) is the number of runs.
+    (negative = the layers' order flipped); and the per-run arrays themselves. ``reps`` is the
+    number of runs.
 
     References
     ----------
@@ -500,14 +553,14 @@ def compare_with_model(runs, *, layers=None, optimizer=None) -> dict:
     se = (lambda a: a.std(axis=0, ddof=1) / np.sqrt(n)) if n > 1 else (lambda a: np.zeros(a.shape[1:]))
     return {"log_err": le.mean(axis=0), "log_err_se": se(le), "weight_log_err": we.mean(axis=0),
             "weight_log_err_se": se(we), "flip_measured": float(np.mean(fm)),
-            "flip_model": float(np.mean(fp)), "per_run_log_err": le, "reps": n, "n_runs": n}
+            "flip_model": float(np.mean(fp)), "per_run_log_err": le, "reps": n}
 
 
-def gradient_growth_rate(depth, width, batch, *, reps=None, skip=(2, 3), classes=10, rng=None,
-                         n_nets=None, seed=_UNSET) -> dict:
+def gradient_growth_rate(depth, width, batch, *, reps=8, skip=(2, 3), classes=10,
+                         rng=None) -> dict:
     r"""Per-layer growth of ‖∇W_ℓ‖ at initialization, towards the input, in the ToyNet.
 
-    For each of ``reps`` (alias ``n_nets``) independent networks (fresh data) the slope of
+    For each of ``reps`` independent networks (fresh data) the slope of
     log‖∇W_ℓ‖ against ℓ is fitted by least squares over the layers ℓ = skip[0]+1 .. L−skip[1]
     (away from the raw input and the loss); ``rate = exp(−slope)`` per net. Returns Estimates
     of the rate of the norm and of the squared norm (rate²) over nets, to compare with
@@ -518,8 +571,9 @@ def gradient_growth_rate(depth, width, batch, *, reps=None, skip=(2, 3), classes
     Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.3, eq. 8; Paik & Choi [paik-choi-v2], Thm 2.2, eq. 4; Yang et al.,
     "A Mean Field Theory of Batch Normalization", ICLR 2019.
     """
-    n_nets = _reps_arg(reps, 8, n_nets=n_nets)
-    ss = as_seed_sequence(_rng_arg(rng, seed))
+    n_nets = check_int(reps, "reps", lo=1)
+    check_memory(*_gradient_growth_rate_bytes(depth, width, batch, reps=n_nets, classes=classes))
+    ss = as_seed_sequence(rng)
     lo, hi = int(skip[0]), int(depth) - int(skip[1])
     if hi - lo < 3:
         raise ValueError("depth too small for the requested skip")
@@ -543,20 +597,19 @@ def _growth_rates(ss, n_nets, depth, width, batch, classes, lo, hi, ell):
     return rates
 
 
-def minibatch_noise_floor(depth, width, batch, *, reps=None, classes=10, rng=None, n_pairs=None,
-                          seed=_UNSET) -> Estimate:
+def minibatch_noise_floor(depth, width, batch, *, reps=4, classes=10, rng=None) -> Estimate:
     """Mean over layers (all but the first) of ``|log(‖∇W_ℓ‖_a/‖∇W_ℓ‖_b)|`` for two independent
     minibatches at the same initial weights: the part of the model's ELR error that no
-    deterministic model of the norms can remove (one estimate per network; ``reps`` networks,
-    alias ``n_pairs``).
+    deterministic model of the norms can remove (one estimate per network; ``reps`` networks).
 
     References
     ----------
     Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix B.1; Bjorck, Gomes & Selman [bjorck-gomes-selman], Sec. 2.1, eq. 2
     (SGD noise).
     """
-    n_pairs = _reps_arg(reps, 4, n_pairs=n_pairs)
-    ss = as_seed_sequence(_rng_arg(rng, seed))
+    n_pairs = check_int(reps, "reps", lo=1)
+    check_memory(*_minibatch_noise_floor_bytes(depth, width, batch, reps=n_pairs, classes=classes))
+    ss = as_seed_sequence(rng)
     vals = []
     with single_thread_blas():
         for s in ss.spawn(n_pairs):

@@ -32,7 +32,7 @@ def chain_rate_cell(*, seed, **params) -> dict:
     from ..mc.chain import simulate_chain
     from .cache import cached_call
 
-    r = cached_call(simulate_chain, **params, seed=seed)  # shared with claims and figures
+    r = cached_call(simulate_chain, **params, rng=seed)  # shared with claims and figures
     return {"rate": float(r.rate), "rate_stderr": float(r.rate_stderr)}
 
 
