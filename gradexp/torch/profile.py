@@ -52,8 +52,7 @@ def predicted_factor(kind: str, size, activation="relu", *, eps: float = 0.0, **
 
     ``kind="batch"``: :func:`gradexp.finite_batch_factor` at batch ``size`` (the full backward,
     through the batch statistics, as autograd computes it). Other kinds: NaN until a theory for
-    them is available. ``activation=None`` (a layer the chain does not describe) gives NaN, as
-    does an activation whose moments need ``size >= 4`` below that size.
+    them is available. ``activation=None`` (a layer the chain does not describe) gives NaN.
 
     Examples
     --------
@@ -69,10 +68,7 @@ def predicted_factor(kind: str, size, activation="relu", *, eps: float = 0.0, **
     if kind == "batch":
         if size < 2:
             return math.nan
-        try:
-            return float(finite_batch_factor(size, activation, **params))
-        except ValueError:
-            return math.nan
+        return float(finite_batch_factor(size, activation, **params))
     return math.nan
 
 
@@ -177,7 +173,7 @@ class GradientProfile:
         with np.errstate(invalid="ignore", divide="ignore"):
             return (self.factor - self.prediction) / self.stderr
 
-    def growth(self, start: int = 0, stop: int | None = None) -> dict:
+    def growth(self, start: int | None = None, stop: int | None = None) -> dict:
         r"""The mean factor per layer from layer ``stop`` back to layer ``start``:
 
         .. math:: \hat\lambda = \bigl(\overline{\|g^{start}\|^2}/\overline{\|g^{stop}\|^2}\bigr)^{1/(stop-start)},
@@ -185,9 +181,16 @@ class GradientProfile:
         with its delta-method standard error, and the geometric mean of the predictions of
         layers start … stop − 1 (NaN if any is missing). Returns
         ``{"mean", "stderr", "n", "prediction", "z", "layers"}``.
+
+        By default (with at least 5 layers) the first and the last factor are left out, the
+        two edges of the chain: the first normalization's input is the data, not a previous
+        normalization at its fixed point, and the last one's upstream gradient comes from the
+        loss, not through a normalization (so it is not centred over the batch).
         """
         n = len(self.sites)
-        stop = n - 1 if stop is None else stop
+        edge = 1 if n >= 5 else 0
+        start = edge if start is None else start
+        stop = n - 1 - edge if stop is None else stop
         if not 0 <= start < stop <= n - 1:
             raise ValueError(f"need 0 <= start < stop <= {n - 1}, got start={start}, stop={stop}")
         m = stop - start
