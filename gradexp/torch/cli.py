@@ -148,7 +148,7 @@ def load_model(spec: str, kwargs: dict | None = None):
 def _call(factory, kwargs, spec):
     try:
         return factory(**kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ProbeError(f"{spec}: {exc}") from None
 
 
