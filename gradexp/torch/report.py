@@ -11,7 +11,6 @@ measurement; nothing in it is typed by hand.
 from __future__ import annotations
 
 import math
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -43,6 +42,12 @@ class Case:
     kwargs: dict
     shape: tuple
     batch: int
+
+    @property
+    def short(self) -> str:
+        """A panel title: the label up to its first comma, the activation of a BN-MLP, B."""
+        act = f" {self.kwargs['activation']}" if "activation" in self.kwargs else ""
+        return f"{self.label.split(',')[0]}{act}, B = {self.batch}"
 
 
 CASES = (
@@ -242,7 +247,10 @@ def figure(results, path):
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.9 * rows), layout="constrained")
     for ax, (case, prof, _) in zip(axes.ravel(), results):
         prof.plot(ax=ax)
-        ax.set_title(re.sub(r"\s*\(.*?\)", "", case.label).split(",")[0] + f", B = {case.batch}", fontsize=8)
+        ax.set_title(case.short, fontsize=8)
+        f = prof.factor[np.isfinite(prof.factor)]
+        if f.size and f.max() / f.min() > 10:
+            ax.set_yscale("log")
         ax.set_ylabel("")
         ax.legend().set_visible(ax is axes.ravel()[0])
     for ax in axes.ravel()[n:]:
