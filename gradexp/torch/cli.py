@@ -22,7 +22,7 @@ import importlib
 import json
 import sys
 
-__all__ = ["add_probe_parser", "run_probe", "load_model", "parse_shape"]
+__all__ = ["add_probe_parser", "run_probe", "load_model", "parse_shape", "ProbeError"]
 
 
 class ProbeError(Exception):

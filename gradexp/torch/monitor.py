@@ -17,7 +17,7 @@ records, with :math:`W_\ell(k)` the weights the gradient was evaluated at:
 and per step the spreads over layers (:func:`gradexp.elr.spread`, the paper's
 :math:`\mathrm{Std}_\ell(E_\ell)`, and :func:`gradexp.elr.log_spread`).
 
-:meth:`ELRMonitor.fit` runs the ELR model (:func:`gradexp.elr.simulate`) from the first
+:meth:`ELRMonitor.fit <gradexp.torch.monitor.ELRMonitor.fit>` runs the ELR model (:func:`gradexp.elr.simulate`) from the first
 recorded step: base gradients :math:`c_\ell = \|\nabla W_\ell(0)\|\,\|W_\ell(0)\|`, the
 recorded :math:`\|W_\ell(0)\|^2` and learning rates, and the optimizer translated to
 :class:`gradexp.optim.Optimizer` (``torch.optim.SGD``: momentum, dampening, Nesterov and

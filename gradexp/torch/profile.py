@@ -293,14 +293,19 @@ def gradient_profile(model, inputs, *, loss=None, reps: int = 8, rng=None, init=
     Parameters
     ----------
     model : torch.nn.Module
-    inputs : tensor or tuple of tensors, passed as ``model(*inputs)``.
-    loss : callable ``output -> scalar tensor``, optional. Default: :math:`L = \langle G,
-        y\rangle` with G a standard Gaussian tensor of the output's shape drawn per
-        repetition (a Gaussian upstream gradient, the chain's default; labels play no role).
-    reps : int ≥ 2, re-initialisations (standard errors come from their spread).
-    rng : None, int, SeedSequence or Generator (SPEC 7).
-    init : callable ``model -> None``, optional: re-initialises the model in place (called
-        under the repetition's torch seed) instead of ``reset_parameters()``.
+    inputs : tensor or tuple of tensors
+        Passed as ``model(*inputs)``.
+    loss : callable, optional
+        ``loss(output)`` returns a scalar tensor. Default: :math:`L = \langle G, y\rangle` with G a standard Gaussian tensor of the output's
+        shape drawn per repetition (a Gaussian upstream gradient, the chain's default; labels
+        play no role).
+    reps : int
+        Re-initialisations, at least 2 (standard errors come from their spread).
+    rng : None, int, SeedSequence or Generator
+        The randomness (SPEC 7).
+    init : callable, optional
+        ``init(model)`` re-initialises the model in place (called under the repetition's
+        torch seed) instead of ``reset_parameters()``.
 
     Returns
     -------

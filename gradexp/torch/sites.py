@@ -2,7 +2,7 @@ r"""The normalization layers of a PyTorch model and what follows each of them.
 
 :func:`find_norm_sites` runs one forward pass with a forward hook on every normalization
 module (``BatchNorm1d/2d/3d``, ``SyncBatchNorm``, ``GroupNorm``, ``InstanceNorm1d/2d/3d``,
-``LayerNorm``, ``RMSNorm``) and a :class:`torch.overrides.TorchFunctionMode` that sees every
+``LayerNorm``, ``RMSNorm``) and a ``torch.overrides.TorchFunctionMode`` that sees every
 torch function applied to a normalization output, including functional ones
 (``F.relu(x)``, ``x.relu_()``, ``x + shortcut``) that module hooks cannot see. From the
 first operation that consumes the output it reads the activation φ of the theory's chain
@@ -208,14 +208,15 @@ def find_norm_sites(model, inputs) -> list[NormSite]:
     r"""The normalization layers of ``model`` in forward order, with their normalisation-set
     sizes and the activation that follows each (module docstring).
 
-    Runs ``model(*inputs)`` once under :func:`torch.no_grad` in training mode (BatchNorm uses
+    Runs ``model(*inputs)`` once under ``torch.no_grad()`` in training mode (BatchNorm uses
     batch statistics, as at the first training step); the model's parameters, buffers
     (running statistics) and mode are left as they were.
 
     Parameters
     ----------
     model : torch.nn.Module
-    inputs : a tensor or a tuple of tensors (``model(*inputs)``).
+    inputs : tensor or tuple of tensors
+        Passed as ``model(*inputs)``.
 
     Returns
     -------
