@@ -152,7 +152,6 @@ plt.show()
 for mu in runs:
     c = np.array([np.sqrt(m.grad_sq * m.weight_sq)[:, HIDDEN] for m in runs[mu]])  # seeds, steps, layers
     drift = c[:, [50, STEPS - 1], :] / c[:, :1, :]
-    lo, hi = drift[..., :3].mean(), drift[..., -3:].mean()
     print(f"mu = {mu}: c(k)/c(0) at steps 50, {STEPS - 1}: lowest three hidden layers "
           f"{drift[:, 0, :3].mean():.3f}, {drift[:, 1, :3].mean():.3f}; highest three "
           f"{drift[:, 0, -3:].mean():.3f}, {drift[:, 1, -3:].mean():.3f}")

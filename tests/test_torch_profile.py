@@ -13,8 +13,12 @@ from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 from gradexp import finite_batch_factor  # noqa: E402
-from gradexp.torch import GradientProfile, find_norm_sites, gradient_profile  # noqa: E402
-from gradexp.torch import models  # noqa: E402
+from gradexp.torch import (  # noqa: E402
+    GradientProfile,
+    find_norm_sites,
+    gradient_profile,
+    models,  # noqa: E402
+)
 from gradexp.torch.profile import predicted_factor  # noqa: E402
 
 

@@ -36,7 +36,8 @@ _EXPORTS = {
 }
 _SUBMODULES = ("profile", "monitor", "sites", "models", "cli")
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["ELRMonitor", "GradientProfile", "NormSite", "find_norm_sites", "gradient_profile",
+           "predicted_factor"]
 
 
 def _require_torch():

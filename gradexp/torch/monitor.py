@@ -22,7 +22,7 @@ recorded step: base gradients :math:`c_\ell = \|\nabla W_\ell(0)\|\,\|W_\ell(0)\
 recorded :math:`\|W_\ell(0)\|^2` and learning rates, and the optimizer translated to
 :class:`gradexp.optim.Optimizer` (``torch.optim.SGD``: momentum, dampening, Nesterov and
 coupled weight decay). Other optimizers (Adam, AdamW, ...) are recorded all the same, but the
-ELR model of :mod:`gradexp.elr` describes SGD-type updates only, so :meth:`fit` refuses them.
+ELR model of :mod:`gradexp.elr` describes SGD-type updates only, so ``fit()`` refuses them.
 
 References
 ----------
@@ -41,7 +41,7 @@ from ..theory import elr as _elr
 
 __all__ = ["ELRMonitor", "QUANTITIES"]
 
-#: per-layer quantities of :meth:`ELRMonitor.series`
+#: per-layer quantities of :meth:`ELRMonitor.series <gradexp.torch.monitor.ELRMonitor.series>`
 QUANTITIES = ("weight_sq", "grad_sq", "update_sq", "lr", "elr", "lr_over_weight_sq",
               "relative_update", "cos_gw")
 

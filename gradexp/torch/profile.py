@@ -41,7 +41,7 @@ from torch import nn
 from .._random import as_seed_sequence
 from .._validate import check_int
 from ..theory.finite_size import finite_batch_factor
-from .sites import NormSite, as_inputs, find_norm_sites
+from .sites import as_inputs, find_norm_sites
 
 __all__ = ["gradient_profile", "GradientProfile", "predicted_factor", "reinitialise"]
 
