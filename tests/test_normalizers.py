@@ -81,11 +81,13 @@ def _mp_shifted_relu_batch(B, s, dps=25):
         kk2 = B * (B - 2) / (B - 1)
 
         def p1(y):
-            return (1 - y * y / (B - 1)) ** a1 / Z1
+            return max(1 - y * y / (B - 1), 0) ** a1 / Z1
 
         def inner(y):
             m = -y / (B - 1)
-            R = mp.sqrt(kk2 * (1 - y * y / (B - 1)))
+            R = mp.sqrt(kk2 * max(1 - y * y / (B - 1), 0))
+            if R == 0:
+                return m, R, mp.mpf(1 if m > -s else 0), mp.mpf(0)
             c = (-s - m) / R
             if c <= -1:
                 P, T = mp.mpf(1), mp.mpf(0)
@@ -97,7 +99,7 @@ def _mp_shifted_relu_batch(B, s, dps=25):
             return m, R, P, T
 
         # kink leaves the support where (-s - m)^2 = R^2: a quadratic in y
-        q = [1 / (B - 1) ** 2 + kk2 / (B - 1), 2 * s / (B - 1), s * s - kk2]
+        q = [1 / (B - 1) ** 2 + kk2 / (B - 1), -2 * s / (B - 1), s * s - kk2]
         roots = [r.real for r in mp.polyroots(q) if abs(r.imag) < 1e-20]
         lo = max(-s, -rb)
         pts = sorted({lo, rb, *(r for r in roots if lo < r < rb)})
