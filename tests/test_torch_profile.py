@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
-from gradexp import finite_batch_factor  # noqa: E402
+from gradexp import finite_batch_factor, normalizer_factor  # noqa: E402
 from gradexp.torch import (  # noqa: E402
     GradientProfile,
     find_norm_sites,
@@ -90,6 +90,7 @@ def test_hook_norms_equal_autograd_sequential_inplace():
     np.testing.assert_allclose(prof.grad_sq[0], ref, rtol=1e-6)
     np.testing.assert_array_equal(prof.grad_sq[0], prof.grad_sq[1])
     assert [s.activation for s in prof.sites] == ["relu", "relu", "gelu"]
+    assert [s.chain for s in prof.sites] == [True, True, False]
 
 
 def test_hook_norms_equal_autograd_functional_and_residual():
@@ -112,10 +113,10 @@ def test_hook_norms_equal_autograd_functional_and_residual():
     assert [s.activation for s in sites] == ["leaky_relu", "relu", None]
     assert sites[0].activation_params == {"slope": pytest.approx(0.2)}
     assert sites[2].consumer == "add"
-    # predictions: leaky ReLU with its slope, ReLU, and none for the last layer
+    # b0 is a chain link; b1's ReLU output also feeds a residual branch; b2 feeds the addition
+    assert [s.chain for s in sites] == [True, False, False]
     assert prof.prediction[0] == finite_batch_factor(16, "leaky_relu", slope=0.2)
-    assert prof.prediction[1] == finite_batch_factor(16, "relu")
-    assert math.isnan(prof.prediction[2])
+    assert math.isnan(prof.prediction[1]) and math.isnan(prof.prediction[2])
 
 
 def test_conv_sites_sizes_and_predictions():
@@ -127,9 +128,12 @@ def test_conv_sites_sizes_and_predictions():
     assert by["layers.1.bn1"].size == 4 * 4 * 4  # after the stride-2 block
     assert by["layers.0.bn2"].activation is None and by["layers.0.bn2"].consumer == "add"
     assert by["layers.1.shortcut.1"].kind == "batch"
+    # chain links: BN1 -> ReLU -> conv -> BN2 inside a block; the stem's output also feeds the
+    # first block's identity shortcut, BN2 and the shortcut's BN feed the addition
+    assert [s.name for s in sites if s.chain] == ["layers.0.bn1", "layers.1.bn1"]
     prof = gradient_profile(net, x, reps=2, rng=0)
-    for s, p in zip(prof.sites[:-1], prof.prediction[:-1]):
-        if s.activation is None:
+    for s, p in zip(prof.sites, prof.prediction):
+        if not s.chain:
             assert math.isnan(p)
         else:
             assert p == finite_batch_factor(s.size, s.activation)
@@ -142,14 +146,25 @@ def test_group_layer_rms_sites():
                         nn.Flatten(), nn.Linear(8 * 25, 16), nn.LayerNorm(16), nn.Linear(16, 16),
                         nn.RMSNorm(16), nn.Tanh(), nn.Linear(16, 2))
     sites = find_norm_sites(net, torch.randn(3, 3, 5, 5))
-    assert [(s.kind, s.size, s.activation) for s in sites] == [
-        ("group", 4 * 25, "silu"), ("group", 25, "relu"), ("layer", 16, "identity"), ("rms", 16, "tanh")]
+    assert [(s.kind, s.size, s.activation, s.chain) for s in sites] == [
+        ("group", 4 * 25, "silu", True), ("group", 25, "relu", True), ("layer", 16, "identity", True),
+        ("rms", 16, "tanh", False)]
+    prof = gradient_profile(net, torch.randn(3, 3, 5, 5), reps=2, rng=0)
+    expected = [normalizer_factor("group", 100, "silu"), normalizer_factor("group", 25, "relu"),
+                normalizer_factor("group", 16, "identity"), math.nan]
+    np.testing.assert_array_equal(prof.prediction, expected)
 
 
 def test_predicted_factor_is_the_theory():
     for B in (4, 5, 16, 128, 4096):
         assert predicted_factor("batch", B, "relu") == finite_batch_factor(B, "relu")
         assert predicted_factor("batch", B, "identity") == (B - 2) / (B - 3)
+    for G in (4, 16, 768):
+        assert predicted_factor("layer", G, "relu") == normalizer_factor("group", G, "relu") == (G - 2) / (G - 3)
+        assert predicted_factor("group", G, "gelu") == normalizer_factor("group", G, "gelu")
+        assert predicted_factor("rms", G, "tanh") == normalizer_factor("rms", G, "tanh")
+    with pytest.raises(ValueError, match="kind"):
+        predicted_factor("weight", 8, "relu")
     assert predicted_factor("batch", 3, "relu") == math.inf
     assert predicted_factor("batch", 2, "relu") == 0.0
     assert predicted_factor("batch", 3, "gelu") == math.inf  # E[1/chi^2_2] diverges

@@ -9,7 +9,8 @@ squared norms of consecutive normalization outputs,
 .. math:: \hat\lambda_n = \frac{\overline{\|g^n\|^2}}{\overline{\|g^{n+1}\|^2}}
 
 (means over repetitions; standard error by the delta method for a ratio of means), the
-quantity :func:`gradexp.finite_batch_factor` predicts for a chain
+quantity :func:`gradexp.normalizer_factor` (for BatchNorm :func:`gradexp.finite_batch_factor`)
+predicts for a chain
 :math:`x^n \to \varphi \to` linear :math:`\to` norm :math:`\to x^{n+1}` at infinite width:
 the per-layer factor of :math:`\mathbb E\|\partial L/\partial x^n\|^2` (the squared
 per-layer rate of :attr:`gradexp.mc.ChainResult.rate`). The factor needs no equal widths:
@@ -17,8 +18,8 @@ a normalization layer is invariant to the scale of the weights before it, so the
 the linear map cancels between the backward pass and the normalization's divisor.
 
 The prediction of layer n uses its own normalisation-set size and the activation that
-follows it (:class:`gradexp.torch.sites.NormSite`); layers that the chain does not describe
-(followed by a residual addition or pooling) get NaN.
+follows it (:class:`gradexp.torch.sites.NormSite`); layers that are not a link of the chain
+(:attr:`gradexp.torch.sites.NormSite.chain`: a residual branch, pooling, the head) get NaN.
 
 References
 ----------
@@ -40,24 +41,33 @@ from torch import nn
 
 from .._random import as_seed_sequence
 from .._validate import check_int
-from ..theory.finite_size import finite_batch_factor
+from ..theory.normalizers import normalizer_factor
 from .sites import as_inputs, find_norm_sites
 
 __all__ = ["gradient_profile", "GradientProfile", "predicted_factor", "reinitialise"]
 
+#: the theory's normalizer for each kind of :func:`gradexp.torch.sites.norm_kind`
+_KINDS = {"batch": "batch", "group": "group", "layer": "group", "rms": "rms"}
+
 
 # ============================================================================ the theory
-def predicted_factor(kind: str, size, activation="relu", *, eps: float = 0.0, **params) -> float:
+def predicted_factor(kind: str, size, activation="relu", **params) -> float:
     r"""The theory's per-layer factor of :math:`\mathbb E\|g\|^2` for a normalization layer.
 
-    ``kind="batch"``: :func:`gradexp.finite_batch_factor` at batch ``size`` (the full backward,
-    through the batch statistics, as autograd computes it). Other kinds: NaN until a theory for
-    them is available. ``activation=None`` (a layer the chain does not describe) gives NaN.
+    :func:`gradexp.normalizer_factor` (exact at infinite width, full backward, as autograd
+    computes it) with ``norm = kind`` (``"batch"``, ``"group"``, ``"rms"``; ``"layer"`` is a
+    GroupNorm of one group) at the normalisation-set size: the batch B (B·H·W for convolutional
+    BatchNorm), the group size, or the normalized features of LayerNorm and RMSNorm. The
+    module's ε (1e-5 against pre-normalization variances of order 0.1–1 at torch's default
+    initialisation) and the affine shift β (0 at initialisation) are left at 0.
+    ``activation=None`` (a layer that is not a link of the chain) gives NaN.
 
     Examples
     --------
     >>> import math
     >>> bool(predicted_factor("batch", 10, "identity") == 8 / 7)        # (B − 2)/(B − 3)
+    True
+    >>> bool(predicted_factor("layer", 10, "relu") == 8 / 7)            # LayerNorm: (G − 2)/(G − 3)
     True
     >>> math.isnan(predicted_factor("batch", 16, None))
     True
@@ -65,11 +75,11 @@ def predicted_factor(kind: str, size, activation="relu", *, eps: float = 0.0, **
     if activation is None:
         return math.nan
     size = check_int(size, "size", lo=1)
-    if kind == "batch":
-        if size < 2:
-            return math.nan
-        return float(finite_batch_factor(size, activation, **params))
-    return math.nan
+    if kind not in _KINDS:
+        raise ValueError(f"kind must be one of {', '.join(_KINDS)}; got {kind!r}")
+    if size < 2:
+        return math.nan
+    return float(normalizer_factor(_KINDS[kind], size, activation, **params))
 
 
 # ============================================================================ re-initialisation
@@ -314,7 +324,7 @@ def gradient_profile(model, inputs, *, loss=None, reps: int = 8, rng=None, init=
     References
     ----------
     Yang et al., ICLR 2019 (gradient independence, the rate); Paik & Choi [paik-choi-v2],
-    Thm 2.2, eq. 4; :func:`gradexp.finite_batch_factor`.
+    Thm 2.2, eq. 4; :func:`gradexp.normalizer_factor`.
 
     Examples
     --------
@@ -327,8 +337,8 @@ def gradient_profile(model, inputs, *, loss=None, reps: int = 8, rng=None, init=
     >>> from gradexp import finite_batch_factor
     >>> bool(prof.prediction[0] == finite_batch_factor(16, "relu"))
     True
-    >>> prof.factor.shape, prof.stderr.shape
-    ((2,), (2,))
+    >>> prof.factor.shape, [s.chain for s in prof.sites]     # the last BN feeds the head
+    ((2,), [True, False])
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -373,8 +383,7 @@ def gradient_profile(model, inputs, *, loss=None, reps: int = 8, rng=None, init=
         model.load_state_dict(saved)
         model.train(was_training)
     pred = np.array([predicted_factor(s.kind, s.size, s.activation, **s.activation_params)
-                     for s in sites])
-    pred[-1] = np.nan
+                     if s.chain else np.nan for s in sites])
     notes = _notes(sites, untouched if init is None else [])
     return GradientProfile(sites=tuple(sites), grad_sq=grad_sq, prediction=pred, seed=ss,
                            not_reinitialised=tuple(untouched), notes=tuple(notes))
@@ -422,13 +431,11 @@ def _notes(sites, untouched) -> list[str]:
         notes.append(f"{len(conv)} BatchNorm layer(s) normalise over B*H*W positions; neighbouring "
                      "positions are correlated, so the effective batch is smaller than the size used "
                      "by the prediction")
-    missing = [s.name for s in sites[:-1] if s.activation is None]
+    missing = [s.name for s in sites[:-1] if not s.chain]
     if missing:
-        notes.append(f"no prediction for {len(missing)} layer(s) not followed by activation -> linear "
-                     f"(e.g. a residual addition): {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}")
-    other = sorted({s.kind for s in sites if s.kind != "batch"})
-    if other:
-        notes.append(f"no theory for {', '.join(other)} normalization yet (prediction NaN)")
+        notes.append(f"no prediction for {len(missing)} layer(s) that are not a chain link norm -> "
+                     "activation -> linear -> norm (a residual branch, pooling, the head): "
+                     f"{', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}")
     if untouched:
         notes.append(f"{len(untouched)} parameter(s) without reset_parameters() keep their values in every "
                      f"repetition: {', '.join(untouched[:4])}{' ...' if len(untouched) > 4 else ''}")

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from . import models
-from .profile import gradient_profile
+from .profile import gradient_profile, predicted_factor
 
 __all__ = ["CASES", "Case", "run_cases", "run_ladder", "render", "figure", "main"]
 
@@ -191,19 +191,22 @@ def _findings(sums, ladder) -> list[str]:
         out.append(f"* *Convolutions (ToyNet).* BatchNorm over B·H·W = {p.sites[1].size} positions predicts "
                    f"λ ≈ π/(π−1) = {g['prediction']:.4f}; the measured interior factor is {g['mean']:.4f} ± "
                    f"{g['stderr']:.4f} ({dev(s)}). With {p.sites[1].width} channels (fan-in "
-                   f"{9 * p.sites[1].width}) the network is far from infinite width, and the positions of one "
-                   "channel are correlated (overlapping 3×3 patches): the theory's size B·H·W overstates the "
-                   "independent samples.")
+                   f"{9 * p.sites[1].width}) the network is far from infinite width. The positions of one "
+                   "channel are correlated (overlapping 3×3 patches), so the effective batch is smaller than "
+                   "B·H·W, which would raise the factor; the measured factor is lower, in the direction of the "
+                   "finite-width deficit of the narrow BN-MLPs above.")
     vgg = next(((c, p, s) for c, p, s in sums if c.factory == "vgg_like"), None)
     if vgg:
         c, p, s = vgg
-        r = p.ratio
-        pool = [i for i in range(len(p.sites) - 1) if p.sites[i + 1].size < p.sites[i].size]
-        out.append(f"* *VGG-11 with BN.* Measured/predicted per layer: "
-                   f"{', '.join(f'{v:.3f}' for v in r[:-1])}. The first convolutions see 3-channel inputs "
-                   f"(fan-in 27), far from the chain's fixed point, and {len(pool)} of the "
-                   f"{len(p.sites) - 1} links pass a max-pooling (layers {', '.join(str(i) for i in pool)}), "
-                   "which the chain does not contain: max-pooling keeps one of four gradients.")
+        links = [i for i, x in enumerate(p.sites) if x.chain]
+        pooled = [i for i, x in enumerate(p.sites[:-1]) if not x.chain]
+        out.append(f"* *VGG-11 with BN.* {len(links)} of the {len(p.sites)} BN layers are chain links "
+                   f"(measured/predicted {', '.join(f'{p.ratio[i]:.3f}' for i in links)}, layers "
+                   f"{', '.join(map(str, links))}); the others feed a max-pooling (or the head), which the "
+                   "chain does not contain (max-pooling passes one of four gradients), and get no "
+                   f"prediction: their measured factors are {', '.join(f'{p.factor[i]:.3f}' for i in pooled)} "
+                   f"(layers {', '.join(map(str, pooled))}), the first ones high where the convolutions see "
+                   "3-channel inputs (fan-in 27), far from the chain's fixed point.")
     res = next(((c, p, s) for c, p, s in sums if c.factory == "resnet_like"), None)
     if res:
         c, p, s = res
@@ -211,9 +214,12 @@ def _findings(sums, ladder) -> list[str]:
         bn1 = [i for i, n in enumerate(d["layer"]) if n.endswith(".bn1")]
         rr = d["ratio"][bn1]
         plain = float(np.prod(d["prediction"][bn1] ** 2))
+        hw = [p.sites[i].spatial for i in bn1]
         out.append(f"* *ResNet-18.* Inside a residual block BN₁ → ReLU → conv → BN₂ is a chain link; its "
                    f"measured/predicted factor is {', '.join(f'{v:.3f}' for v in rr)} from the first block to "
-                   "the last (the last stages have the smallest B·H·W: spatial maps of 4×4 and 2×2). Across a "
+                   f"the last, whose spatial maps shrink from {math.isqrt(hw[0])}×{math.isqrt(hw[0])} to "
+                   f"{math.isqrt(hw[-1])}×{math.isqrt(hw[-1])} (B·H·W from {p.sites[bn1[0]].size} to "
+                   f"{p.sites[bn1[-1]].size}) while the channels grow. Across a "
                    "block the chain does not apply: BN₂ feeds the residual addition. End to end the squared "
                    f"gradient grows by {s['end_to_end']:.3g} from the last BN to the first, where a plain chain "
                    f"of the same {2 * len(bn1) + 1} BN layers along the deepest path would grow by "
@@ -230,9 +236,12 @@ def _findings(sums, ladder) -> list[str]:
         def gm(ix):
             return float(np.exp(np.mean(np.log(f[ix]))))
 
-        out.append(f"* *Small ViT (LayerNorm).* No prediction (LayerNorm normalises each token over its "
-                   f"{p.sites[0].size} features, not over the batch, and the next LayerNorm sits behind a "
-                   "residual branch). The factors between consecutive LayerNorms alternate: geometric mean "
+        lam_ln = predicted_factor("layer", p.sites[0].size, "identity")
+        out.append(f"* *Small ViT (LayerNorm).* For a chain of LayerNorms over {p.sites[0].size} features "
+                   f"the theory gives the GroupNorm factor (G − 2)/(G − 3) = {lam_ln:.4f} (φ = identity: a "
+                   "linear map follows), but no LayerNorm of a pre-norm transformer is a chain link: each "
+                   "feeds a branch that is added back to the residual stream, so none gets a prediction. "
+                   "The factors between consecutive LayerNorms alternate: geometric mean "
                    f"{gm(n1):.3g} from norm1 to norm2 of a block, {gm(n2):.3g} from norm2 to the next block's "
                    f"norm1; end to end the squared gradient changes by {s['end_to_end']:.3g} over "
                    f"{s['n']} LayerNorms: no explosion, as Paik & Choi's Fig. 1 reports for transformers.")

@@ -12,8 +12,12 @@ norm → φ → linear → norm:
   ``softplus``) gives φ by its name in :mod:`gradexp.activations`;
 * a linear map (``linear``, ``conv*``, ``matmul``) gives φ = identity;
 * views, reshapes and dropout are looked through (their output is followed instead);
-* anything else (a residual addition, pooling, the loss) leaves φ unknown: the theory's
-  chain does not describe that layer and no prediction is made.
+* anything else (a residual addition, pooling, the loss) leaves φ unknown.
+
+The mode follows the output further: the layer is a *link* of the theory's chain
+(:attr:`NormSite.chain`) when φ's output goes into one linear map or convolution whose output
+goes into the next normalization, and no tensor on the way is used anywhere else (a residual
+branch, a shortcut, pooling or the loss break the link). Only links get a prediction.
 
 The *normalisation set* of a layer is the set of numbers one mean and variance are taken
 over: ``size`` counts them. BatchNorm on an input ``(N, C, *S)`` normalises each channel over
@@ -100,6 +104,9 @@ class NormSite:
         ``{"alpha": a}`` for ELU), else empty.
     consumer : the name of the first torch function applied to the output (after views).
     eps : the module's ε.
+    chain : True when the output is a link of the theory's chain: it goes through φ (or
+        directly) into one linear map or convolution whose output goes into the next
+        normalization layer, and is used nowhere else (no residual branch, no pooling).
     """
 
     name: str
@@ -113,6 +120,7 @@ class NormSite:
     activation_params: dict = field(default_factory=dict)
     consumer: str = ""
     eps: float = 0.0
+    chain: bool = False
 
     @property
     def correlated(self) -> bool:
@@ -148,38 +156,85 @@ def _activation_of(name: str, args, kwargs) -> tuple[str, dict] | None:
     return act, {}
 
 
+_NORM_FUNCS = {"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"}
+
+
+class _Link:
+    """Where one normalization output goes: stages ``norm`` → (``act``) → ``lin`` → ``done``."""
+
+    def __init__(self, tensor):
+        self.stage = "norm"
+        self.current = [tensor]  # tensors of the current stage (views included)
+        self.closed = []  # tensors of earlier stages: any further use breaks the chain
+        self.first = None  # (name, args, kwargs) of the first consumer of the output
+        self.chain = None  # True: φ → one linear map → the next normalization, nothing else
+
+    def uses(self, objs) -> str | None:
+        if any(o is t for o in objs for t in self.current):
+            return "current"
+        if any(o is t for o in objs for t in self.closed):
+            return "closed"
+        return None
+
+    def advance(self, stage, out):
+        self.closed += [t for t in self.current if not any(t is o for o in (out,))]
+        self.current = [out] if isinstance(out, torch.Tensor) else []
+        self.stage = stage
+
+
 class _Tracker(TorchFunctionMode):
-    """Records the first torch function applied to each tracked normalization output."""
+    """Follows each tracked normalization output through the torch functions applied to it:
+    the first consumer (the activation of the chain) and whether the output is a chain link
+    norm → φ → linear → norm with no other use."""
 
     def __init__(self):
         super().__init__()
-        self.tracked: list[tuple[int, torch.Tensor]] = []  # (site index, tensor)
-        self.first: dict[int, tuple[str, tuple, dict]] = {}
+        self.links: list[_Link] = []
 
-    def _sites_of(self, args, kwargs):
-        found = []
+    def track(self, tensor) -> None:
+        self.links.append(_Link(tensor))
+
+    @staticmethod
+    def _flat(args, kwargs):
         flat = list(args) + list(kwargs.values())
         for a in list(flat):
             if isinstance(a, (list, tuple)):
                 flat.extend(a)
-        for a in flat:
-            if isinstance(a, torch.Tensor):
-                for i, t in self.tracked:
-                    if a is t and i not in self.first:
-                        found.append(i)
-        return found
+        return [a for a in flat if isinstance(a, torch.Tensor)]
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         name = _func_name(func)
-        sites = [] if name in _IGNORED_FUNCS else self._sites_of(args, kwargs)
+        hits = []
+        if name not in _IGNORED_FUNCS:
+            objs = self._flat(args, kwargs)
+            hits = [(lk, lk.uses(objs)) for lk in self.links if lk.stage != "done"]
+            hits = [(lk, u) for lk, u in hits if u is not None]
         out = func(*args, **kwargs)
-        for i in sites:
-            if name in _TRANSPARENT_FUNCS and isinstance(out, torch.Tensor):
-                self.tracked.append((i, out))  # follow the view / dropout output
-                continue
-            self.first[i] = (name, args, kwargs)
+        for lk, use in hits:
+            self._step(lk, use, name, args, kwargs, out)
         return out
+
+    @staticmethod
+    def _step(lk, use, name, args, kwargs, out):
+        if lk.first is None:
+            lk.first = (name, args, kwargs)
+        if use == "closed" or lk.stage == "linked":  # used again: a branch, not a chain
+            lk.stage, lk.chain = "done", False
+            return
+        if name in _TRANSPARENT_FUNCS and isinstance(out, torch.Tensor):
+            lk.current.append(out)
+            return
+        if lk.stage == "norm" and name in _ACT_FUNCS:
+            lk.advance("act", out)
+        elif lk.stage in ("norm", "act") and name in _LINEAR_FUNCS:
+            lk.advance("lin", out)
+        elif lk.stage == "lin" and name in _NORM_FUNCS:
+            # a link so far; it stays one unless a tensor on the way is used again later
+            lk.advance("linked", None)
+            lk.chain = True
+        else:
+            lk.stage, lk.chain = "done", False
 
 
 def _modules_of(model):
@@ -243,7 +298,7 @@ def find_norm_sites(model, inputs) -> list[NormSite]:
                 return
             counts[name] = counts.get(name, 0) + 1
             calls.append((name, module, kind, _site_shape(module, kind, args[0])))
-            tracker.tracked.append((len(calls) - 1, output))
+            tracker.track(output)
         return hook
 
     handles = [m.register_forward_hook(hook_for(n, k)) for n, m, k in mods]
@@ -263,11 +318,11 @@ def find_norm_sites(model, inputs) -> list[NormSite]:
     for i, (name, module, kind, (size, n, spatial, width)) in enumerate(calls):
         seen[name] = seen.get(name, 0) + 1
         label = name if counts[name] == 1 else f"{name}#{seen[name]}"
-        first = tracker.first.get(i)
+        link = tracker.links[i]
         consumer, act, params = "", None, {}
-        if first is not None:
-            consumer = first[0]
-            found = _activation_of(first[0], first[1], first[2])
+        if link.first is not None:
+            consumer = link.first[0]
+            found = _activation_of(*link.first)
             if found is not None:
                 act, params = found
             elif consumer in _LINEAR_FUNCS:
@@ -276,7 +331,8 @@ def find_norm_sites(model, inputs) -> list[NormSite]:
                               module_type=type(module).__name__, size=int(size), batch=int(n),
                               spatial=int(spatial), width=int(width), activation=act,
                               activation_params=params, consumer=consumer,
-                              eps=float(getattr(module, "eps", 0.0) or 0.0)))
+                              eps=float(getattr(module, "eps", 0.0) or 0.0),
+                              chain=bool(link.chain) and act is not None))
     return sites
 
 
