@@ -34,7 +34,7 @@ _EXPORTS = {
     "find_norm_sites": "sites",
     "NormSite": "sites",
 }
-_SUBMODULES = ("profile", "monitor", "sites", "models", "cli")
+_SUBMODULES = ("profile", "monitor", "sites", "models", "cli", "report")
 
 __all__ = ["ELRMonitor", "GradientProfile", "NormSite", "find_norm_sites", "gradient_profile",
            "predicted_factor"]
