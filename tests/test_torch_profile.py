@@ -205,6 +205,17 @@ def test_untouched_parameters_are_reported():
     assert prof.not_reinitialised == ("scale",)
     assert any("scale" in n for n in prof.notes)
 
+    class WithAttention(nn.Module):  # nn.MultiheadAttention names its reset _reset_parameters
+        def __init__(self):
+            super().__init__()
+            self.attn, self.norm = nn.MultiheadAttention(8, 2), nn.LayerNorm(8)
+
+        def forward(self, x):
+            return self.attn(*(self.norm(x),) * 3)[0]
+
+    prof = gradient_profile(WithAttention(), torch.randn(5, 3, 8), reps=2, rng=0)
+    assert prof.not_reinitialised == ()
+
 
 def test_bad_arguments():
     net = models.bn_mlp(depth=2, width=8, d_in=3)

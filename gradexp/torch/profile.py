@@ -84,11 +84,14 @@ def predicted_factor(kind: str, size, activation="relu", **params) -> float:
 
 # ============================================================================ re-initialisation
 def reinitialise(model: nn.Module) -> list[str]:
-    """Call ``reset_parameters()`` of every submodule that has one; return the names of the
-    parameters no such call re-initialises (they keep their values)."""
+    """Call ``reset_parameters()`` of every submodule that has one (``_reset_parameters()`` for
+    the torch modules that name it so: ``nn.MultiheadAttention``, ``nn.Transformer``); return
+    the names of the parameters no such call re-initialises (they keep their values)."""
     covered = set()
     for m in model.modules():
         reset = getattr(m, "reset_parameters", None)
+        if not callable(reset) and type(m).__module__.startswith("torch.nn."):
+            reset = getattr(m, "_reset_parameters", None)
         if callable(reset):
             reset()
             covered.update(id(p) for p in m.parameters(recurse=False))
