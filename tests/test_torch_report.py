@@ -26,10 +26,10 @@ TINY = (
 def test_render_from_measurements(tmp_path):
     torch.set_num_threads(1)
     results = report.run_cases(TINY, reps=3, seed=1)
-    ladder = [(w, p.growth()) for w, (_, p, _) in zip((16, 32, 64),
-              report.run_cases(TINY[:1] * 3, reps=3, seed=2))]
+    ladder = [(w, p) for w, (_, p, _) in zip((16, 32, 64), report.run_cases(TINY[:1] * 3, reps=3, seed=2))]
     text = report.render(results, ladder, seed=1)
     assert text.count("\n| ") == 2 + len(TINY) and "What the numbers say" in text
+    assert "Finite width" in text and "Depth drift" in text
     assert "(3 re-initialisations per network, seed 1," in text
     for case, prof, _ in results:
         assert case.label in text
