@@ -110,8 +110,10 @@ def public_modules() -> list[str]:
 
     names = ["gradexp"]
     for info in pkgutil.walk_packages(gradexp.__path__, "gradexp."):
-        if any(part.startswith("_") for part in info.name.split(".")):
+        if any(part.startswith("_") for part in info.name.split(".")) or info.name.endswith(".conftest"):
             continue
+        if info.name.startswith("gradexp.torch") and importlib.util.find_spec("torch") is None:
+            continue  # the optional extra is not installed: no API pages for it
         names.append(info.name)
     names += [m for m in INTERNAL_MODULES if importlib.util.find_spec(m) is not None]
     return sorted(names)
