@@ -85,6 +85,31 @@ def test_eval_mode_rescaling_needs_the_running_variance():
     assert exact["mean_and_variance"] < 1e-12 and exact["train_mode"] < 1e-12
 
 
+def test_training_mode_change_is_eps_alone():
+    """Issue 21 audit, mgw-eq14-function: with batch statistics the rescaled network equals the
+    unrescaled one with eps -> eps W_hat^2; the first-order size eps(W_hat^2 - 1)/(2 Var) has the right
+    order; the change grows with eps."""
+    from gradexp.experiments.elr import eval_mode_rescale
+
+    ev = eval_mode_rescale(rng=7)
+    assert abs(ev["train_mode"] - ev["train_mode_eps_only"]) < 1e-9 * ev["train_mode"]
+    assert 0.3 < ev["train_mode"] / ev["train_mode_eps_first_order"] < 3
+    assert ev["train_mode_eps0"] < 1e-12
+    assert eval_mode_rescale(rng=7, eps=1e-3)["train_mode"] > 10 * ev["train_mode"]
+
+
+def test_a3_reduction_under_both_conventions():
+    """Issue 21 audit, mgw-a3-reduction: c_l/c_k = alpha^(|l-k|/2) (eq. 8) gives the reduction power 1/2,
+    c_l/c_k = alpha^|l-k| (the norm growing by alpha) gives power 1."""
+    import math
+
+    from gradexp.claims.mehmeti_gopel_wand import ALPHA, _a3_power
+
+    red, p = _a3_power(20, 0.5)
+    assert math.isclose(p, 0.5, abs_tol=1e-4) and math.isclose(red, ALPHA ** 10, rel_tol=1e-4)
+    assert math.isclose(_a3_power(20, 1.0)[1], 1.0, abs_tol=1e-4)
+
+
 def test_eq9_written_out_agrees_with_gradexp_profile():
     import math
 
