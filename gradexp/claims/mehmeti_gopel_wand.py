@@ -416,18 +416,21 @@ def _a3_reduction(fast: bool, printed_power: float = 0.5) -> Verdict:
     gap = 20
     red, power = _a3_power(gap, 0.5)  # eq. 8: the squared norm grows by alpha per layer
     red_norm, power_norm = _a3_power(gap, 1.0)  # the norm itself grows by alpha per layer (eqs. 9, 26)
-    other = 0.25 if printed_power == 0.5 else 0.5
+    # eqs. 33-34 as printed: start O(c_l/c_k), limit sqrt(c_l/c_k), with eq. 8's c_l/c_k = alpha^(gap/2)
+    ratio = ALPHA ** (0.5 * gap)
+    power_printed = math.log(ratio / math.sqrt(ratio)) / (gap * math.log(ALPHA))
+    other = power_printed if printed_power == 0.5 else 0.5
     tol = 1e-3
     hyps = _hyps(power, tol, f"paper: alpha^({printed_power:g}|l-k|)", printed_power,
-                 f"competitor: alpha^({other:g}|l-k|)" + (" (eqs. 33-34 as printed)" if other == 0.25 else ""), other)
+                 f"competitor: alpha^({other:g}|l-k|)" + (" (eqs. 33-34 as printed)" if other != 0.5 else ""), other)
     return Verdict(_nearer(hyps), {
         "gap_|l-k|": gap, "reduction_factor_eq8": _sig(red, 6), "power_of_alpha_per_layer_eq8": _sig(power, 6),
         "reduction_factor_norm_convention": _sig(red_norm, 6),
         "power_of_alpha_per_layer_norm_convention": _sig(power_norm, 6),
-        "power_eqs33_34_as_printed_eq8": 0.25, "power_tolerance": tol},
+        "power_eqs33_34_as_printed_eq8": _sig(power_printed, 6), "power_tolerance": tol},
         f"with eq. 8's c_l^2 ~ alpha^(L-l) the squared gradient ratio falls by alpha^({power:.4g}|l-k|) = c_l/c_k "
         f"({red:.4g} at |l-k| = {gap}), as stated; the sentence is right although eqs. 33-34 as printed would give "
-        f"alpha^(|l-k|/4) (their errors, sqrt(c_l/c_k) for the limit c_l/c_k and O(c_l/c_k) for the start "
+        f"alpha^({power_printed:.4g}|l-k|) (their errors, sqrt(c_l/c_k) for the limit c_l/c_k and O(c_l/c_k) for the start "
         f"(c_l/c_k)^2, are graded by mgw-eq33-34-limit and mgw-eq34-start); if the norm itself grows by alpha per "
         f"layer (eqs. 9, 26) the reduction is alpha^({power_norm:.4g}|l-k|) ({red_norm:.4g}), and eq. 8's rate "
         "itself is graded by mgw-eq8-rate", hyps)
