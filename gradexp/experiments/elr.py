@@ -200,8 +200,13 @@ def eval_mode_rescale(*, depth: int = 4, width: int = 32, batch: int = 128, n_ba
     :math:`\hat W = \max_\ell \|W_\ell\|_F`, with the running mean divided by :math:`\hat W`
     (the paper's recipe), with the running variance also divided by :math:`\hat W^2`, and with
     neither. Returns the relative change :math:`\max|f_{new} - f| / \max|f|` of the evaluation
-    output on a held-out batch for each recipe, the batch-statistics (training-mode) change, and the
-    change of the same ReLU network without normalization.
+    output on a held-out batch for each recipe, the batch-statistics (training-mode) change, the
+    training-mode change of the unrescaled network with ``eps`` replaced by :math:`\epsilon \hat W^2`
+    (eps's effect alone: BatchNorm of :math:`h/\hat W` with :math:`\epsilon` is BatchNorm of :math:`h`
+    with :math:`\epsilon \hat W^2`), its first-order size
+    :math:`\epsilon(\hat W^2 - 1)/(2\,\overline{\mathrm{Var}}(h_L))` (last layer's mean pre-activation
+    variance), the training-mode change at :math:`\epsilon = 0`, and the change of the same ReLU
+    network without normalization.
 
     References
     ----------
@@ -232,11 +237,13 @@ def eval_mode_rescale(*, depth: int = 4, width: int = 32, batch: int = 128, n_ba
             a = np.maximum(_bn_eval(a @ W.T, mu[ell], var[ell], eps), 0.0)
         return a @ net.head.T
 
-    def train_mode(weights):
+    def train_mode(weights, eps_=eps, var_out=None):
         a = x
         for W in weights:
             h = a @ W.T
-            a = np.maximum((h - h.mean(axis=0)) / np.sqrt(h.var(axis=0) + eps), 0.0)
+            if var_out is not None:
+                var_out.append(h.var(axis=0))
+            a = np.maximum((h - h.mean(axis=0)) / np.sqrt(h.var(axis=0) + eps_), 0.0)
         return a @ net.head.T
 
     w_hat = float(np.sqrt((net.weights ** 2).sum(axis=(1, 2))).max())
@@ -247,7 +254,8 @@ def eval_mode_rescale(*, depth: int = 4, width: int = 32, batch: int = 128, n_ba
     def rel(f):
         return float(np.max(np.abs(f - f0)) / scale)
 
-    t0 = train_mode(net.weights)
+    pre_var: list = []
+    t0 = train_mode(net.weights, var_out=pre_var)
 
     def plain(weights):
         a = x
@@ -260,7 +268,14 @@ def eval_mode_rescale(*, depth: int = 4, width: int = 32, batch: int = 128, n_ba
             "mean_only": rel(evaluate(W2, means / w_hat, vars_)),
             "mean_and_variance": rel(evaluate(W2, means / w_hat, vars_ / w_hat ** 2)),
             "no_statistics": rel(evaluate(W2, means, vars_)),
-            "train_mode": float(np.max(np.abs(train_mode(W2) - t0)) / np.max(np.abs(t0)))}
+            "train_mode": float(np.max(np.abs(train_mode(W2) - t0)) / np.max(np.abs(t0))),
+            # the same network unrescaled with eps -> eps W_hat^2: eps's effect alone (BN of h/W_hat with eps
+            # is BN of h with eps W_hat^2)
+            "train_mode_eps_only": float(np.max(np.abs(train_mode(net.weights, eps * w_hat ** 2) - t0))
+                                         / np.max(np.abs(t0))),
+            "train_mode_eps_first_order": float(eps * (w_hat ** 2 - 1) / (2 * np.mean(pre_var[-1]))),
+            "train_mode_eps0": float(np.max(np.abs(train_mode(W2, 0.0) - train_mode(net.weights, 0.0)))
+                                     / np.max(np.abs(t0)))}
 
 
 # ======================================================================== ToyNet: Fig. 10
@@ -271,9 +286,12 @@ def toynet_fig10(*, depth: int = 50, width: int = 32, batch: int = 64, runs: int
     initial norms (:func:`gradexp.mc.training.compare_with_model`), and the minibatch noise floor.
 
     Returns per arm the Spearman correlation of E(0) and E(1) over layers (measured and model,
-    averaged over runs, with its standard error over runs), the mean |log E| error of the model at
-    steps 1, 5, 30 with standard errors, the largest Pythagoras residual and the loss; and the
-    noise floor (mean, standard error).
+    averaged over runs, with its standard error over runs), the spread of the ELRs over layers
+    (the standard deviation over layers 2..L of log E, measured and model) at steps 0, 5 and
+    ``steps`` with standard errors over runs, its drop from step 0 to ``steps`` (per run, then
+    mean and standard error) and the measured drop's excess over the model's (paired over runs), the mean |log E| error of the model at steps 1, 5, ``steps`` with
+    standard errors, the largest Pythagoras residual and the loss; and the noise floor (mean,
+    standard error).
 
     References
     ----------
@@ -281,7 +299,12 @@ def toynet_fig10(*, depth: int = 50, width: int = 32, batch: int = 64, runs: int
     """
     from scipy.stats import spearmanr
 
-    from ..mc.training import compare_with_model, minibatch_noise_floor, train_toynet
+    from ..mc.training import (
+        compare_with_model,
+        fit_discrete_model,
+        minibatch_noise_floor,
+        train_toynet,
+    )
 
     s_runs, s_floor = as_seed_sequence(rng).spawn(2)
     seeds = s_runs.spawn(runs)
@@ -290,7 +313,22 @@ def toynet_fig10(*, depth: int = 50, width: int = 32, batch: int = 64, runs: int
         rs = [cached_call(train_toynet, depth, width, lr, steps, batch=batch, rng=s) for s in seeds]
         cmp = compare_with_model(rs)
         rho = [float(spearmanr(r.elr[0, 1:], r.elr[1, 1:])[0]) for r in rs]
+        at = (0, 5, steps)
+        sm = np.array([[np.std(np.log(r.elr[k, 1:])) for k in at] for r in rs])
+        sp = np.array([[np.std(np.log(m.elr[k])) for k in at] for m in (fit_discrete_model(r) for r in rs)])
+
+        def _se(a):
+            return (np.std(a, axis=0, ddof=1) / math.sqrt(len(a))) if len(a) > 1 else np.zeros(np.shape(a)[1:])
+
         out[name] = {
+            "spread_steps": list(at),
+            "spread_measured": sm.mean(axis=0).tolist(), "spread_measured_se": _se(sm).tolist(),
+            "spread_model": sp.mean(axis=0).tolist(), "spread_model_se": _se(sp).tolist(),
+            "spread_drop_measured": [float(np.mean(sm[:, 0] - sm[:, -1])), float(_se(sm[:, 0] - sm[:, -1]))],
+            "spread_drop_model": [float(np.mean(sp[:, 0] - sp[:, -1])), float(_se(sp[:, 0] - sp[:, -1]))],
+            "spread_drop_excess": [float(np.mean(sm[:, 0] - sm[:, -1] - sp[:, 0] + sp[:, -1])),
+                                   float(_se(sm[:, 0] - sm[:, -1] - sp[:, 0] + sp[:, -1]))],
+            "spearman_runs": [float(np.mean(rho)), float(_se(np.array(rho)))],
             "lr": lr, "flip_measured": float(cmp["flip_measured"]), "flip_model": float(cmp["flip_model"]),
             "spearman_runs_se": float(np.std(rho, ddof=1) / math.sqrt(len(rho))) if len(rho) > 1 else 0.0,
             "log_err": [float(cmp["log_err"][k]) for k in (1, 5, steps)],
