@@ -255,7 +255,7 @@ KEY["recovery_steps_depth100"] = float(elr.recovery_steps(deep[0], 0.1, deep[-1]
 from gradexp.claims import all_claims, run_ledger
 
 PAPERS = ("mehmeti-gopel-wand",)
-ids = [c.id for c in all_claims() if c.paper in PAPERS and c.id != "mgw-fig10-toynet"]
+ids = [c.id for c in all_claims() if c.paper in PAPERS and c.id not in ("mgw-fig10-toynet", "mgw-fig10-converge")]
 results = run_ledger(fast=True, ids=ids)
 for r in results:
     print(f"{r.claim.id:<32} {r.status:<14} {r.claim.where}")
