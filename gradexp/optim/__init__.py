@@ -12,7 +12,7 @@ One concept per module; every public name is re-exported here (``gradexp.optim.L
     :class:`PolynomialDecay`, :class:`StepDecay`, :class:`LinearWarmup`,
     :class:`TVLARSSchedule`, :func:`as_schedule`, :func:`schedule_values`; state schedules
     (:class:`EqualizingWarmup`) that read the current norms.
-:mod:`gradexp.optim.tvlars_phi`
+:mod:`gradexp.optim.tvlars_factor`
     The TVLARS factor φ(t) (Do et al., eq. 8), its derivative (eq. 10) and bounds (eqs. 9, 12–14).
 :mod:`gradexp.optim.ratios`
     The layer-wise rules as pure functions of norms (:func:`lars_ratio`, :func:`lalc_step_size`, ...).
@@ -44,7 +44,19 @@ from .ratios import (
     lambc_trust_ratio,
     lars_ratio,
 )
-from .rules import AGC, CLARS, LALC, LAMB, LAMBC, LARS, RULES, SGD, TVLARS, ELRConstraint, LayerRule
+from .rules import (
+    AGC,
+    CLARS,
+    LALC,
+    LAMB,
+    LAMBC,
+    LARS,
+    RULES,
+    SGD,
+    TVLARS,
+    ELRConstraint,
+    LayerRule,
+)
 from .schedules import (
     ArraySchedule,
     Constant,
@@ -60,7 +72,7 @@ from .schedules import (
     as_schedule,
     schedule_values,
 )
-from .tvlars_phi import tvlars_phi, tvlars_phi_bounds, tvlars_phi_derivative
+from .tvlars_factor import tvlars_phi, tvlars_phi_bounds, tvlars_phi_derivative
 
 __all__ = [
     # schedules

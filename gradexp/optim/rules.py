@@ -50,11 +50,11 @@ from .ratios import (
     clars_ratio,
     elr_constraint_factor,
     lalc_step_size,
-    lambc_trust_ratio,
     lamb_trust_ratio,
+    lambc_trust_ratio,
     lars_ratio,
 )
-from .tvlars_phi import _check_phi_params, tvlars_phi
+from .tvlars_factor import _check_phi_params, tvlars_phi
 
 __all__ = ["LayerRule", "SGD", "LARS", "LAMB", "LAMBC", "CLARS", "AGC", "LALC", "ELRConstraint",
            "TVLARS", "RULES"]

@@ -24,10 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import as_float_array, check_choice, check_int, check_interval, check_positive
+from .._validate import (
+    as_float_array,
+    check_choice,
+    check_int,
+    check_interval,
+    check_positive,
+)
 from ..gaussian import _out
 from ._checks import check_nonnegative
-from .tvlars_phi import _check_phi_params, tvlars_phi
+from .tvlars_factor import _check_phi_params, tvlars_phi
 
 __all__ = [
     "Schedule", "Constant", "ArraySchedule", "WarmupCosine", "OneCycle", "PolynomialDecay",
