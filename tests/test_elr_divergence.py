@@ -11,7 +11,7 @@ import pytest
 
 from gradexp import elr
 from gradexp import optim as o
-from gradexp.theory.elr import _memory
+from gradexp.optim import _checks as _memory
 
 
 def _run(fn, *args, **kw):
@@ -37,10 +37,12 @@ def _one_divergence_warning(caught, *words):
     lambda: elr.discrete_weight_sq(1.0, 0.1, 10**12),
     lambda: elr.momentum_state(1.0, 0.1, 10**12, 0.9),
     lambda: elr.momentum_weight_sq(1.0, 0.1, 10**12, 0.9),
+    lambda: o.schedule_values(o.WarmupCosine(1.0, 100), 10**12),
+    lambda: o.Constant(0.1).values(10**12),
 ])
 def test_impossible_trajectory_is_one_value_error_naming_steps(call):
     """10¹² steps need ≥ 16 TB: refused before allocating, whatever the machine."""
-    with pytest.raises(ValueError, match=r"steps=1000000000000.*needs about .*available"):
+    with pytest.raises(ValueError, match=r"=1000000000000.*needs about .*available"):
         call()
 
 

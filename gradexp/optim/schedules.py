@@ -32,7 +32,7 @@ from .._validate import (
     check_positive,
 )
 from ..gaussian import _out
-from ._checks import check_nonnegative
+from ._checks import check_nonnegative, check_trajectory_memory
 from .tvlars_factor import _check_phi_params, tvlars_phi
 
 __all__ = [
@@ -59,6 +59,8 @@ class Schedule:
 
     def values(self, n: int) -> np.ndarray:
         n = check_int(n, "n", lo=0)
+        check_trajectory_memory(f"{type(self).__name__}.values(n={n})", steps=n, layers=1,
+                                arrays=4.0)
         return np.asarray(self(np.arange(n, dtype=float)), dtype=float) * np.ones(n)
 
 

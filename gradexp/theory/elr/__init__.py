@@ -70,6 +70,7 @@ from .equilibrium import (
     equilibrium_weight_sq,
     limit_ratio,
 )
+from .model import ELRTrajectory, simulate
 from .profiles import (
     base_gradient,
     he_weight_sq,
@@ -78,7 +79,6 @@ from .profiles import (
     residual_rate,
 )
 from .recovery import recovery_steps, recovery_steps_exact, saturation_orbit
-from .model import ELRTrajectory, simulate
 from .stability import (
     critical_lr,
     equalizing_lr,

@@ -115,8 +115,8 @@ def contraction_factor(lr, weight_decay):
 
     References
     ----------
-    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1, eq. 4 with weight decay; the contraction is derived in
-    gradexp.
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1, eq. 4 with weight decay; the contraction
+    is derived in gradexp.
     """
     lam = check_positive(lr, "lr")
     beta = check_nonnegative(weight_decay, "weight_decay")
@@ -210,7 +210,8 @@ def limit_ratio(c_l, c_k, notion="relative_update"):
 
     References
     ----------
-    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.4, eq. 10 and Appendix A.3, eqs. 33–34 (corrected limit).
+    Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.4, eq. 10 and Appendix A.3, eqs. 33–34
+    (corrected limit).
     """
     c_l = check_positive(c_l, "c_l")
     c_k = check_positive(c_k, "c_k")
