@@ -107,12 +107,14 @@ def momentum_weight_sq(c, lr, steps, momentum, *, w0_sq=1.0, weight_decay=0.0):
                       + st["grad_sq"][steps])
         return st["weight_sq"], st["grad_sq"], buf
     j = np.arange(steps + 1)
-    for k in range(steps + 1):
-        gh[k] = c * c / w[k]
-        buf[k] = np.tensordot(mu ** (2.0 * (k - j[:k + 1])), gh[:k + 1], axes=(0, 0))
-        if k < steps:
-            coef = ((1.0 - mu ** (k + 1 - j[:k + 1])) / (1.0 - mu)) ** 2
-            w[k + 1] = w[0] + lr * lr * np.tensordot(coef, gh[:k + 1], axes=(0, 0))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for k in range(steps + 1):
+            gh[k] = c * c / w[k]
+            buf[k] = np.tensordot(mu ** (2.0 * (k - j[:k + 1])), gh[:k + 1], axes=(0, 0))
+            if k < steps:
+                coef = ((1.0 - mu ** (k + 1 - j[:k + 1])) / (1.0 - mu)) ** 2
+                w[k + 1] = w[0] + lr * lr * np.tensordot(coef, gh[:k + 1], axes=(0, 0))
+    report_divergence("momentum_weight_sq", w, lrs=np.full(min(steps, 1), lr), step_axis=0)
     return w, gh, buf
 
 

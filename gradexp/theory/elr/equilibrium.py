@@ -22,6 +22,20 @@ __all__ = ["equilibrium_weight_sq", "equilibrium_elr", "equilibrium_relative_upd
            "contraction_factor", "equilibrium_steps", "limit_ratio"]
 
 
+
+def _fixed_point_args(lr, weight_decay, momentum):
+    """λ > 0, β > 0, μ in [0, 1) with λβ < 2(1 + μ), where the fixed point exists
+    (:func:`~gradexp.theory.elr.weight_decay_stability_limit`); a ValueError naming them."""
+    lam = check_positive(lr, "lr")
+    beta = check_positive(weight_decay, "weight_decay")
+    mu = check_interval(momentum, "momentum", 0.0, 1.0, closed=(True, False))
+    with np.errstate(over="ignore"):
+        x = lam * beta
+    if (x >= 2.0 * (1.0 + mu)).any():
+        raise ValueError(f"lr * weight_decay must be < 2 (1 + momentum) for a fixed point, got "
+                         f"{float(np.max(x)):.4g} (see weight_decay_stability_limit)")
+    return lam, beta, mu
+
 def equilibrium_weight_sq(c, lr, weight_decay, *, momentum=0.0):
     r"""Fixed point s* of the model with coupled weight decay β (discrete; heavy-ball momentum μ).
 
@@ -52,12 +66,8 @@ def equilibrium_weight_sq(c, lr, weight_decay, *, momentum=0.0):
     True
     """
     c = check_positive(c, "c")
-    lam = check_positive(lr, "lr")
-    beta = check_positive(weight_decay, "weight_decay")
-    mu = check_interval(momentum, "momentum", 0.0, 1.0, closed=(True, False))
+    lam, beta, mu = _fixed_point_args(lr, weight_decay, momentum)
     x = lam * beta
-    if (x >= 2.0 * (1.0 + mu)).any():
-        raise ValueError("lr * weight_decay must be < 2 (1 + momentum) for a fixed point")
     return _out(c * np.sqrt(lam * (1.0 + mu) / (beta * (1.0 - mu) * (2.0 * (1.0 + mu) - x))))
 
 
@@ -94,9 +104,7 @@ def equilibrium_relative_update(lr, weight_decay, *, momentum=0.0):
     >>> bool(np.isclose(equilibrium_relative_update(0.1, 0.05), np.sqrt(0.01)))
     True
     """
-    lam = check_positive(lr, "lr")
-    beta = check_positive(weight_decay, "weight_decay")
-    mu = check_interval(momentum, "momentum", 0.0, 1.0, closed=(True, False))
+    lam, beta, mu = _fixed_point_args(lr, weight_decay, momentum)
     return _out(np.sqrt(2.0 * lam * beta / (1.0 + mu)))
 
 
@@ -120,7 +128,11 @@ def contraction_factor(lr, weight_decay):
     """
     lam = check_positive(lr, "lr")
     beta = check_nonnegative(weight_decay, "weight_decay")
-    return _out(2.0 * (1.0 - lam * beta) ** 2 - 1.0)
+    x = lam * beta
+    if (x >= 2.0).any():
+        raise ValueError(f"lr * weight_decay must be < 2 for a fixed point to contract to, got "
+                         f"{float(np.max(x)):.4g} (see weight_decay_stability_limit)")
+    return _out(2.0 * (1.0 - x) ** 2 - 1.0)
 
 
 def equilibrium_steps(c, lr, weight_decay, *, w0_sq=1.0, rtol=0.01):
@@ -156,7 +168,8 @@ def equilibrium_steps(c, lr, weight_decay, *, w0_sq=1.0, rtol=0.01):
     beta = check_positive(weight_decay, "weight_decay")
     w0 = check_positive(w0_sq, "w0_sq")
     r = float(check_interval(rtol, "rtol", 0.0, 1.0, closed=(False, False)))
-    x = lam * beta
+    with np.errstate(over="ignore"):
+        x = lam * beta
     if (x >= 1.0 - 1.0 / math.sqrt(2.0)).any():
         raise ValueError("lr * weight_decay must be < 1 - 1/sqrt(2) (monotone approach)")
     a = (1.0 - x) ** 2

@@ -8,6 +8,8 @@ Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1 and 3.3, eqs. 4, 8, 9.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..._validate import as_float_array, check_int, check_positive
@@ -47,10 +49,11 @@ def plain_profile(depth: int, *, rate: float = YANG_RATE, convention: str = "nor
     check_positive(rate, "rate")
     ell = np.arange(1, L + 1, dtype=float)
     expo = L - ell + 1.0
-    if convention == "norm":
-        return float(rate) ** expo
-    if convention == "squared":
-        return float(rate) ** (expo / 2.0)
+    with np.errstate(over="ignore"):  # beyond the float range the norm is inf
+        if convention == "norm":
+            return float(rate) ** expo
+        if convention == "squared":
+            return float(rate) ** (expo / 2.0)
     raise ValueError(f"convention must be 'norm' or 'squared', got {convention!r}")
 
 
@@ -75,11 +78,12 @@ def residual_profile(depth: int, skip: int = 2, *, rate: float = YANG_RATE) -> n
     check_positive(rate, "rate")
     g = np.empty(L + s + 1)
     g[L] = float(rate)
-    for ell in range(L - 1, 0, -1):
-        if ell % s == 0 and ell < L - s:
-            g[ell] = 0.5 * (rate * g[ell + 1] + g[ell + s])
-        else:
-            g[ell] = rate * g[ell + 1]
+    with np.errstate(over="ignore"):  # beyond the float range the norm is inf
+        for ell in range(L - 1, 0, -1):
+            if ell % s == 0 and ell < L - s:
+                g[ell] = 0.5 * (rate * g[ell + 1] + g[ell + s])
+            else:
+                g[ell] = rate * g[ell + 1]
     return g[1:L + 1].copy()
 
 
@@ -93,7 +97,9 @@ def residual_rate(skip: int, *, rate: float = YANG_RATE) -> float:
     Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.3, eq. 9 (its asymptotics derived in gradexp).
     """
     s = check_int(skip, "skip", lo=1)
-    return float(((1.0 + rate ** s) / 2.0) ** (1.0 / s))
+    a = float(check_positive(rate, "rate"))
+    # in log space: ln((1 + α^s)/2)/s, finite for every α > 0 and s
+    return float(np.exp((np.logaddexp(0.0, s * math.log(a)) - math.log(2.0)) / s))
 
 
 def base_gradient(grad_norm, w0_sq=1.0):
@@ -119,4 +125,6 @@ def he_weight_sq(n_in, n_out):
     (2015).
     """
     check_positive(n_in, "n_in")
-    return _out(2.0 * check_positive(n_out, "n_out"))
+    n_out = check_positive(n_out, "n_out")
+    with np.errstate(over="ignore"):  # n_out > 9e307: inf
+        return _out(2.0 * n_out)

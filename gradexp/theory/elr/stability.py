@@ -16,6 +16,7 @@ import numpy as np
 
 from ..._validate import as_float_array, check_interval, check_positive, check_real
 from ...gaussian import _out
+from ...optim._checks import check_nonnegative
 from ..explosion import YANG_RATE
 
 __all__ = ["spread", "log_spread", "stability_bound", "stability_bound_at_init", "one_step_factor",
@@ -31,7 +32,9 @@ def stability_bound(c, w_sq):
     ----------
     Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix A.1, eqs. 22–25.
     """
-    return _out(math.sqrt(2.0) * check_positive(w_sq, "w_sq") / check_positive(c, "c"))
+    w_sq, c = check_positive(w_sq, "w_sq"), check_positive(c, "c")
+    with np.errstate(over="ignore"):  # beyond the float range: inf (no bound)
+        return _out(math.sqrt(2.0) * w_sq / c)
 
 
 def stability_bound_at_init(depth, *, rate=YANG_RATE, w0_sq=2.0):
@@ -48,7 +51,9 @@ def stability_bound_at_init(depth, *, rate=YANG_RATE, w0_sq=2.0):
     if (L < 1).any():
         raise ValueError("depth must be >= 1")
     check_positive(rate, "rate")
-    return _out(math.sqrt(2.0) * check_positive(w0_sq, "w0_sq") * np.exp(-L * np.log(rate)))
+    w0 = check_positive(w0_sq, "w0_sq")
+    with np.errstate(over="ignore", under="ignore"):  # beyond the float range: inf or 0
+        return _out(math.sqrt(2.0) * w0 * np.exp(-L * np.log(rate)))
 
 
 def spread(elr, axis=-1):
@@ -58,7 +63,15 @@ def spread(elr, axis=-1):
     ----------
     Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.4 (the ELR spread Std(E_k)).
     """
-    return _out(np.std(np.asarray(elr, float), axis=axis))
+    e = _check_layers(as_float_array(elr, "elr", allow_inf=False), axis)
+    return _out(np.std(e, axis=axis))
+
+
+def _check_layers(e, axis):
+    """At least one layer on ``axis`` (a ValueError naming elr otherwise)."""
+    if e.ndim == 0 or e.shape[axis] == 0:
+        raise ValueError(f"elr must have at least one layer on axis {axis}, got shape {e.shape}")
+    return e
 
 
 def log_spread(elr, axis=-1):
@@ -69,7 +82,7 @@ def log_spread(elr, axis=-1):
     ----------
     Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.4 (the ELR spread; this scale-free form is gradexp's).
     """
-    e = np.asarray(elr, float)
+    e = _check_layers(check_positive(elr, "elr"), axis)
     return _out(np.log(e.max(axis=axis)) - np.log(e.min(axis=axis)))
 
 
@@ -92,8 +105,9 @@ def one_step_factor(lr, weight_sq, grad_sq, *, buffer_sq=0.0, weight_buffer_dot=
     A = check_positive(weight_sq, "weight_sq")
     G = as_float_array(grad_sq, "grad_sq", allow_inf=False)
     p, Q = _pq(A, G, buffer_sq, weight_buffer_dot, momentum, weight_decay)
-    lam = np.asarray(lr, float)
-    return _out(1.0 - 2.0 * lam * p + lam * lam * Q)
+    lam = check_nonnegative(lr, "lr")
+    with np.errstate(over="ignore"):  # 1 + λ(λQ − 2p): +inf, never inf − inf, for huge λ
+        return _out(1.0 + lam * (lam * Q - 2.0 * p))
 
 
 def _pq(A, G, C, B, momentum, weight_decay):
@@ -240,4 +254,5 @@ def equalizing_lr(elr, axis=-1):
     True
     """
     e = check_positive(elr, "elr")
-    return _out(1.0 / np.sqrt(e.max(axis=axis) * e.min(axis=axis)))
+    e = _check_layers(e, axis)
+    return _out(1.0 / (np.sqrt(e.max(axis=axis)) * np.sqrt(e.min(axis=axis))))
