@@ -188,3 +188,49 @@ def test_submodules_are_the_same_objects_under_both_names():
         for name in a.__all__:
             assert getattr(gradexp.elr, name) is getattr(a, name), name
     assert gradexp.elr.simulate is gradexp.theory.elr.model.simulate
+
+
+# ------------------------------------------------------------ closed forms at the extremes
+def test_closed_forms_at_extreme_inputs_give_inf_or_finite_without_numpy_warnings():
+    """Inputs far outside the usual range overflowed with numpy RuntimeWarnings (or divided by
+    zero for c_k = 0); now the closed forms work in log space and give the float answer."""
+    cases = [
+        (lambda: elr.continuous_weight_sq(1e200, 0.1, 2.0), np.sqrt(0.4) * 1e200),  # √(2λc²t)
+        (lambda: elr.continuous_weight_sq(1.0, 1e308, 2.0), 2e154),  # σ⁴ = 4e308 overflows, σ² not
+        (lambda: elr.continuous_weight_sq(1.0, 0.1, 0.0, w0_sq=1e200), 1e200),
+        (lambda: elr.continuous_elr(1e200, 0.1, 2.0), 1.0 / np.sqrt(0.4)),
+        (lambda: elr.elr_ratio_sq(1e200, 1e-200, 0.1, 3.0), np.inf),  # the true value is ~1.7e400
+        (lambda: elr.gradient_ratio_sq(1.0, 2.0, 1e308, 3.0), 0.5),
+        (lambda: elr.gradient_ratio_sq_limit(1e300, 1e-300), np.inf),
+        (lambda: elr.residual_rate(2, rate=1e200), 1e200 / np.sqrt(2.0)),
+        (lambda: elr.residual_rate(10**300), elr.YANG_RATE),  # ((1 + α^s)/2)^(1/s) → α
+        (lambda: elr.plain_profile(3, rate=1e200)[0], np.inf),
+        (lambda: elr.he_weight_sq(3, 1e308), np.inf),
+        (lambda: elr.stability_bound(1e-308, 10.0), np.inf),
+        (lambda: elr.one_step_factor(1e308, 1.0, 1.0), np.inf),
+        (lambda: elr.equalizing_lr([1e-308, 1e308]), 1.0),
+    ]
+    for i, (call, ref) in enumerate(cases):
+        got, caught = _run(call)
+        assert caught == [], (i, [str(w.message) for w in caught])
+        assert float(got) == pytest.approx(ref, rel=1e-12), (i, got, ref)
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda: elr.elr_ratio_sq(1.0, 0.0, 0.1, 1.0), "c_k"),
+    (lambda: elr.gradient_ratio_sq(1.0, 0.0, 0.1, 1.0), "c_k"),
+    (lambda: elr.gradient_ratio_sq_limit(1.0, 0.0), "c_k"),
+    (lambda: elr.elr_ratio_sq(1.0, 2.0, 0.1, -1.0), "t"),
+    (lambda: elr.log_spread([1.0, 0.0]), "elr"),
+    (lambda: elr.log_spread([]), "elr"),
+    (lambda: elr.spread([]), "elr"),
+    (lambda: elr.spread([1.0, 2.0], axis=3), "axis"),
+    (lambda: elr.equalizing_lr([1.0, 2.0], axis=True), "axis"),
+    (lambda: elr.one_step_factor(float("nan"), 1.0, 1.0), "lr"),
+    (lambda: elr.residual_rate(2, rate=float("nan")), "rate"),
+    (lambda: elr.equilibrium_relative_update(30.0, 0.1), "lr \\* weight_decay"),
+    (lambda: elr.contraction_factor(30.0, 0.1), "lr \\* weight_decay"),
+])
+def test_degenerate_closed_form_inputs_are_refused(call, name):
+    with pytest.raises((ValueError, TypeError), match=name):
+        call()

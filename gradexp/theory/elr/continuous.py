@@ -9,6 +9,8 @@ Appendix A.3, eqs. 33–34.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..._validate import as_float_array, check_positive, check_real
@@ -54,10 +56,27 @@ def continuous_weight_sq(c, lr, t, *, w0_sq=1.0, weight_decay=0.0):
         raise ValueError("t must be >= 0")
     w0 = check_positive(w0_sq, "w0_sq")
     beta = check_real(weight_decay, "weight_decay", lo=0.0)
+    return _out(np.exp(0.5 * _log_sigma4(c, lr, t, w0, beta)))
+
+
+def _log_sigma4(c, lr, t, w0, beta):
+    """ln σ⁴(t) of :func:`continuous_weight_sq`: the direct sum where it is a normal float,
+    else in log space, ln(k₀e^{−4βt} + 2λc²tφ) by ``logaddexp`` (no overflow for any finite
+    input; σ⁴ beyond the float range gives σ² = inf, not a warning)."""
     x = 4.0 * beta * t
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         phi = np.where(x > 0, -np.expm1(-x) / np.where(x > 0, x, 1.0), 1.0)  # (1 - e^-x)/x
-    return _out(np.sqrt(w0 * w0 * np.exp(-x) + 2.0 * lr * c * c * t * phi))
+        direct = w0 * w0 * np.exp(-x) + 2.0 * lr * c * c * t * phi
+        logform = np.logaddexp(2.0 * np.log(w0) - x,
+                               math.log(2.0) + np.log(lr) + np.log(t * phi) + 2.0 * np.log(np.abs(c)))
+        ok = np.isfinite(direct) & (direct > np.finfo(float).tiny)
+        return np.where(ok, np.log(np.where(ok, direct, 1.0)), logform)
+
+
+def _log_affine(c, lr, t, k0):
+    """ln(2λc²t + k₀) for c, λ, k₀ > 0 and t >= 0, without overflow."""
+    with np.errstate(over="ignore", divide="ignore"):
+        return np.logaddexp(math.log(2.0) + np.log(lr) + np.log(t) + 2.0 * np.log(c), np.log(k0))
 
 
 def continuous_elr(c, lr, t, *, w0_sq=1.0):
@@ -67,7 +86,12 @@ def continuous_elr(c, lr, t, *, w0_sq=1.0):
     ----------
     Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.1, eqs. 6–7; Sec. 3.4.
     """
-    return _out(np.asarray(c, float) / np.asarray(continuous_weight_sq(c, lr, t, w0_sq=w0_sq)))
+    c = as_float_array(c, "c", allow_inf=False)
+    continuous_weight_sq(c, lr, t, w0_sq=w0_sq)  # the checks of the weights' route
+    lr, t, w0 = (np.asarray(v, float) for v in (lr, t, w0_sq))
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        mag = np.exp(np.log(np.abs(c)) - 0.5 * _log_sigma4(c, lr, t, w0, 0.0))
+    return _out(np.sign(c) * mag)
 
 
 def elr_ratio_sq(c_l, c_k, lr, t, *, k0=1.0):
@@ -77,12 +101,20 @@ def elr_ratio_sq(c_l, c_k, lr, t, *, k0=1.0):
     ----------
     Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 3.4, eq. 10.
     """
-    c_l = as_float_array(c_l, "c_l", allow_inf=False)
-    c_k = as_float_array(c_k, "c_k", allow_inf=False)
+    c_l, c_k, lr, t, k0 = _ratio_args(c_l, c_k, lr, t, k0)
+    with np.errstate(over="ignore", under="ignore"):  # in log space: inf or 0 beyond the range
+        return _out(np.exp(2.0 * (np.log(c_l) - np.log(c_k)) + _log_affine(c_k, lr, t, k0)
+                           - _log_affine(c_l, lr, t, k0)))
+
+
+def _ratio_args(c_l, c_k, lr, t, k0):
+    c_l = check_positive(c_l, "c_l")
+    c_k = check_positive(c_k, "c_k")
     lr = check_positive(lr, "lr")
     t = as_float_array(t, "t", allow_inf=False)
-    k0 = check_positive(k0, "k0")
-    return _out(c_l ** 2 * (2 * lr * c_k ** 2 * t + k0) / (c_k ** 2 * (2 * lr * c_l ** 2 * t + k0)))
+    if (t < 0).any():
+        raise ValueError(f"t must be >= 0, got {t[t < 0].ravel()[0]!r}")
+    return c_l, c_k, lr, t, check_positive(k0, "k0")
 
 
 def gradient_ratio_sq(c_l, c_k, lr, t, *, k0=1.0):
@@ -95,13 +127,10 @@ def gradient_ratio_sq(c_l, c_k, lr, t, *, k0=1.0):
     ----------
     Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix A.3, eq. 33.
     """
-    c_l = as_float_array(c_l, "c_l", allow_inf=False)
-    c_k = as_float_array(c_k, "c_k", allow_inf=False)
-    lr = check_positive(lr, "lr")
-    t = as_float_array(t, "t", allow_inf=False)
-    k0 = check_positive(k0, "k0")
-    return _out(c_l ** 2 * np.sqrt(2 * lr * c_k ** 2 * t + k0)
-                / (c_k ** 2 * np.sqrt(2 * lr * c_l ** 2 * t + k0)))
+    c_l, c_k, lr, t, k0 = _ratio_args(c_l, c_k, lr, t, k0)
+    with np.errstate(over="ignore", under="ignore"):  # in log space: inf or 0 beyond the range
+        return _out(np.exp(2.0 * (np.log(c_l) - np.log(c_k)) + 0.5 * (_log_affine(c_k, lr, t, k0)
+                                                                     - _log_affine(c_l, lr, t, k0))))
 
 
 def gradient_ratio_sq_limit(c_l, c_k):
@@ -112,4 +141,6 @@ def gradient_ratio_sq_limit(c_l, c_k):
     ----------
     Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Appendix A.3, eqs. 33–34.
     """
-    return _out(as_float_array(c_l, "c_l") / as_float_array(c_k, "c_k"))
+    c_l, c_k = check_positive(c_l, "c_l"), check_positive(c_k, "c_k")
+    with np.errstate(over="ignore", under="ignore"):  # beyond the float range: inf or 0
+        return _out(c_l / c_k)

@@ -14,7 +14,13 @@ import math
 
 import numpy as np
 
-from ..._validate import as_float_array, check_interval, check_positive, check_real
+from ..._validate import (
+    as_float_array,
+    check_int,
+    check_interval,
+    check_positive,
+    check_real,
+)
 from ...gaussian import _out
 from ...optim._checks import check_nonnegative
 from ..explosion import YANG_RATE
@@ -68,7 +74,12 @@ def spread(elr, axis=-1):
 
 
 def _check_layers(e, axis):
-    """At least one layer on ``axis`` (a ValueError naming elr otherwise)."""
+    """An integer ``axis`` of ``e`` with at least one layer on it (ValueError/TypeError naming
+    axis or elr otherwise)."""
+    axis = check_int(axis, "axis")
+    if e.ndim and not -e.ndim <= axis < e.ndim:
+        raise ValueError(f"axis must lie in [{-e.ndim}, {e.ndim - 1}] for elr of shape {e.shape}, "
+                         f"got {axis}")
     if e.ndim == 0 or e.shape[axis] == 0:
         raise ValueError(f"elr must have at least one layer on axis {axis}, got shape {e.shape}")
     return e
