@@ -31,8 +31,11 @@ from .theory.rmt import *  # noqa: F401,F403  (its __all__)
 from .theory import elr  # noqa: F401
 from . import optim  # noqa: F401
 
-# ``import gradexp.elr`` works like ``gradexp.elr`` (the module lives in gradexp.theory)
-sys.modules.setdefault(f"{__name__}.elr", elr)
+# ``import gradexp.elr`` (and ``gradexp.elr.model`` etc.) work like ``gradexp.elr``: the same
+# module objects as gradexp.theory.elr, never second copies
+for _name in [m for m in sys.modules if m == elr.__name__ or m.startswith(elr.__name__ + ".")]:
+    sys.modules.setdefault(f"{__name__}.elr{_name[len(elr.__name__):]}", sys.modules[_name])
+del _name
 
 from .theory import rmt as _rmt
 

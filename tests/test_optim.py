@@ -367,7 +367,7 @@ def test_momentum_schedule_is_used():
 
 # ------------------------------------------------------------ issue 12 / 14
 def test_update_forms_are_separate_functions_and_factorizes_is_gone():
-    from gradexp.optim import _UPDATE_FORMS
+    from gradexp.optim.optimizer import _UPDATE_FORMS
 
     assert set(_UPDATE_FORMS) == {"heavy_ball", "tvlars_printed", "tvlars_nesterov"}
     assert all(callable(f) for f in _UPDATE_FORMS.values())
