@@ -10,7 +10,8 @@ cell before the first one runs).
 from __future__ import annotations
 
 import importlib
-import os
+
+from .._memory import available_memory, check_memory
 
 __all__ = ["available_memory", "check_memory", "estimate_bytes", "check_fits", "MEMORY_ESTIMATORS"]
 
@@ -29,46 +30,6 @@ MEMORY_ESTIMATORS = {
     "gradient_growth_rate": "training:_gradient_growth_rate_bytes",
     "minibatch_noise_floor": "training:_minibatch_noise_floor_bytes",
 }
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available to this process: ``MemAvailable`` of ``/proc/meminfo``, else
-    the physical memory (``os.sysconf``), else None (unknown: nothing is refused)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return None
-
-
-def _human(n: float) -> str:
-    """``4.1 TB``-style size (decimal units)."""
-    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
-        if n < 1000 or unit == "PB":
-            return f"{n:.3g} {unit}"
-        n /= 1000
-    return f"{n:.3g} PB"  # pragma: no cover
-
-
-def check_memory(nbytes: float, what: str) -> None:
-    """Raise ValueError if ``nbytes`` exceed the available memory; ``what`` names the arguments
-    (for example ``"depth=10, width=100000, batch=64, reps=8"``).
-
-    >>> check_memory(1e30, "depth=10**20")
-    Traceback (most recent call last):
-    ...
-    ValueError: depth=10**20 need ~1e+15 PB (1000000000000000019884624838656 bytes); ... available: reduce them
-    """
-    avail = available_memory()
-    if avail is not None and nbytes > avail:
-        raise ValueError(f"{what} need ~{_human(nbytes)} ({int(nbytes)} bytes); {_human(avail)} "
-                         "available: reduce them")
 
 
 def _estimator(func):
