@@ -325,7 +325,8 @@ def _cmd_cache(args) -> int:
 
     if args.action == "info":
         info = cache.cache_info()
-        print(f"directory: {info['directory']}\nenabled:   {info['enabled']}\n"
+        why = "" if info["reason"] is None else f" ({info['reason']})"
+        print(f"directory: {info['directory']}\nenabled:   {info['enabled']}{why}\n"
               f"entries:   {info['entries']}\nsize:      {info['bytes'] / 1e6:.1f} MB")
     else:
         n = cache.clear_cache()
