@@ -226,9 +226,10 @@ def test_figure_files_are_written_atomically_images_first(tmp_path, monkeypatch)
         return real_replace(src, dst)
 
     monkeypatch.setattr(render.os, "replace", spy)
-    render.save_figure(spec, data, tmp_path, formats=("png", "svg"), fast=True)
+    out1 = tmp_path / "figs"
+    render.save_figure(spec, data, out1, formats=("png", "svg"), fast=True)
     assert order == [".png", ".svg", ".npz"]  # every file by os.replace, the data last
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{spec.name}.{x}" for x in ("npz", "png", "svg")]
+    assert sorted(p.name for p in out1.iterdir()) == [f"{spec.name}.{x}" for x in ("npz", "png", "svg")]
 
     def broken(self, *a, **k):
         raise OSError("disk full")
