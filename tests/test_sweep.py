@@ -216,6 +216,24 @@ def test_bad_arguments():
         run_sweep(toy_cell, {"x": [1]}, root_seed=0, checkpoint_interval=-1)
 
 
+@pytest.mark.parametrize("bad, exc", [(-1, ValueError), (True, TypeError), ("7", TypeError), (3.0, TypeError),
+                                      ([], ValueError), ([1, -2], ValueError), ([None], TypeError),
+                                      (np.random.SeedSequence(1), TypeError)])
+def test_root_seed_is_checked_by_the_one_seed_validator(bad, exc):
+    with pytest.raises(exc, match="root_seed"):
+        sweep_map(toy_cell, {"x": [1]}, bad, "serial")
+
+
+def test_root_seed_of_any_size():
+    big = 2**70
+    a = sweep_map(toy_cell, {"x": [1]}, big, "serial")
+    assert same_value(a[0], toy_cell(1, seed=cell_seed(big, 0)))
+
+
+def same_value(a, b):
+    return all(np.array_equal(a[k], b[k]) for k in a)
+
+
 def test_unpicklable_function_is_shipped_by_value_or_rejected():
     pytest.importorskip("cloudpickle")
     offset = 10.0

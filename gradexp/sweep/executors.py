@@ -100,20 +100,24 @@ def _grid_axes(grid):
 
 
 def _check_root_seed(root_seed):
+    """A root seed as JSON-representable entropy: an int (checked by the one seed validator,
+    :func:`gradexp._random.as_seed_sequence`) or a non-empty list of them; None draws one."""
+    from .._random import as_seed_sequence
+
     if root_seed is None:
         return int(np.random.SeedSequence().entropy)
-    if isinstance(root_seed, np.integer):
-        root_seed = int(root_seed)
-    if isinstance(root_seed, bool) or not isinstance(root_seed, (int, list, tuple)):
-        raise TypeError(f"root_seed must be a non-negative int (or a list of them), got {root_seed!r}")
-    if isinstance(root_seed, int):
-        if root_seed < 0:
-            raise ValueError(f"root_seed must be >= 0, got {root_seed}")
-        return root_seed
-    out = [int(s) for s in root_seed]
-    if not out or any(s < 0 for s in out) or any(isinstance(s, bool) for s in root_seed):
-        raise ValueError(f"root_seed must be a non-empty list of non-negative ints, got {root_seed!r}")
-    return out
+    if isinstance(root_seed, (list, tuple)):
+        if not root_seed:
+            raise ValueError("root_seed must be a non-empty list of non-negative ints, got []")
+        for s in root_seed:
+            if s is None or isinstance(s, (np.random.SeedSequence, np.random.Generator)):
+                raise TypeError(f"root_seed must be a non-negative int (or a list of them), got {root_seed!r}")
+            as_seed_sequence(s, name="root_seed")
+        return [int(s) for s in root_seed]
+    if isinstance(root_seed, (np.random.SeedSequence, np.random.Generator)):
+        raise TypeError(f"root_seed must be a non-negative int (or a list of them), got {type(root_seed).__name__}")
+    as_seed_sequence(root_seed, name="root_seed")  # TypeError / ValueError naming root_seed
+    return int(root_seed)
 
 
 def cell_seed(root_seed, index: int) -> np.random.SeedSequence:
