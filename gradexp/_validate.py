@@ -122,7 +122,9 @@ def check_real(v, name: str, *, lo: float | None = None, hi: float | None = None
 
 
 def check_choice(v, name: str, choices) -> str:
-    """One of ``choices`` (a collection of strings)."""
+    """One of ``choices`` (a collection of strings); a non-string is a TypeError naming ``name``."""
+    if not isinstance(v, str):
+        raise TypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {type(v).__name__}")
     if v not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {v!r}")
     return v

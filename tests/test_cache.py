@@ -376,3 +376,24 @@ def test_one_warning_line_per_run_across_workers(tmp_path, store, workers):
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert r.returncode == 0 and len(lines) == 1 and "StoreWarning" in lines[0] and "cannot be read" in lines[0], \
         r.stderr
+
+
+def test_import_index_makes_a_warm_code_hash_parse_nothing(monkeypatch, store):
+    """The gradexp imports of each source are kept by content digest in the store: a new
+    process (here: the in-process memo emptied) hashes code without parsing any file, and gets
+    the same hash."""
+    from gradexp.mc.chain import simulate_chain
+
+    cache._module_closure_hash.cache_clear()
+    cache._IMPORTS.clear()
+    first = cache.code_hash(simulate_chain)
+    assert any((store / "code-index").iterdir())
+    cache._module_closure_hash.cache_clear()
+    cache._IMPORTS.clear()
+
+    def no_parse(*a, **k):
+        raise AssertionError("parsed a source on a warm run")
+
+    monkeypatch.setattr(cache, "_parse_imports", no_parse)
+    assert cache.code_hash(simulate_chain) == first
+    cache._module_closure_hash.cache_clear()

@@ -212,12 +212,44 @@ def _module_file(name: str) -> Path | None:
     return None
 
 
-def _imports(name: str, path: Path) -> set[str]:
-    """gradexp modules imported anywhere in ``path`` (module ``name``), as absolute names."""
+_IMPORTS: dict[str, frozenset] = {}  # digest of (module name, source) -> its gradexp imports
+
+
+def _imports(name: str, path: Path) -> frozenset[str]:
+    """gradexp modules imported anywhere in ``path`` (module ``name``), as absolute names.
+
+    Parsing every module of a closure costs about a second per process; the answer depends on
+    the source only, so it is kept per source digest in this process and in the store
+    (``code-index/<digest>``, one line per import), and a warm run parses nothing."""
+    source = path.read_bytes()
+    digest = hashlib.sha256(name.encode() + b"\0" + source).hexdigest()
+    hit = _IMPORTS.get(digest)
+    if hit is not None:
+        return hit
+    index = None
+    if is_enabled() and unusable_reason() is None:
+        index = cache_dir() / "code-index" / digest
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            got = frozenset(index.read_text(encoding="utf-8").split())
+            _IMPORTS[digest] = got
+            return got
+    got = frozenset(_parse_imports(name, path, source))
+    _IMPORTS[digest] = got
+    if index is not None:
+        with contextlib.suppress(OSError):
+            index.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=index.parent, prefix=".idx-", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write("\n".join(sorted(got)) + "\n")
+            os.replace(tmp, index)
+    return got
+
+
+def _parse_imports(name: str, path: Path, source: bytes) -> set[str]:
     is_pkg = path.name == "__init__.py"
     package = name if is_pkg else name.rpartition(".")[0]
     out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -538,7 +570,8 @@ def cache_info() -> dict:
 def clear_cache() -> int:
     """Delete every stored result; returns how many there were."""
     n = cache_info()["entries"]
-    for root in _roots():
+    for root in [*_roots(), cache_dir() / "code-index"]:
         if root.exists():
             shutil.rmtree(root)
+    _IMPORTS.clear()
     return n

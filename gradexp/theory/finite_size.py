@@ -114,9 +114,9 @@ _TAIL = 60.0
 
 # ============================================================================ validation
 def _check_backward(bn_backward):
-    if bn_backward not in _BACKWARDS:
-        raise ValueError(f"bn_backward must be one of {_BACKWARDS}, got {bn_backward!r}")
-    return bn_backward
+    from .._validate import check_choice
+
+    return check_choice(bn_backward, "bn_backward", _BACKWARDS)
 
 
 def _as_batches(batch) -> np.ndarray:
