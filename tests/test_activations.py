@@ -60,7 +60,7 @@ def test_no_overflow_warnings_in_tails():
 def test_parameter_domain_is_one_definition(name, bad):
     """get_activation, Activation(...) and check_activation_param refuse the same values, so the
     theory and the simulators (which both build activations through them) agree."""
-    from gradexp.activations import _PARAM_NAME, _NAMES, Activation, check_activation_param
+    from gradexp.activations import _NAMES, _PARAM_NAME, Activation, check_activation_param
 
     pname = _PARAM_NAME[_NAMES[name]]
     with pytest.raises(ValueError, match=pname):
