@@ -16,11 +16,32 @@ __all__ = ["as_float_array", "check_positive", "check_interval", "check_int", "c
 
 
 def as_float_array(x, name: str, *, allow_inf: bool = True) -> np.ndarray:
-    """``np.asarray(x, float)``; raise naming ``name`` on a non-number, NaN (or inf)."""
-    if x is None:
-        raise TypeError(f"{name} must be a real number or an array of them, got None")
+    """``np.asarray(x, float)``; raise naming ``name`` on a non-number, NaN (or inf).
+
+    Strings (``"1.0"``), bools and bool arrays are refused with a TypeError although numpy would
+    convert them: a number given as text or as a truth value is a caller's mistake, not a number.
+
+    >>> as_float_array([1, 2.5], "x")
+    array([1. , 2.5])
+    >>> as_float_array("1.0", "R")
+    Traceback (most recent call last):
+    ...
+    TypeError: R must be a real number or an array of them, got str
+    """
+    if x is None or isinstance(x, (str, bytes, bool, np.bool_)):
+        raise TypeError(f"{name} must be a real number or an array of them, got {type(x).__name__}")
     try:
-        a = np.asarray(x, dtype=float)
+        raw = np.asarray(x)
+    except (TypeError, ValueError):  # ragged nesting
+        raise TypeError(f"{name} must be a real number or an array of them, got {type(x).__name__}") from None
+    if raw.dtype.kind not in "iufO" or (raw.dtype.kind == "O" and not all(
+            isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in raw.ravel())):
+        what = {"b": "bools", "c": "complex numbers"}.get(raw.dtype.kind, str(raw.dtype))
+        raise TypeError(f"{name} must be a real number or an array of them, got {type(x).__name__} of {what}")
+    try:
+        a = np.asarray(raw, dtype=float)
+    except OverflowError:  # a Python integer beyond the largest double
+        raise ValueError(f"{name} must be at most about 1.8e308 (the largest double)") from None
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a real number or an array of them, got {type(x).__name__}") from None
     if np.isnan(a).any():
@@ -101,7 +122,9 @@ def check_real(v, name: str, *, lo: float | None = None, hi: float | None = None
 
 
 def check_choice(v, name: str, choices) -> str:
-    """One of ``choices`` (a collection of strings)."""
+    """One of ``choices`` (a collection of strings); a non-string is a TypeError naming ``name``."""
+    if not isinstance(v, str):
+        raise TypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {type(v).__name__}")
     if v not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {v!r}")
     return v

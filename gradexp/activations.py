@@ -42,6 +42,51 @@ _NAMES = {
 _DEFAULT_PARAM = {LEAKY_RELU: 0.01, ELU: 1.0, DROPOUT: 0.5}
 _PARAM_NAME = {LEAKY_RELU: "slope", ELU: "alpha", DROPOUT: "keep_prob"}
 
+#: The one definition of each activation parameter's domain, used by the theory and the
+#: Monte-Carlo simulators alike (through :func:`get_activation` and :func:`check_activation_param`):
+#: ``code: (low, high, low_closed, high_closed)``.
+#:
+#: * leaky ReLU slope a ∈ [−1, 1]: φ = max(x, a x) and the closed form of
+#:   :func:`gradexp.theory.explosion.activation_factor` hold there; a slope a > 1 is the same
+#:   network as slope 1/a up to a sign flip of x and a scale, so nothing is lost;
+#: * ELU α ∈ [0, ∞) (finite);
+#: * dropout keep probability p ∈ (0, 1].
+PARAM_DOMAINS = {LEAKY_RELU: (-1.0, 1.0, True, True), ELU: (0.0, math.inf, True, False),
+                 DROPOUT: (0.0, 1.0, False, True)}
+
+
+def check_activation_param(activation, value) -> float:
+    """The parameter ``value`` of ``activation`` (a name or a code) as a float, checked against
+    :data:`PARAM_DOMAINS`: TypeError for a non-number, ValueError naming the parameter
+    (``slope``, ``alpha``, ``keep_prob``) and its domain otherwise.
+
+    References
+    ----------
+    Paik & Choi [paik-choi-v2], Figure 1 (right) and Figure 2b (the activations and dropout as
+    activation); the slope domain is the one of the leaky-ReLU closed form of
+    :func:`gradexp.theory.explosion.activation_factor` (derived in gradexp).
+
+    Examples
+    --------
+    >>> check_activation_param("leaky_relu", 0.2)
+    0.2
+    >>> check_activation_param("leaky_relu", 5)
+    Traceback (most recent call last):
+    ...
+    ValueError: slope of leaky_relu must lie in [-1.0, 1.0], got 5.0
+    """
+    code = _NAMES.get(activation, activation) if isinstance(activation, str) else activation
+    if code not in _PARAM_NAME:
+        raise ValueError(f"activation {activation!r} takes no parameter")
+    pname = _PARAM_NAME[code]
+    a = check_real(value, pname)
+    lo, hi, lo_closed, hi_closed = PARAM_DOMAINS[code]
+    if (a < lo or (a == lo and not lo_closed)) or (a > hi or (a == hi and not hi_closed)):
+        name = next(n for n, c in _NAMES.items() if c == code)
+        raise ValueError(f"{pname} of {name} must lie in {'[' if lo_closed else '('}{lo}, "
+                         f"{hi}{']' if hi_closed else ')'}, got {a}")
+    return a
+
 
 def scalar_value(code: int, a: float, x: float) -> float:
     """φ(x) for one float; numba-compilable (dropout returns x: the mask is applied outside).
@@ -104,6 +149,15 @@ class Activation:
     name: str
     code: int
     param: float = 0.0
+
+    def __post_init__(self):
+        if _NAMES.get(self.name) != self.code:
+            raise ValueError(f"Activation: name {self.name!r} and code {self.code!r} do not match "
+                             f"(use get_activation)")
+        if self.code in _PARAM_NAME:
+            object.__setattr__(self, "param", check_activation_param(self.code, self.param))
+        elif self.param != 0.0:
+            raise ValueError(f"activation {self.name!r} takes no parameter, got param={self.param!r}")
 
     @property
     def kinks(self) -> tuple[float, ...]:
@@ -181,7 +235,7 @@ def get_activation(activation="relu", **params) -> Activation:
         if params:
             raise ValueError("parameters given together with an Activation instance")
         return activation
-    if activation not in _NAMES:
+    if not isinstance(activation, str) or activation not in _NAMES:
         raise ValueError(f"activation must be one of {ACTIVATION_NAMES}, got {activation!r}")
     code = _NAMES[activation]
     pname = _PARAM_NAME.get(code)
@@ -192,9 +246,4 @@ def get_activation(activation="relu", **params) -> Activation:
     extra = set(params) - {pname}
     if extra:
         raise ValueError(f"activation {activation!r} takes only {pname!r}, got {sorted(extra)}")
-    a = check_real(params.get(pname, _DEFAULT_PARAM[code]), pname)
-    if code == DROPOUT and not 0.0 < a <= 1.0:
-        raise ValueError(f"keep_prob must lie in (0, 1], got {a}")
-    if code == ELU and a < 0:
-        raise ValueError(f"alpha must be >= 0, got {a}")
-    return Activation(activation, code, a)
+    return Activation(activation, code, check_activation_param(code, params.get(pname, _DEFAULT_PARAM[code])))

@@ -57,7 +57,10 @@ def _pos_int(text: str) -> int:
 
 
 def check_writable_dir(path) -> Path:
-    """Create ``path`` (and parents) if needed and check a file can be written in it."""
+    """Create ``path`` (and parents) if needed and check a file can be written in it. An empty
+    path is refused (it would silently mean the current directory)."""
+    if not str(path).strip():
+        raise UsageError("--out must name a directory (got an empty path)")
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise UsageError(f"--out {path}: exists and is not a directory")
@@ -72,6 +75,8 @@ def check_writable_dir(path) -> Path:
 
 def check_writable_file(path) -> Path:
     """Check that ``path`` (a file) can be created or replaced (its directory is created)."""
+    if not str(path).strip():
+        raise UsageError("--out must name a file (got an empty path)")
     p = Path(path)
     if p.exists() and p.is_dir():
         raise UsageError(f"--out {path}: is a directory, expected a file")
@@ -269,7 +274,8 @@ def _cmd_sweep(args) -> int:
                 spec.validate(c)
     except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
-    out = check_writable_file(args.out or sweep_default_path(spec.name, args.seed, args.fast, args.set))
+    out = check_writable_file(args.out if args.out is not None else
+                              sweep_default_path(spec.name, args.seed, args.fast, args.set))
     _apply_cache_flag(args)
 
     def on_term(signum, frame):
@@ -325,7 +331,8 @@ def _cmd_cache(args) -> int:
 
     if args.action == "info":
         info = cache.cache_info()
-        print(f"directory: {info['directory']}\nenabled:   {info['enabled']}\n"
+        why = "" if info["reason"] is None else f" ({info['reason']})"
+        print(f"directory: {info['directory']}\nenabled:   {info['enabled']}{why}\n"
               f"entries:   {info['entries']}\nsize:      {info['bytes'] / 1e6:.1f} MB")
     else:
         n = cache.clear_cache()
@@ -352,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="gradexp", description="Gradient explosion under batch normalization: verify the papers' "
                 "claims, regenerate their figures, run parameter sweeps. Results of the Monte-Carlo "
                 "experiments are kept in a shared on-disk store (gradexp cache info).")
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"gradexp {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     v = sub.add_parser(
@@ -360,8 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "local worker processes and print each verdict (holds, holds-loosely, fails, "
                     "not-checkable) with the evidence computed for it, then a table of counts per paper "
                     "and verdict. Exit code 0 when every check ran, 1 when a check raised an error, "
-                    "2 for a bad argument. About 1 minute with --fast on 2 cores, a few minutes at "
-                    "default sizes the first time; reruns read stored experiments.")
+                    "2 for a bad argument. Experiments are kept in the result store, so a rerun with "
+                    "unchanged code reads them back instead of recomputing them (measured running "
+                    "times: the README).")
     v.add_argument("--fast", action="store_true", help="fewer samples (the verdicts must not change)")
     fmt = v.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help='print one JSON document {"claims": [...]} at the end')

@@ -52,3 +52,31 @@ def test_no_overflow_warnings_in_tails():
     for name in ("silu", "softplus", "elu", "gelu"):
         act = get_activation(name)
         assert np.all(np.isfinite(act.value(np.array([-800.0, 800.0]))))
+
+
+# --------------------------------------------------------------------------- one parameter domain
+@pytest.mark.parametrize("name, bad", [("leaky_relu", 5.0), ("leaky_relu", -1.5), ("elu", -0.1),
+                                       ("dropout", 0.0), ("dropout", 1.5)])
+def test_parameter_domain_is_one_definition(name, bad):
+    """get_activation, Activation(...) and check_activation_param refuse the same values, so the
+    theory and the simulators (which both build activations through them) agree."""
+    from gradexp.activations import _NAMES, _PARAM_NAME, Activation, check_activation_param
+
+    pname = _PARAM_NAME[_NAMES[name]]
+    with pytest.raises(ValueError, match=pname):
+        check_activation_param(name, bad)
+    with pytest.raises(ValueError, match=pname):
+        get_activation(name, **{pname: bad})
+    with pytest.raises(ValueError, match=pname):
+        Activation(name, _NAMES[name], bad)
+
+
+def test_parameter_domain_edges_are_accepted():
+    from gradexp.activations import check_activation_param
+
+    assert check_activation_param("leaky_relu", -1) == -1.0 and check_activation_param("leaky_relu", 1) == 1.0
+    assert check_activation_param("elu", 0) == 0.0 and check_activation_param("dropout", 1) == 1.0
+    with pytest.raises(TypeError, match="slope"):
+        check_activation_param("leaky_relu", "0.1")
+    with pytest.raises(ValueError, match="no parameter"):
+        check_activation_param("relu", 0.1)

@@ -224,5 +224,176 @@ def test_unwritable_store_location_computes_without_it(tmp_path, monkeypatch):
     blocker.write_text("x")
     monkeypatch.setenv(cache.ENV_DIR, str(blocker / "store"))  # under a file: cannot be created
     log = str(tmp_path / "log")
-    a = cache.cached_call(counted, log, 1.0, seed=0)
+    with pytest.warns(cache.StoreWarning, match="cannot be written"):
+        a = cache.cached_call(counted, log, 1.0, seed=0)
     assert ncalls(log) == 1 and a.tobytes() == counted(log, 1.0, seed=0).tobytes()
+
+
+# --------------------------------------------------------------------------- a store that verifies
+def _entry_file(store, key) -> Path:
+    (path,) = store.rglob(f"{key}.pkl")
+    return path
+
+
+def test_an_entry_under_another_key_is_discarded_and_recomputed(tmp_path, store):
+    """A valid entry copied to another key's name is not served: recomputed, one warning."""
+    log = str(tmp_path / "log")
+    a = cache.cached_call(counted, log, 1.0, seed=0)
+    b = cache.cached_call(counted, log, 2.0, seed=0)
+    ka, kb = cache.call_key(counted, (log, 1.0), {"seed": 0}), cache.call_key(counted, (log, 2.0), {"seed": 0})
+    _entry_file(store, kb).write_bytes(_entry_file(store, ka).read_bytes())  # a's result under b's key
+    with pytest.warns(cache.StoreWarning, match="does not belong to its key") as rec:
+        again = cache.cached_call(counted, log, 2.0, seed=0)
+    assert len(rec) == 1 and again.tobytes() == b.tobytes() and not np.array_equal(again, a)
+    assert ncalls(log) == 3  # recomputed once, then stored again
+    assert cache.cached_call(counted, log, 2.0, seed=0).tobytes() == b.tobytes() and ncalls(log) == 3
+
+
+def test_damaged_entries_are_recomputed_with_one_warning_per_run(tmp_path, store):
+    log = str(tmp_path / "log")
+    xs = [1.0, 2.0, 3.0]
+    want = [cache.cached_call(counted, log, x, seed=0) for x in xs]
+    for x in xs:  # truncate every entry to half its size
+        f = _entry_file(store, cache.call_key(counted, (log, x), {"seed": 0}))
+        f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
+    with pytest.warns(cache.StoreWarning, match="cannot be read") as rec:
+        got = [cache.cached_call(counted, log, x, seed=0) for x in xs]
+    assert len(rec) == 1  # one line for the run, not one per entry
+    assert all(g.tobytes() == w.tobytes() for g, w in zip(got, want)) and ncalls(log) == 6
+
+
+def test_entry_records_its_key_and_code_hash(tmp_path, store):
+    import pickle
+
+    log = str(tmp_path / "log")
+    cache.cached_call(counted, log, 1.0, seed=0)
+    key = cache.call_key(counted, (log, 1.0), {"seed": 0})
+    entry = pickle.loads(_entry_file(store, key).read_bytes())
+    assert entry["key"] == key and entry["code_hash"] == cache.code_hash(counted)
+    assert entry["format"] == cache.ENTRY_FORMAT and "counted" in entry["func"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
+                    reason="root writes into read-only directories")
+def test_read_only_store_directory_warns_and_info_says_why(tmp_path, store):
+    import os
+
+    store.mkdir()
+    os.chmod(store, 0o500)
+    try:
+        log = str(tmp_path / "log")
+        with pytest.warns(cache.StoreWarning, match="cannot be written"):
+            cache.cached_call(counted, log, 1.0, seed=0)
+        info = cache.cache_info()
+        assert info["enabled"] is False and "cannot be written" in info["reason"]
+    finally:
+        os.chmod(store, 0o700)
+
+
+def test_unwritable_store_directory_warns_and_info_says_why(tmp_path, store, monkeypatch):
+    """The read-only case where chmod does not bind (root): the write probe fails as it would."""
+    import tempfile as tf
+
+    store.mkdir()
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cache.tempfile, "mkstemp", refuse)
+    assert tf.mkstemp is refuse  # (the module's own reference)
+    log = str(tmp_path / "log")
+    with pytest.warns(cache.StoreWarning, match="Permission denied") as rec:
+        cache.cached_call(counted, log, 1.0, seed=0)
+        cache.cached_call(counted, log, 1.0, seed=0)
+    assert len(rec) == 1 and ncalls(log) == 2
+    info = cache.cache_info()
+    assert info["enabled"] is False and "Permission denied" in info["reason"]
+
+
+def test_a_file_as_store_directory(tmp_path, monkeypatch, capsys):
+    from gradexp.cli import main
+
+    f = tmp_path / "afile"
+    f.write_text("x")
+    monkeypatch.setenv(cache.ENV_DIR, str(f))
+    cache.configure()
+    log = str(tmp_path / "log")
+    with pytest.warns(cache.StoreWarning, match="is not a directory"):
+        cache.cached_call(counted, log, 1.0, seed=0)
+    assert main(["cache", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "enabled:   False" in out and "is not a directory" in out
+    assert f.read_text() == "x"
+
+
+def test_extension_module_functions_are_keyed_by_name_and_version(tmp_path, store):
+    import math
+
+    from gradexp.sweep.cache import _package_version
+
+    assert cache.cached_call(math.hypot, 3.0, 4.0) == 5.0
+    assert cache.cached_call(math.hypot, 3.0, 4.0) == 5.0
+    assert cache.cache_info()["entries"] == 1
+    assert cache.code_hash(math.hypot) != cache.code_hash(math.atan2)
+    assert _package_version("math") == f"python-{sys.version}"
+    assert _package_version("numpy").endswith(np.__version__)
+    assert cache.code_dependencies(math.hypot) == []
+
+
+DAMAGER = """
+import sys, numpy as np
+sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
+from gradexp.sweep import cache
+from gradexp.sweep.executors import sweep_map
+from test_cache import counted_cell
+if __name__ == "__main__":
+    for f in cache.cache_dir().rglob("*.pkl"):
+        f.write_bytes(b"not a pickle")
+    sweep_map(counted_cell, [{{"x": float(x)}} for x in range(8)], 0, executor={workers})
+    print("ok")
+"""
+
+
+def counted_cell(x, seed):
+    """Sweep cell reading a stored result (module level: picklable)."""
+    from gradexp.sweep import cache as c
+
+    return c.cached_call(np.add, x, 1.0)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_one_warning_line_per_run_across_workers(tmp_path, store, workers):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != cache.ENV_RUN}
+    env[cache.ENV_DIR] = str(store)
+    script = tmp_path / "d.py"
+    script.write_text(DAMAGER.format(root=str(ROOT), tests=str(ROOT / "tests"), workers=workers))
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+    assert r.stderr.count("StoreWarning") == 0  # first run: nothing stored, nothing to discard
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode == 0 and len(lines) == 1 and "StoreWarning" in lines[0] and "cannot be read" in lines[0], \
+        r.stderr
+
+
+def test_import_index_makes_a_warm_code_hash_parse_nothing(monkeypatch, store):
+    """The gradexp imports of each source are kept by content digest in the store: a new
+    process (here: the in-process memo emptied) hashes code without parsing any file, and gets
+    the same hash."""
+    from gradexp.mc.chain import simulate_chain
+
+    cache._module_closure_hash.cache_clear()
+    cache._IMPORTS.clear()
+    first = cache.code_hash(simulate_chain)
+    assert any((store / "code-index").iterdir())
+    cache._module_closure_hash.cache_clear()
+    cache._IMPORTS.clear()
+
+    def no_parse(*a, **k):
+        raise AssertionError("parsed a source on a warm run")
+
+    monkeypatch.setattr(cache, "_parse_imports", no_parse)
+    assert cache.code_hash(simulate_chain) == first
+    cache._module_closure_hash.cache_clear()

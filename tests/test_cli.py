@@ -101,6 +101,13 @@ def test_closed_pipe_ends_quietly():
     (["verify", "--workers", "-2"], "--workers"),
     (["verify", "--json", "--jsonl"], "not allowed"),
     (["verify", "--dask", "tcp://h:1", "--workers", "2"], "--workers"),
+    (["figures", "pc-cor23-explosion-factor", "--out", ""], "--out"),
+    (["figures", "pc-cor23-explosion-factor", "--out", "  "], "--out"),
+    (["sweep", "rate-vs-width", "--fast", "--out", ""], "--out"),
+    (["sweep", "rate-vs-width", "--fast", "--set", "depth=1e9"], "depth=1000000000"),
+    (["sweep", "rate-vs-width", "--fast", "--set", "depth=1e300"], "available"),
+    (["sweep", "rate-vs-width", "--fast", "--set", "width=10,100000000"], "width=100000000"),
+    (["sweep", "rate-vs-width", "--fast", "--set", "reps=10000000000000"], "reps="),
 ])
 def test_bad_input_is_one_line_exit_2(argv, words, capsys):
     assert _run(argv) == 2
@@ -167,3 +174,76 @@ def test_figures_sharing_data_are_computed_once(tmp_path, monkeypatch):
     assert calls == ["bjorck-fig11-condition"] and set(out) == {"bjorck-fig11-condition", "bjorck-fig12-sigma-max"}
     with np.load(tmp_path / "bjorck-fig11-condition.npz") as a, np.load(tmp_path / "bjorck-fig12-sigma-max.npz") as b:
         np.testing.assert_array_equal(a["stable_sigma_max_mean"], b["stable_sigma_max_mean"])
+
+
+def test_version(capsys):
+    from gradexp import __version__
+
+    assert _run(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"gradexp {__version__}"
+
+
+def test_sweep_memory_check_allocates_nothing(tmp_path):
+    """depth=1e9 is refused by the estimate before anything is built: under a 2 GB address-space
+    limit (the chain specification alone would need ~8 GB) the command still exits 2 in one line."""
+    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)); "
+            "from gradexp.cli import main; sys.exit(main(['sweep', 'rate-vs-width', '--fast', '--set', 'depth=1e9']))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env={**_env(), "GRADEXP_CACHE_DIR": str(tmp_path / "store")}, cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "depth=1000000000" in r.stderr, r.stderr
+    assert not (tmp_path / "sweeps").exists()
+
+
+def test_verify_help_states_no_unmeasured_timing(capsys):
+    assert _run(["verify", "--help"]) == 0
+    assert "minute" not in capsys.readouterr().out
+
+
+def test_huge_seed_is_stored_without_pickle(tmp_path, capsys):
+    seed = 2**70
+    assert main(["figures", "pc-cor23-explosion-factor", "--fast", "--out", str(tmp_path), "--workers", "1",
+                 "--seed", str(seed)]) == 0
+    with np.load(tmp_path / "pc-cor23-explosion-factor.npz", allow_pickle=False) as z:
+        assert str(z["_root_seed"]) == str(seed) and z["_seed"].dtype == np.int64
+    assert main(["figures", "pc-cor23-explosion-factor", "--fast", "--out", str(tmp_path), "--workers", "1",
+                 "--seed", "5"]) == 0
+    with np.load(tmp_path / "pc-cor23-explosion-factor.npz", allow_pickle=False) as z:
+        assert z["_root_seed"].dtype == np.int64 and int(z["_root_seed"]) == 5
+
+
+def test_figure_files_are_written_atomically_images_first(tmp_path, monkeypatch):
+    """A failure while writing leaves no partial file and no .npz without its image."""
+    import gradexp.plots.render as render
+    from gradexp.plots import all_figures
+
+    spec = all_figures()["pc-cor23-explosion-factor"]
+    data = render.compute_figure_data(spec, True, 0)
+    order = []
+    real_replace = os.replace
+
+    def spy(src, dst):
+        order.append(Path(dst).suffix)
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(render.os, "replace", spy)
+    out1 = tmp_path / "figs"
+    render.save_figure(spec, data, out1, formats=("png", "svg"), fast=True)
+    assert order == [".png", ".svg", ".npz"]  # every file by os.replace, the data last
+    assert sorted(p.name for p in out1.iterdir()) == [f"{spec.name}.{x}" for x in ("npz", "png", "svg")]
+
+    def broken(self, *a, **k):
+        raise OSError("disk full")
+
+    out2 = tmp_path / "again"
+    monkeypatch.setattr(type(spec.plot(data)), "savefig", broken)
+    with pytest.raises(OSError, match="disk full"):
+        render.save_figure(spec, data, out2, fast=True)
+    assert list(out2.iterdir()) == []  # no temporary file, no data without its image
+
+
+def test_atomic_savez_refuses_object_arrays(tmp_path):
+    from gradexp.sweep.store import atomic_savez
+
+    with pytest.raises(TypeError, match="'big'"):
+        atomic_savez(tmp_path / "x.npz", {"ok": 1, "big": 2**70})
+    assert not list(tmp_path.iterdir())

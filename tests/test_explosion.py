@@ -213,3 +213,21 @@ def test_theorem_2_4_seams_vs_mpmath():
             m = mp.mpf(r) ** 2
             ref = 1 + 2 * (1 + m) * (1 + 2 * m) / (mp.mpf(10) ** 3 * mp.mpf(0.5) ** 3)
         assert _rel(gradexp.theorem_2_4_upper_factor(10, 0.5, r, 1.0), ref) < 1e-14, r
+
+
+@pytest.mark.parametrize("bad", ["1.0", True, np.bool_(False), np.array([True, False]), [1.0, "2"], 1j, None])
+def test_explosion_factor_refuses_text_bools_and_complex(bad):
+    """numpy would convert "1.0" and True to numbers; a number given as text or as a truth value
+    is a caller's mistake: TypeError naming R (issue 25)."""
+    from gradexp import explosion_factor, explosion_factor_asymptotic
+
+    for f in (explosion_factor, explosion_factor_asymptotic):
+        with pytest.raises(TypeError, match="R must be a real number"):
+            f(bad)
+
+
+def test_leaky_slope_outside_the_domain_is_refused_like_in_the_simulator():
+    from gradexp import activation_factor
+
+    with pytest.raises(ValueError, match=r"slope of leaky_relu must lie in \[-1.0, 1.0\]"):
+        activation_factor("leaky_relu", 0.0, 1.0, slope=5)

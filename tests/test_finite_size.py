@@ -15,6 +15,7 @@ from gradexp.theory.finite_size import (
     finite_batch_expansion,
     finite_batch_factor,
     finite_batch_moments,
+    finite_batch_rate,
     rate_vs_batch_overlay,
     sphere_pair_rule,
 )
@@ -276,10 +277,49 @@ def test_small_batches():
     assert out[0] == 0 and out[1] == math.inf and np.isfinite(out[2:]).all()
 
 
-@pytest.mark.parametrize("bad", [1, 0, -4, 2.5, math.nan, -math.inf, "8", True, [4, 1.5]])
+@pytest.mark.parametrize("bad", [1, 0, -4, 2.5, math.nan, -math.inf, [4, 1.5], 10**400])
 def test_bad_batch(bad):
     with pytest.raises(ValueError, match="batch"):
         finite_batch_factor(bad)
+
+
+@pytest.mark.parametrize("bad", ["8", True, np.bool_(True), [4, "8"], None])
+def test_batch_of_the_wrong_type(bad):
+    with pytest.raises(TypeError, match="batch"):
+        finite_batch_factor(bad)
+
+
+def test_huge_integer_batch_is_computed():
+    """10**30 is an integer (a Python int beyond int64): computed, and equal to the float 1e30."""
+    for name in ("relu", "identity", "leaky_relu"):
+        big = finite_batch_factor(10**30, name)
+        assert big == finite_batch_factor(1e30, name)
+        assert abs(big - finite_batch_factor(math.inf, name)) < 1e-12
+    assert finite_batch_factor([4, 10**30]).shape == (2,)
+
+
+def test_batch_two_gives_zero_with_the_full_backward():
+    """Two BN-normalised samples are exactly ±1 whatever the input, so the full backward
+    (through the statistics) passes no gradient: the factor is 0, not infinite; the simplified
+    backward (statistics held constant) divides by a chi-square with 1 degree of freedom:
+    infinite. A finite-difference check of the forward map confirms the zero Jacobian."""
+    assert finite_batch_factor(2, "relu") == 0.0
+    assert finite_batch_factor(2, "relu", bn_backward="simplified") == math.inf
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((2, 5))
+
+    def bn(z):
+        c = z - z.mean(axis=0)
+        return c / np.sqrt((c * c).mean(axis=0))
+
+    h = 1e-6
+    dz = rng.standard_normal(z.shape)
+    assert np.abs(bn(z + h * dz) - bn(z)).max() < 1e-12
+
+
+def test_scalar_in_float_out():
+    assert type(finite_batch_rate(8)) is float and type(finite_batch_factor(8)) is float
+    assert finite_batch_rate([4, 8]).shape == (2,)
 
 
 def test_bad_backward_and_activation():

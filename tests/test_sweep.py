@@ -8,6 +8,7 @@ dask workers) can import them as ``test_sweep.<name>``.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import json
 import os
 import signal
@@ -213,6 +214,24 @@ def test_bad_arguments():
         sw.local_executor(0)
     with pytest.raises(ValueError, match="checkpoint_interval"):
         run_sweep(toy_cell, {"x": [1]}, root_seed=0, checkpoint_interval=-1)
+
+
+@pytest.mark.parametrize("bad, exc", [(-1, ValueError), (True, TypeError), ("7", TypeError), (3.0, TypeError),
+                                      ([], ValueError), ([1, -2], ValueError), ([None], TypeError),
+                                      (np.random.SeedSequence(1), TypeError)])
+def test_root_seed_is_checked_by_the_one_seed_validator(bad, exc):
+    with pytest.raises(exc, match="root_seed"):
+        sweep_map(toy_cell, {"x": [1]}, bad, "serial")
+
+
+def test_root_seed_of_any_size():
+    big = 2**70
+    a = sweep_map(toy_cell, {"x": [1]}, big, "serial")
+    assert same_value(a[0], toy_cell(1, seed=cell_seed(big, 0)))
+
+
+def same_value(a, b):
+    return all(np.array_equal(a[k], b[k]) for k in a)
 
 
 def test_unpicklable_function_is_shipped_by_value_or_rejected():
@@ -427,6 +446,74 @@ def test_sigkill_mid_sweep_then_resume(tmp_path, executor):
     assert all(calls(log, x) >= 1 for x in grid["x"])
     assert same(res, fresh(toy_cell, grid, 11))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log", "run.py", "s.npz"]  # stale tmp/lock cleaned
+
+
+def sleeping_cell(x, started, seed=None):
+    """Announces itself (a file per cell in ``started``), then sleeps far longer than the test."""
+    Path(started, str(x)).write_text(str(os.getpid()))
+    time.sleep(120)
+    return x
+
+
+ORPHAN_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from gradexp.sweep import sweep_map
+from test_sweep import sleeping_cell
+
+if __name__ == "__main__":
+    sweep_map(sleeping_cell, [{{"x": x, "started": {started!r}}} for x in range(4)], 0, executor=2)
+"""
+
+
+def _marked_processes(marker: str) -> list[int]:
+    """Processes whose environment carries ``marker`` (the script and everything it started)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/environ", "rb") as f:
+                    if marker.encode() in f.read():
+                        with open(f"/proc/{d}/stat", "rb") as st:
+                            if st.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X"):
+                                out.append(int(d))
+            except (OSError, IndexError):
+                pass
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigkill_of_the_parent_leaves_no_orphans(tmp_path):
+    """kill -9 of a process running a pool: its workers, the fork server and the resource
+    tracker end within seconds (they ran on for minutes before)."""
+    import uuid
+
+    marker = f"GRADEXP_ORPHAN_TEST={uuid.uuid4().hex}"
+    started = tmp_path / "started"
+    started.mkdir()
+    script = tmp_path / "parent.py"
+    script.write_text(ORPHAN_SCRIPT.format(tests=TESTS, started=str(started)))
+    name, value = marker.split("=")
+    proc = subprocess.Popen([sys.executable, str(script)], env={**os.environ, name: value},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(started.iterdir())) < 2:  # both workers are inside a cell
+            assert proc.poll() is None and time.monotonic() < deadline, "the sweep did not start"
+            time.sleep(0.05)
+        helpers = set(_marked_processes(marker)) - {proc.pid}
+        worker_pids = {int(f.read_text()) for f in started.iterdir()}
+        assert worker_pids <= helpers and len(helpers) >= 3  # 2 workers, fork server (and tracker)
+    finally:
+        proc.kill()  # SIGKILL: no handler, no cleanup in the parent
+        proc.wait()
+    deadline = time.monotonic() + 15
+    while (left := _marked_processes(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in left:  # do not leave them running if the test fails
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    assert not left, f"still running after the parent's SIGKILL: {left}"
 
 
 def test_ctrl_c_saves_and_resumes(tmp_path):

@@ -9,8 +9,10 @@ happens in the calling process as each compute step finishes.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import sys
+import os
+import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -36,8 +38,21 @@ def compute_figure_data(spec: FigureSpec, fast: bool = False, seed: int = 0) -> 
     return cached_call(spec.compute, fast, figure_seed(spec.data_name, seed))
 
 
+def _seed_value(seed):
+    """A seed as .npz data that loads with ``allow_pickle=False``: an int64 when it fits, else
+    its decimal string (seeds are non-negative integers of any size)."""
+    seed = int(seed)
+    return np.int64(seed) if -(2**63) <= seed < 2**63 else str(seed)
+
+
 def save_figure(spec: FigureSpec, data: dict, out: Path, formats=("png",), fast=False, seed=0) -> list[Path]:
-    """Write ``data`` (.npz, atomically) and the figure drawn from it in each format."""
+    """Write the figure drawn from ``data`` in each format, then ``data`` itself (.npz).
+
+    Every file is written atomically (a temporary file in ``out``, then :func:`os.replace`), the
+    images first and the data last: a run killed at any moment leaves each file either complete
+    or as it was, and a new ``.npz`` always has its images beside it. The ``.npz`` loads with
+    ``numpy.load(allow_pickle=False)`` (seeds are stored as int64, or as decimal strings when
+    they do not fit)."""
     import matplotlib.pyplot as plt
 
     from ..sweep.store import atomic_savez
@@ -45,18 +60,35 @@ def save_figure(spec: FigureSpec, data: dict, out: Path, formats=("png",), fast=
     s = figure_seed(spec.data_name, seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_savez(out / f"{spec.name}.npz", {**data, "_seed": s, "_root_seed": seed, "_fast": fast,
-                                            "_paper": spec.paper})
     fig = spec.plot(data)
     paths = []
-    for fmt in formats:
-        p = out / f"{spec.name}.{fmt}"
-        # fixed metadata so that same seed gives byte-identical files
-        meta = {"Software": None} if fmt == "png" else ({"CreationDate": None} if fmt == "pdf" else {"Date": None})
-        fig.savefig(p, format=fmt, metadata=meta)
-        paths.append(p)
-    plt.close(fig)
+    try:
+        for fmt in formats:
+            p = out / f"{spec.name}.{fmt}"
+            # fixed metadata so that same seed gives byte-identical files
+            meta = {"Software": None} if fmt == "png" else ({"CreationDate": None} if fmt == "pdf" else {"Date": None})
+            _atomic_savefig(fig, p, fmt, meta)
+            paths.append(p)
+    finally:
+        plt.close(fig)
+    atomic_savez(out / f"{spec.name}.npz", {**data, "_seed": _seed_value(s), "_root_seed": _seed_value(seed),
+                                            "_fast": bool(fast), "_paper": spec.paper})
     return paths
+
+
+def _atomic_savefig(fig, path: Path, fmt: str, metadata) -> None:
+    """``fig.savefig(path)`` through a temporary file in the same directory and ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format=fmt, metadata=metadata)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def render_figure(spec: FigureSpec, out: Path, formats=("png",), fast=False, seed=0) -> list[Path]:

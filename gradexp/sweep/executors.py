@@ -100,20 +100,24 @@ def _grid_axes(grid):
 
 
 def _check_root_seed(root_seed):
+    """A root seed as JSON-representable entropy: an int (checked by the one seed validator,
+    :func:`gradexp._random.as_seed_sequence`) or a non-empty list of them; None draws one."""
+    from .._random import as_seed_sequence
+
     if root_seed is None:
         return int(np.random.SeedSequence().entropy)
-    if isinstance(root_seed, np.integer):
-        root_seed = int(root_seed)
-    if isinstance(root_seed, bool) or not isinstance(root_seed, (int, list, tuple)):
-        raise TypeError(f"root_seed must be a non-negative int (or a list of them), got {root_seed!r}")
-    if isinstance(root_seed, int):
-        if root_seed < 0:
-            raise ValueError(f"root_seed must be >= 0, got {root_seed}")
-        return root_seed
-    out = [int(s) for s in root_seed]
-    if not out or any(s < 0 for s in out) or any(isinstance(s, bool) for s in root_seed):
-        raise ValueError(f"root_seed must be a non-empty list of non-negative ints, got {root_seed!r}")
-    return out
+    if isinstance(root_seed, (list, tuple)):
+        if not root_seed:
+            raise ValueError("root_seed must be a non-empty list of non-negative ints, got []")
+        for s in root_seed:
+            if s is None or isinstance(s, (np.random.SeedSequence, np.random.Generator)):
+                raise TypeError(f"root_seed must be a non-negative int (or a list of them), got {root_seed!r}")
+            as_seed_sequence(s, name="root_seed")
+        return [int(s) for s in root_seed]
+    if isinstance(root_seed, (np.random.SeedSequence, np.random.Generator)):
+        raise TypeError(f"root_seed must be a non-negative int (or a list of them), got {type(root_seed).__name__}")
+    as_seed_sequence(root_seed, name="root_seed")  # TypeError / ValueError naming root_seed
+    return int(root_seed)
 
 
 def cell_seed(root_seed, index: int) -> np.random.SeedSequence:
@@ -163,9 +167,11 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "N
 _WORKER_BLAS_LIMIT = None
 
 
-def _init_worker(threads: int) -> None:
-    """Worker initializer: at most ``threads`` BLAS/OpenMP/numba threads per worker process
-    (unless the environment already says otherwise), so that workers × threads ≤ cores.
+def _init_worker(threads: int, main_pid: int | None = None) -> None:
+    """Worker initializer: the worker dies with its parent and with the main process
+    (:mod:`gradexp.sweep._lifeline`: no orphans after a ``kill -9``), and uses at most
+    ``threads`` BLAS/OpenMP/numba threads (unless the environment already says otherwise), so
+    that workers × threads ≤ cores.
 
     Oversubscription is not a detail: OpenBLAS threads spin while they wait, and on a busy
     machine a BN-chain cell whose matmuls use 2 BLAS threads in each of 2 workers ran 100×
@@ -173,6 +179,11 @@ def _init_worker(threads: int) -> None:
     first imported (after this runs); BLAS is already loaded (numpy is imported before the
     initializer runs), so its pool is resized with :func:`gradexp._threads.blas_threads`.
     """
+    from ._lifeline import die_with_parent, start_watchdog
+
+    die_with_parent()
+    if main_pid is not None:
+        start_watchdog(main_pid)
     for var in _THREAD_VARS:
         os.environ.setdefault(var, str(threads))
     from .._threads import blas_threads
@@ -209,11 +220,11 @@ def local_executor(workers: int | None = None, threads_per_worker: int | None = 
         ctx = multiprocessing.get_context("forkserver")
         # the fork server imports these once; workers forked from it start in milliseconds
         # (takes effect only if the server is not running yet)
-        ctx.set_forkserver_preload(["__main__", "numpy", "gradexp.sweep"])
+        ctx.set_forkserver_preload(["__main__", "numpy", "gradexp.sweep", "gradexp.sweep._forkserver_preload"])
     else:  # pragma: no cover - Windows
         ctx = multiprocessing.get_context("spawn")
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                  initializer=_init_worker, initargs=(threads,))
+                                  initializer=_init_worker, initargs=(threads, os.getpid()))
 
 
 def _is_dask_client(obj) -> bool:

@@ -206,9 +206,16 @@ def _now() -> str:
 def atomic_savez(path, arrays: dict) -> None:
     """Write ``arrays`` to ``path`` as .npz atomically: temporary file in the same directory,
     flush + fsync, ``os.replace``, fsync of the directory. Readers (and a crash) see either
-    the previous complete file or the new one, never a partial file."""
+    the previous complete file or the new one, never a partial file.
+
+    Only arrays that load with ``numpy.load(allow_pickle=False)`` are written: an array of
+    Python objects (an integer beyond int64, a dict, None) is a TypeError naming its key."""
     path = Path(path)
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    for k, v in arrays.items():
+        if v.dtype.hasobject:
+            raise TypeError(f"atomic_savez: {k!r} is an array of Python objects, which numpy can only "
+                            f"store pickled; convert it to numbers or strings first")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

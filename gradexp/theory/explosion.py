@@ -252,8 +252,7 @@ def activation_factor(activation="relu", mu=0.0, sigma=1.0, **params):
     if act.code == RELU or (act.code == LEAKY_RELU and act.param == 0.0):
         with np.errstate(under="ignore"):
             return explosion_factor(z / SQRT2)
-    if act.code == LEAKY_RELU:
-        check_interval(act.param, "slope", -1.0, 1.0)
+    if act.code == LEAKY_RELU:  # slope in [-1, 1]: activations.PARAM_DOMAINS, checked by get_activation
         return _out(_leaky_factor(act.param, z).reshape(np.shape(z)))
     if act.code == IDENTITY:
         return _out(np.ones_like(z, dtype=float))

@@ -85,13 +85,14 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 
 import numpy as np
 from scipy import special
 
 from ..activations import (DROPOUT, IDENTITY, LEAKY_RELU, RELU, Activation,
                            get_activation)
-from ..gaussian import gaussian_expectation
+from ..gaussian import _out, gaussian_expectation
 from .explosion import activation_factor
 
 __all__ = [
@@ -113,19 +114,29 @@ _TAIL = 60.0
 
 # ============================================================================ validation
 def _check_backward(bn_backward):
-    if bn_backward not in _BACKWARDS:
-        raise ValueError(f"bn_backward must be one of {_BACKWARDS}, got {bn_backward!r}")
-    return bn_backward
+    from .._validate import check_choice
+
+    return check_choice(bn_backward, "bn_backward", _BACKWARDS)
 
 
 def _as_batches(batch) -> np.ndarray:
-    """Batch sizes as a float array: integers >= 2 or +inf; ValueError naming ``batch``."""
-    if isinstance(batch, (bool, str)) or np.asarray(batch).dtype.kind not in "iuf":
-        raise ValueError(f"batch must be an integer >= 2 or inf, got {batch!r}")
-    try:
-        b = np.asarray(batch, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"batch must be an integer >= 2 or inf, got {batch!r}") from None
+    """Batch sizes as a float array: integers >= 2 (any size: Python integers beyond int64 are
+    converted exactly up to the largest double, about 1.8e308) or +inf; TypeError for a
+    non-number (a string, a bool), ValueError naming ``batch`` for a bad value."""
+    if isinstance(batch, (bool, np.bool_, str, bytes)):
+        raise TypeError(f"batch must be an integer >= 2 or inf, got {batch!r}")
+    arr = np.asarray(batch)
+    if arr.dtype.kind == "O":  # Python integers beyond int64, or a mixture
+        if not all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in arr.ravel()):
+            raise TypeError(f"batch must be an integer >= 2 or inf, got {batch!r}")
+        try:
+            arr = arr.astype(float)
+        except OverflowError:
+            raise ValueError("batch must be at most 1.8e308 (the largest double); pass math.inf for "
+                             "the infinite-batch limit") from None
+    elif arr.dtype.kind not in "iuf":
+        raise TypeError(f"batch must be an integer >= 2 or inf, got {batch!r}")
+    b = np.asarray(arr, dtype=float)
     if np.any(np.isnan(b)):
         raise ValueError("batch must not be NaN")
     fin = np.isfinite(b)
@@ -405,8 +416,16 @@ def finite_batch_rate(batch, activation="relu", *, bn_backward="full", **params)
     ----------
     Yang et al., "A Mean Field Theory of Batch Normalization", ICLR 2019 (the batch-size
     dependence of the gradient rate); Paik & Choi [paik-choi-v2], Thm 2.2, eq. 4.
+
+    Examples
+    --------
+    A scalar batch gives a Python float, like every closed form of :mod:`gradexp.theory`:
+
+    >>> r = finite_batch_rate(16)
+    >>> type(r) is float and abs(r * r - finite_batch_factor(16)) < 1e-15
+    True
     """
-    return np.sqrt(finite_batch_factor(batch, activation, bn_backward=bn_backward, **params))
+    return _out(np.sqrt(finite_batch_factor(batch, activation, bn_backward=bn_backward, **params)))
 
 
 def finite_batch_expansion(activation="relu", *, bn_backward="full", **params):
