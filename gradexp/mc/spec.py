@@ -271,13 +271,17 @@ class ChainSpec:
     def _warn_degenerate(self):
         if self.eps > 0:  # sigma_hat^2 >= eps: every moment of 1/sigma_hat is finite
             return
-        if self.norm == "batch" and self.batch <= 3 or self.norm == "batch-nocenter" and self.batch <= 2:
+        # centred over two values, the normalised pair is exactly (±1, ∓1) whatever the input, so the
+        # full backward passes no gradient at all (factor exactly 0, finite_batch_factor(2) == 0)
+        zero = self.bn_backward == "full" and self.batch == 2
+        if self.norm == "batch" and self.batch <= 3 and not zero or self.norm == "batch-nocenter" and self.batch <= 2:
             warnings.warn(f"batch={self.batch} under norm={self.norm!r}: the expected gradient growth "
                           "is infinite (E[1/sigma_hat^2] diverges), means over repetitions do not "
                           "converge", InfiniteGrowthWarning, stacklevel=4)
         if self.norm in ("layer", "group", "rms"):
             size = self.group_size or min(self.width[1:])
-            if size <= (2 if self.norm == "rms" else 3):
+            zero = self.norm != "rms" and self.bn_backward == "full" and size == 2
+            if size <= (2 if self.norm == "rms" else 3) and not zero:
                 warnings.warn(f"{'width' if self.norm == 'layer' else 'group size'} {size} under "
                               f"norm={self.norm!r}: the expected gradient growth is infinite "
                               "(E[1/sigma_hat^2] diverges)", InfiniteGrowthWarning, stacklevel=4)

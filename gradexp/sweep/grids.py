@@ -41,9 +41,9 @@ def validate_chain_cell(params: dict) -> None:
     names against the chain's size, ``reps`` and its options (:data:`gradexp.mc.chain.CHAIN_OPTIONS`),
     values with the chain's own validation (:class:`~gradexp.mc.chain.ChainSpec`; ValueError or
     TypeError naming the parameter), then the memory the cell needs against the memory available
-    (:func:`check_cell_memory`). Nothing is allocated or sampled."""
-    from .._validate import check_int
-    from ..mc import chain
+    (:func:`gradexp.mc.check_fits`, the simulator's own estimate). Nothing is allocated or
+    sampled."""
+    from ..mc import chain, check_fits
 
     allowed = ("depth", "width", "batch", "reps", *chain.CHAIN_OPTIONS)
     unknown = [k for k in params if k not in allowed]
@@ -52,26 +52,8 @@ def validate_chain_cell(params: dict) -> None:
     for k in ("depth", "width", "batch"):
         if k not in params:
             raise ValueError(f"parameter {k!r} is required")
-    # sizes and memory first: building the specification of an enormous chain allocates
-    sizes = {"depth": check_int(params["depth"], "depth", 1)}
-    width = params["width"]
-    if isinstance(width, (list, tuple)):
-        sizes["width"] = max((check_int(w, "width", 2) for w in width), default=2)
-    else:
-        sizes["width"] = check_int(width, "width", 2)
-    sizes["batch"] = check_int(params["batch"], "batch", 2)
-    sizes["reps"] = check_int(params.get("reps", 1), "reps", 1)
-    check_cell_memory(sizes)
-    chain.ChainSpec(**{k: v for k, v in params.items() if k != "reps"})
-
-
-def check_cell_memory(sizes: dict) -> None:
-    """ValueError naming the sizes and the estimate if one chain cell needs more memory than
-    this machine has available (:func:`~gradexp.sweep._chain_memory.chain_bytes_needed`)."""
-    from ..mc._memory import check_memory
-    from ._chain_memory import chain_bytes_needed
-
-    check_memory(chain_bytes_needed(sizes), ", ".join(f"{k}={v}" for k, v in sizes.items()))
+    # the simulator's own validation and memory estimate, before anything is allocated
+    check_fits("simulate_chain", **params)
 
 
 GRIDS: dict[str, SweepGrid] = {}
