@@ -268,9 +268,9 @@ def _check_orthogonal(fast: bool, *, weights: str = "orthogonal") -> Verdict:
             + " (centred BN: " + ", ".join(f"{gauss_c[d][0]:.2f} ± {gauss_c[d][1]:.2f}" for d in widths)
             + "); orthogonal weights with centred BN: "
             + ", ".join(f"{ortho_c[d][0]:.2f} ± {ortho_c[d][1]:.2f}" for d in widths) + ".")
-    worst = max(widths, key=lambda d: abs(tested[d][0]) / tested[d][1])
+    worst = max(widths, key=lambda d: (abs(tested[d][0]) - 1.0) / tested[d][1])
     t, gw = tested[worst], gauss[worst]
-    hyps = (Hypothesis(f"statement: bounded (change 0), d = {worst}", 0.0, t[0] / t[1]),
+    hyps = (Hypothesis(f"statement: bounded (|change| below 1), d = {worst}", 1.0, (abs(t[0]) - 1.0) / t[1]),
             Hypothesis(f"competitor: the Gaussian-weight change, d = {worst}", gw[0],
                        (t[0] - gw[0]) / math.hypot(t[1], gw[1])))
     return Verdict(status, evidence, note, hypotheses=hyps)
