@@ -267,7 +267,13 @@ def _check_orthogonal(fast: bool, *, weights: str = "orthogonal") -> Verdict:
             + "; Gaussian weights: " + ", ".join(f"{gauss[d][0]:.2f} ± {gauss[d][1]:.2f} at d = {d}" for d in widths)
             + " (centred BN: " + ", ".join(f"{gauss_c[d][0]:.2f} ± {gauss_c[d][1]:.2f}" for d in widths)
             + "); orthogonal weights with centred BN: "
-            + ", ".join(f"{ortho_c[d][0]:.2f} ± {ortho_c[d][1]:.2f}" for d in widths) + ".")
+            + ", ".join(f"{ortho_c[d][0]:.2f} ± {ortho_c[d][1]:.2f}" for d in widths) + ". The tested arm by depth "
+            + "; ".join(f"d = {d}: " + ", ".join(f"{v:.2f}" for v in evs[d][f"{weights}_batch-nocenter_gain"])
+                        for d in widths)
+            + "; distance of the change from the bound 1: "
+            + ", ".join(f"{(abs(tested[d][0]) - 1.0) / tested[d][1]:.2g} se at d = {d}" for d in widths)
+            + " (bounded is read on the point estimate; where it is within a few se of 1 more networks or depths "
+              "beyond 1000 would sharpen it).")
     worst = max(widths, key=lambda d: (abs(tested[d][0]) - 1.0) / tested[d][1])
     t, gw = tested[worst], gauss[worst]
     hyps = (Hypothesis(f"statement: bounded (|change| below 1), d = {worst}", 1.0, (abs(t[0]) - 1.0) / t[1]),
