@@ -10,7 +10,7 @@ import pytest
 from _ledger_results import ledger_results
 
 from gradexp.claims import _common, all_claims, mehmeti_gopel_wand_mc, paik_choi_mc
-from gradexp.claims._ledger import ERROR, FAILS, HOLDS, INCONCLUSIVE
+from gradexp.claims._ledger import ERROR, FAILS, HOLDS, HOLDS_LOOSELY, INCONCLUSIVE
 
 EXPECTED = {
     "pc-mc-thm-2.2": HOLDS,
