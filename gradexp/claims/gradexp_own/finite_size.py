@@ -108,7 +108,7 @@ def _check_factor(fast: bool, *, reference: str = "finite-batch") -> Verdict:
         if reference == "infinite-batch":  # the competitor in the statement's place
             comp = float(_reference_factor(B, r["activation"], r["backward"], "finite-batch")[0])
         label = f"{r['activation']}, {r['backward']}, B = {r['batch']}"
-        st, h, e = weigh(r["extrapolated"], r["extrapolated_se"], paper=paper, competitor=comp, k=K,
+        _st, h, e = weigh(r["extrapolated"], r["extrapolated_se"], paper=paper, competitor=comp, k=K,
                          paper_name=f"statement ({reference} factor), {label}",
                          competitor_name=f"competitor, {label}")
         hyps.extend(h)
