@@ -39,7 +39,21 @@ def test_closed_form_claim_and_perturbed_rho():
 @pytest.mark.slow
 def test_factor_claim_and_infinite_batch_reference():
     v, w = _flip(fsc._check_factor, reference="infinite-batch")
-    assert v.status in (HOLDS, INCONCLUSIVE) and w.status == FAILS
+    assert v.status == HOLDS and w.status == FAILS
+    pooled = v.evidence["pooled_test"]
+    assert pooled["p_statement"] > pooled["rejection_p (two-sided tail of k se)"] > pooled["p_competitor"]
+
+
+def test_pooled_test_decides_on_the_sum_of_squares():
+    from scipy.stats import chi2
+
+    st, ev = fsc._pooled([0.5, -1.0, 1.5], [3.0, 3.5, 3.9])  # no single group rejects the competitor
+    assert st == HOLDS and ev["dof"] == 3
+    assert math.isclose(ev["chi2_competitor"], 3.0**2 + 3.5**2 + 3.9**2, rel_tol=1e-3)
+    assert math.isclose(ev["p_statement"], chi2.sf(0.25 + 1.0 + 2.25, 3), rel_tol=1e-2)
+    assert fsc._pooled([0.5, 4.5], [9.0, 9.0])[0] == FAILS  # one group beyond k rejects the statement
+    assert fsc._pooled([3.0, 3.0, 3.0, 3.0], [9.0] * 4)[0] == FAILS  # pooled chi^2 = 36 on 4 dof
+    assert fsc._pooled([0.5, 1.0], [2.0, 2.5])[0] == INCONCLUSIVE
 
 
 @pytest.mark.slow

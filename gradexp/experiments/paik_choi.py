@@ -300,3 +300,45 @@ def sqrt_h_layer_ratios(depth, width, batch, *, rng, nets) -> dict:
     return {"sqrt_h": est(ratios_h), "grad": est(ratios_g), "step29_measured": float(np.mean(step_c)),
             "step29_constant": float(np.mean(step_pred)), "unit_cv": float(np.median(spread)),
             "depth": depth, "width": width, "batch": batch, "nets": nets}
+
+
+def pre_ln_transformer_factors(width, *, depth=12, tokens=16, batch=4, heads=4, mlp_ratio=4, rng, reps) -> dict:
+    r"""Per-block factors of the squared input-gradient norm of a pre-LN transformer stack at
+    initialisation: ``depth`` blocks :math:`h = x + \mathrm{Attn}(\mathrm{LN}(x))`,
+    :math:`x' = h + \mathrm{MLP}_{\rm GELU}(\mathrm{LN}(h))` (random Q, K, V, PyTorch's default
+    initialisation; the blocks of :func:`gradexp.torch.models.small_vit`), Gaussian tokens
+    ``(batch, tokens, width)``, loss :math:`\langle r, x^{\rm depth}\rangle` with Gaussian r, float64.
+
+    Returns per block n the mean and standard error over ``reps`` networks of
+    :math:`\log(\|g^n\|^2/\|g^{n+1}\|^2)`, :math:`g^n = \partial L/\partial x^n` (Paik & Choi's
+    'explosion rate' per block), and the same for the mean over blocks.
+    """
+    import torch  # lazy: torch only for this experiment
+
+    from ..torch.models import small_vit
+
+    logs = []
+    for ss in spawn_seeds(rng, reps):
+        seed = int(ss.generate_state(1)[0])
+        torch.manual_seed(seed)
+        blocks = small_vit(dim=width, depth=depth, heads=heads, mlp_ratio=mlp_ratio).blocks.double()
+        g = torch.Generator().manual_seed(seed + 1)
+        x = torch.randn(batch, tokens, width, dtype=torch.float64, generator=g).requires_grad_(True)
+        outs, h = [x], x
+        for b in blocks:
+            h = b(h)
+            h.retain_grad()
+            outs.append(h)
+        r = torch.randn(h.shape, dtype=torch.float64, generator=g)
+        (h * r).sum().backward()
+        n2 = np.array([float(o.grad.pow(2).sum()) for o in outs])
+        logs.append(np.log(n2[:-1] / n2[1:]))
+    logs = np.array(logs)
+    per_net = logs.mean(axis=1)
+    half = depth // 2
+    drop = logs[:, :half].mean(axis=1) - logs[:, half:].mean(axis=1)
+    return {"width": width, "depth": depth, "tokens": tokens, "batch": batch, "heads": heads, "reps": reps,
+            "block_mean": logs.mean(axis=0), "block_se": logs.std(axis=0, ddof=1) / math.sqrt(reps),
+            "mean": float(per_net.mean()), "stderr": float(per_net.std(ddof=1) / math.sqrt(reps)),
+            "first_minus_second_half": float(drop.mean()),
+            "first_minus_second_half_se": float(drop.std(ddof=1) / math.sqrt(reps))}
