@@ -314,8 +314,8 @@ def _eq3(fast: bool, rule: str = "lars") -> Verdict:
     opt = Optimizer(rule=layer_rule, momentum=0.0)
     rel = []
     for scale in np.geomspace(1e-3, 10.0, 8):
-        w = rng.standard_normal(300) * rng.uniform(0.5, 2.0)
-        g = scale * rng.standard_normal(300)
+        w = rng.standard_normal((1, 300)) * rng.uniform(0.5, 2.0)  # one layer (L = 1) of 300 weights
+        g = scale * rng.standard_normal((1, 300))
         w1, _, _ = opt.step(w, g, opt.init_state(w), lr=lr)
         rel.append(float(np.linalg.norm(w1 - w) / np.linalg.norm(w)))
     rel = np.array(rel)
