@@ -5,6 +5,7 @@ gradexp.plots and gradexp.sweep.
     gradexp figures [NAME ...] [--list] [--out DIR] [--format png,pdf,svg] [--fast] [--seed N]
     gradexp sweep   GRID [--list] [--set NAME=V1,V2] [--seed N] [--out FILE] [--fresh] [--fast]
     gradexp cache   info | clear
+    gradexp probe   MODEL [--batch N] [--input SHAPE] [--reps N] [--seed N] [--arg NAME=VALUE] [--json] [--plot PATH]
 
 ``verify``, ``figures`` and ``sweep`` also take ``--workers N``, ``--dask ADDRESS`` and
 ``--no-cache``. Every input is checked before anything is computed; a bad one is reported in
@@ -427,6 +428,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("action", choices=("info", "clear"), help="info: where, how many results, how large; "
                                                              "clear: delete them")
     c.set_defaults(func=_cmd_cache)
+
+    from .torch.cli import add_probe_parser  # imports neither torch nor matplotlib
+
+    add_probe_parser(sub)
     return p
 
 

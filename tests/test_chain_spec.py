@@ -226,9 +226,6 @@ def test_spec_pickles_for_worker_processes():
     assert back == spec and back.act.param == 0.2 and back.width == (8, 6, 6, 4)
 
 
-@pytest.mark.xfail(strict=True, reason="the slope domain [-1, 1] is checked in theory's "
-                   "activation_factor only; it must move to gradexp.activations.get_activation "
-                   "(owned by another helper), which ChainSpec already calls: delete this marker then")
 def test_activation_domain_is_the_theory_domain():
     """One activation domain for theory and Monte Carlo (issue 25): leaky ReLU with slope 5 is
     refused by activation_factor, so the chain must refuse it too, naming ``slope``."""
