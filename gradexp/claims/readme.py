@@ -1,5 +1,6 @@
-"""Keep the README's ledger and coverage tables generated:
-``python -m gradexp.claims.readme [--write]``."""
+"""Keep the README's generated blocks generated: the ledger and coverage tables and the accuracy
+table (copied from ``docs/accuracy.md``): ``python -m gradexp.claims.readme [--write]``
+(``python dev.py regen readme``)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from pathlib import Path
 
 from . import run_ledger
 from .bibliography import coverage_markdown
-from .report import ledger_markdown
+from .report import findings_markdown, ledger_markdown
 
 START, END = "<!-- ledger:start -->", "<!-- ledger:end -->"
 COVERAGE_START, COVERAGE_END = "<!-- coverage:start -->", "<!-- coverage:end -->"
+ACCURACY_START, ACCURACY_END = "<!-- accuracy:start -->", "<!-- accuracy:end -->"
+FINDINGS_START, FINDINGS_END = "<!-- findings:start -->", "<!-- findings:end -->"
 
 
 def readme_block(readme_text: str, start: str = START, end: str = END) -> str:
@@ -30,11 +33,16 @@ def replace_block(readme_text: str, table: str, start: str = START, end: str = E
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     path = Path("README.md")
-    table = ledger_markdown(run_ledger(fast=True))
+    results = run_ledger(fast=True)
+    table = ledger_markdown(results)
     coverage = coverage_markdown()
+    findings = findings_markdown(results)
+    accuracy = Path("docs/accuracy.md").read_text(encoding="utf-8").split("\n", 1)[1].strip()
     if "--write" in argv:
         text = replace_block(path.read_text(), table)
-        path.write_text(replace_block(text, coverage, COVERAGE_START, COVERAGE_END))
+        text = replace_block(text, coverage, COVERAGE_START, COVERAGE_END)
+        text = replace_block(text, findings, FINDINGS_START, FINDINGS_END)
+        path.write_text(replace_block(text, accuracy, ACCURACY_START, ACCURACY_END))
     else:
         print(table)
         print()

@@ -61,6 +61,26 @@ def ledger_markdown(results: list[Result]) -> str:
     return "\n".join(rows)
 
 
+def findings_markdown(results: list[Result]) -> str:
+    """What the checks find, per paper: every claim that does not simply hold, with its quote,
+    verdict and note (the README's findings block; every number in a note comes from the
+    evidence)."""
+    from ..bibliography import PAPERS
+
+    out = []
+    for key, paper in PAPERS.items():
+        rs = [r for r in results if r.claim.paper == key and r.status != "holds"]
+        if not rs:
+            continue
+        n = sum(r.claim.paper == key for r in results)
+        out += ["", f"**{paper.short}** ({n - len(rs)} of {n} claims hold; the others:)", ""]
+        for r in rs:
+            c = r.claim
+            note = " ".join(r.note.split()).replace("|", "\\|")
+            out.append(f"- `{c.id}` ({c.where}), **{r.status}**: \u201c{c.quote}\u201d \u2014 {note}")
+    return "\n".join(out).strip()
+
+
 def result_dict(r: Result) -> dict:
     """One claim's result as plain JSON-ready data (``seconds``: the check alone, in its worker)."""
     return r.as_dict()

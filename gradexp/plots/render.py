@@ -21,7 +21,7 @@ import numpy as np
 
 from ._registry import FigureSpec
 
-__all__ = ["figure_seed", "compute_figure_data", "render_figure", "render_figures", "save_figure"]
+__all__ = ["figure_seed", "figure_code", "compute_figure_data", "render_figure", "render_figures", "save_figure"]
 
 
 def figure_seed(name: str, seed: int) -> int:
@@ -72,8 +72,17 @@ def save_figure(spec: FigureSpec, data: dict, out: Path, formats=("png",), fast=
     finally:
         plt.close(fig)
     atomic_savez(out / f"{spec.name}.npz", {**data, "_seed": _seed_value(s), "_root_seed": _seed_value(seed),
-                                            "_fast": bool(fast), "_paper": spec.paper})
+                                            "_fast": bool(fast), "_paper": spec.paper, "_code": figure_code(spec)})
     return paths
+
+
+def figure_code(spec: FigureSpec) -> str:
+    """Hash of the code a figure is made by (its compute and plot steps and every gradexp module
+    they import, :func:`gradexp.sweep.cache.code_hash`), saved in its ``.npz`` as ``_code``: a
+    committed figure whose ``_code`` differs from the current one is stale."""
+    from ..sweep.cache import code_hash
+
+    return code_hash(spec.compute)[:16] + code_hash(spec.plot)[:16]
 
 
 def _atomic_savefig(fig, path: Path, fmt: str, metadata) -> None:

@@ -111,7 +111,8 @@ def explosion_factor(R):
     decreasing. Domain: every real R, ±inf included; for R < −1.3e154 the true value
     exceeds the largest double and the result is inf; for R > 6 it rounds to 1.0. Measured
     relative errors against mpmath (eq. 4 literally, with the working precision grown to
-    cover its cancellation) over the whole double range are in ``notes/theory.md``.
+    cover its cancellation) over the whole double range are in the accuracy table of the docs
+    (``docs/accuracy.md``, made by ``python dev.py regen accuracy``).
 
     Parameters
     ----------

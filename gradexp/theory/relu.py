@@ -114,7 +114,7 @@ def relu_moments(mu, sigma=1.0):
 
     Domain: every real μ (±inf allowed) and every finite σ > 0. The results are the
     correctly rounded values to a few ulp, 0 where they underflow and inf where they overflow
-    (e.g. the variance for σ > 1.3e154); measured against mpmath in ``notes/theory.md``.
+    (e.g. the variance for σ > 1.3e154); measured against mpmath in ``docs/accuracy.md``.
     Limits: (0, 0) for :math:`\mu/\sigma \to -\infty`, :math:`(\mu, \sigma^2)` for
     :math:`\mu/\sigma \to +\infty`.
 
