@@ -25,6 +25,7 @@ from .theory.explosion import (
 )
 from .theory.relu import relu_moments
 from .theory.finite_size import finite_batch_expansion, finite_batch_factor, finite_batch_rate
+from .theory.finite_width import finite_width_coefficient, finite_width_factor
 from .theory.rmt import *  # noqa: F401,F403  (its __all__)
 from .theory import elr  # noqa: F401
 from . import optim  # noqa: F401
@@ -42,7 +43,7 @@ __all__ = [
     "jensen_corrected_perfectly_correlated_bound", "perfectly_correlated_bound",
     "perfectly_correlated_bound_earlier", "theorem_2_4_probability", "theorem_2_4_upper_factor",
     "relu_moments", "finite_batch_factor", "finite_batch_expansion",
-    "finite_batch_rate", "elr", "optim", *_rmt.__all__,
+    "finite_batch_rate", "finite_width_factor", "finite_width_coefficient", "elr", "optim", *_rmt.__all__,
 ]
 
 _LAZY = {"mc", "claims", "plots", "sweep"}

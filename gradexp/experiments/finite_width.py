@@ -26,7 +26,8 @@ import numpy as np
 from ..sweep.cache import cached_call
 from ..theory.finite_size import finite_batch_factor
 
-__all__ = ["width_point", "burn_in_profile", "fit_a", "measure_table", "table_source", "TABLE_RECIPE"]
+__all__ = ["width_point", "burn_in_profile", "fit_a", "measure_table", "table_source", "pooled_point",
+           "identity_simplified_regime", "REGIME_WIDTHS", "TABLE_RECIPE"]
 
 
 def _chain():
@@ -157,3 +158,40 @@ def table_source(rows) -> str:
         lines.append("    },")
     lines.append("}")
     return "\n".join(lines)
+
+
+def pooled_point(batch, width, activation="identity", *, bn_backward="simplified", calls=1,
+                 reps=64, seed=TABLE_RECIPE["seed"]) -> dict:
+    """:func:`width_point` (cached) over ``calls`` independent streams of ``reps`` chains each,
+    pooled by inverse-variance weights of the log factor (the cells of :func:`measure_table`
+    are the first stream)."""
+    R = TABLE_RECIPE
+    logs, ses = [], []
+    for k in range(calls):
+        r = cached_call(width_point, int(batch), int(width), activation, bn_backward=bn_backward,
+                        depth=R["depth"], burn=R["burn"], tail=R["tail"], reps=reps,
+                        seed=_cell_seed(seed + k, activation, bn_backward, batch, width))
+        logs.append(r["log_factor"])
+        ses.append(r["log_stderr"])
+    w = 1.0 / np.square(ses)
+    m = float((w * np.array(logs)).sum() / w.sum())
+    se = float(1.0 / math.sqrt(w.sum()))
+    return {"factor": math.exp(m), "stderr": math.exp(m) * se, "reps": reps * calls}
+
+
+#: widths of the test of the derived identity/simplified coefficient: d ≥ B² (the regime of the
+#: expansion, d ≫ B²/4), as (width, calls of 32 or 64 repetitions)
+REGIME_WIDTHS = {8: ((64, 1), (128, 1), (256, 1), (512, 1), (1024, 2)),
+                 16: ((256, 1), (512, 1), (1024, 2))}
+
+
+def identity_simplified_regime(batch) -> dict:
+    """a(B) of the identity activation with the frozen backward, fitted (a + b/d) over the widths
+    of :data:`REGIME_WIDTHS` (d ≥ B²), with the per-width factors."""
+    cells = REGIME_WIDTHS[int(batch)]
+    lam = float(finite_batch_factor(int(batch), "identity", bn_backward="simplified"))
+    pts = [pooled_point(batch, d, calls=c, reps=64 if d < 1024 else 32) for d, c in cells]
+    widths = [d for d, _ in cells]
+    fit = fit_a(widths, [p["factor"] for p in pts], [p["stderr"] for p in pts], lam)
+    return {"batch": int(batch), "widths": widths, "lam": lam,
+            "factors": [p["factor"] for p in pts], "stderrs": [p["stderr"] for p in pts], **fit}
