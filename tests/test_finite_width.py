@@ -167,3 +167,19 @@ def test_measured_table_recipe():
     ns = {}
     exec(ex.table_source(rows), ns)
     assert ns["MEASURED"][("identity", "full")][8] == fw.MEASURED[("identity", "full")][8]
+
+
+# ----------------------------------------------------------------- theory against measurement
+@pytest.mark.slow
+def test_identity_simplified_theory_vs_chains_b8():
+    """Derived a(8) within 2 standard errors of the a + b/d fit of chains at d = 64 … 1024."""
+    r = ex.identity_simplified_regime(8)
+    assert abs(r["a"] - fw.identity_simplified_a(8)) < 2 * r["a_se"]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="measured -6.26 +- 0.50 against derived -7.73 (z = +2.9) "
+                   "at B = 16, d = 256 ... 1024: an open discrepancy (docs/theory/finite_width.md)")
+def test_identity_simplified_theory_vs_chains_b16():
+    r = ex.identity_simplified_regime(16)
+    assert abs(r["a"] - fw.identity_simplified_a(16)) < 2 * r["a_se"]
