@@ -67,15 +67,13 @@ References
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .._validate import check_choice, check_int
 from .finite_size import finite_batch_factor
 
-__all__ = ["finite_width_factor", "finite_width_coefficient", "identity_simplified_a",
-           "gram_fluctuation", "gram_contraction", "MEASURED"]
+__all__ = ["MEASURED", "finite_width_coefficient", "finite_width_factor", "gram_contraction",
+           "gram_fluctuation", "identity_simplified_a"]
 
 _BACKWARDS = ("full", "simplified")
 _NORMS = ("batch",)
