@@ -19,9 +19,9 @@ Row convention: h = xⁿ (B × d, centred, every column of squared norm B), z = 
 
 1. *Forward–backward split.* :math:`W_j = h^+ z_j + w^\perp_j` with :math:`w^\perp_j` Gaussian on
    the (d − B + 1)-dimensional complement of the row space of h and independent of z and of
-   everything downstream. The backward :math:`g^n = \hat G W^\top` (:math:`\hat G_{:,j} =
+   everything downstream. The backward :math:`g^n = \tilde g W^\top` (:math:`\tilde g_{:,j} =
    g^{n+1}_{:,j}/\hat\sigma_j`) splits into orthogonal parts: the independent one with
-   :math:`\mathbb E[\|\hat G w^{\perp\top}\|^2\mid\hat G] = s^2(1 - (B-1)/d)\|\hat G\|^2`, and
+   :math:`\mathbb E[\|\tilde g\, w^{\perp\top}\|^2\mid\tilde g] = s^2(1 - (B-1)/d)\|\tilde g\|^2`, and
    :math:`M (h^+)^\top` with :math:`M = g^{n+1} x^{n+1\top}` (the σ̂ cancel). For the identity
    activation and the frozen backward :math:`M_n = M_{n+1}P = M_{n+1}` is the same matrix in every
    layer (the rows of the independent part are orthogonal to the rows of x), so this part does not
