@@ -180,9 +180,10 @@ def pooled_point(batch, width, activation="identity", *, bn_backward="simplified
 
 
 #: widths of the test of the derived identity/simplified coefficient: d ≥ B² (the regime of the
-#: expansion, d ≫ B²/4), as (width, calls of 32 or 64 repetitions)
+#: expansion, d ≫ B²/4), as (width, calls); a call has 64 repetitions below d = 1024, 32 at
+#: d = 1024 and 16 at d = 2048
 REGIME_WIDTHS = {8: ((64, 1), (128, 1), (256, 1), (512, 1), (1024, 2)),
-                 16: ((256, 1), (512, 1), (1024, 2))}
+                 16: ((256, 1), (512, 1), (1024, 2), (2048, 1))}
 
 
 def identity_simplified_regime(batch) -> dict:
@@ -190,7 +191,8 @@ def identity_simplified_regime(batch) -> dict:
     of :data:`REGIME_WIDTHS` (d ≥ B²), with the per-width factors."""
     cells = REGIME_WIDTHS[int(batch)]
     lam = float(finite_batch_factor(int(batch), "identity", bn_backward="simplified"))
-    pts = [pooled_point(batch, d, calls=c, reps=64 if d < 1024 else 32) for d, c in cells]
+    pts = [pooled_point(batch, d, calls=c, reps=64 if d < 1024 else 32 * 1024 // d)
+           for d, c in cells]
     widths = [d for d, _ in cells]
     fit = fit_a(widths, [p["factor"] for p in pts], [p["stderr"] for p in pts], lam)
     return {"batch": int(batch), "widths": widths, "lam": lam,

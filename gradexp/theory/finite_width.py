@@ -49,8 +49,9 @@ through two O(d^{-1/2}) quadratic forms, an O(d⁻²) term).
 
 *Where it stands* (fits over d ≥ B², :func:`gradexp.experiments.finite_width.identity_simplified_regime`):
 B = 8: measured a = −4.49 ± 0.37 against the derived −4.17 (z = −0.9); B = 16: measured
-−6.26 ± 0.50 against −7.73 (z = +2.9, not within 2 standard errors: either the O(B⁴/d²)
-remainder at d = 256 … 1024 or a missing term). B ≥ 32 needs d ≫ 256 and was not reached.
+−5.99 ± 0.47 (d = 256 … 2048) against −7.73 (z = +3.7, not within 2 standard errors; the
+points do not drift towards the derived value with d, so a 1/d term growing with B is
+missing). B ≥ 32 needs d ≫ 256 and was not reached.
 The full backward and ReLU were not derived: with the through-statistics Jacobian the
 σ̂-free part M is no longer constant (fresh symmetric noise each layer, restored at rate
 2/(B+1)), and the simple accumulation estimate of its size was 4× the value sampled in a one-off numpy
