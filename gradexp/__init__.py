@@ -27,6 +27,7 @@ from .theory.relu import relu_moments
 from .theory.finite_size import finite_batch_expansion, finite_batch_factor, finite_batch_rate
 from .theory.normalizers import normalizer_expansion, normalizer_factor
 from .theory.normalizers import depth_to_growth, design_map
+from .theory.finite_width import finite_width_coefficient, finite_width_factor
 from .theory.rmt import *  # noqa: F401,F403  (its __all__)
 from .theory import elr  # noqa: F401
 from . import optim  # noqa: F401
@@ -48,7 +49,7 @@ __all__ = [
     "perfectly_correlated_bound_earlier", "theorem_2_4_probability", "theorem_2_4_upper_factor",
     "relu_moments", "finite_batch_factor", "finite_batch_expansion",
     "finite_batch_rate", "normalizer_factor", "normalizer_expansion", "depth_to_growth",
-    "design_map", "elr", "optim", *_rmt.__all__,
+    "design_map", "finite_width_factor", "finite_width_coefficient", "elr", "optim", *_rmt.__all__,
 ]
 
 _LAZY = {"mc", "claims", "plots", "sweep"}
