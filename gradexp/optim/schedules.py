@@ -29,10 +29,12 @@ from .._validate import (
     check_choice,
     check_int,
     check_interval,
+    check_nonnegative,
     check_positive,
+    check_scalar,
 )
 from ..gaussian import _out
-from ._checks import check_nonnegative, check_trajectory_memory
+from ._checks import check_trajectory_memory
 from .tvlars_factor import _check_phi_params, tvlars_phi
 
 __all__ = [
@@ -83,7 +85,7 @@ class Constant(Schedule):
     lr: float
 
     def __post_init__(self):
-        check_nonnegative(self.lr, "lr")
+        check_nonnegative(check_scalar(self.lr, "lr"), "lr")
 
     def __call__(self, k):
         k = _steps(k)
@@ -282,9 +284,10 @@ class StepDecay(Schedule):
     gamma: float = 0.1
 
     def __post_init__(self):
-        check_nonnegative(self.lr0, "lr0")
-        check_positive(self.gamma, "gamma")
-        if isinstance(self.milestones, (str, bytes)) or not hasattr(self.milestones, "__iter__"):
+        check_nonnegative(check_scalar(self.lr0, "lr0"), "lr0")
+        check_positive(check_scalar(self.gamma, "gamma"), "gamma")
+        if (isinstance(self.milestones, (str, bytes, np.ndarray)) and np.ndim(self.milestones) == 0
+                or not hasattr(self.milestones, "__iter__")):
             raise TypeError(f"milestones must be a sequence of steps, got {self.milestones!r}")
         for m in self.milestones:
             check_int(m, "milestones", lo=0)
@@ -315,6 +318,8 @@ class TVLARSSchedule(Schedule):
     gamma_min: float = 0.0
 
     def __post_init__(self):
+        for name in ("target_lr", "lam", "d_e", "alpha", "gamma_min"):
+            check_scalar(getattr(self, name), name)
         check_nonnegative(self.target_lr, "target_lr")
         _check_phi_params(self.lam, self.d_e, self.alpha, self.gamma_min)
 
@@ -350,7 +355,7 @@ class LinearWarmup(Schedule):
     warmup_steps: int
 
     def __post_init__(self):
-        check_positive(self.target, "target")
+        check_positive(check_scalar(self.target, "target"), "target")
         check_int(self.warmup_steps, "warmup_steps", lo=1)
 
     def __call__(self, k):
