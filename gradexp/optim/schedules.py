@@ -19,7 +19,7 @@ Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 4.4 and Appendix A.1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -73,6 +73,13 @@ def _steps(k) -> np.ndarray:
     return k
 
 
+def _check_scalars(obj) -> None:
+    """Every field of a schedule annotated ``float`` is one real number (a TypeError naming it)."""
+    for f in fields(obj):
+        if f.type in ("float", float):
+            check_scalar(getattr(obj, f.name), f.name)
+
+
 @dataclass(frozen=True)
 class Constant(Schedule):
     """γ_k = lr for every step.
@@ -85,6 +92,7 @@ class Constant(Schedule):
     lr: float
 
     def __post_init__(self):
+        _check_scalars(self)
         check_nonnegative(check_scalar(self.lr, "lr"), "lr")
 
     def __call__(self, k):
@@ -151,6 +159,7 @@ class WarmupCosine(Schedule):
     form: str = "goyal"
 
     def __post_init__(self):
+        _check_scalars(self)
         for name in ("peak", "start", "final"):
             check_nonnegative(getattr(self, name), name)
         total = check_int(self.total_steps, "total_steps", lo=1)
@@ -197,6 +206,7 @@ class OneCycle(Schedule):
     max_momentum: float = 0.95
 
     def __post_init__(self):
+        _check_scalars(self)
         check_positive(self.max_lr, "max_lr")
         check_int(self.total_steps, "total_steps", lo=1)
         check_interval(self.pct_start, "pct_start", 0.0, 1.0, closed=(False, False))
@@ -254,6 +264,7 @@ class PolynomialDecay(Schedule):
     warmup_steps: int = 0
 
     def __post_init__(self):
+        _check_scalars(self)
         check_nonnegative(self.lr0, "lr0")
         check_nonnegative(self.final, "final")
         total = check_int(self.total_steps, "total_steps", lo=1)
@@ -284,6 +295,7 @@ class StepDecay(Schedule):
     gamma: float = 0.1
 
     def __post_init__(self):
+        _check_scalars(self)
         check_nonnegative(check_scalar(self.lr0, "lr0"), "lr0")
         check_positive(check_scalar(self.gamma, "gamma"), "gamma")
         if (isinstance(self.milestones, (str, bytes, np.ndarray)) and np.ndim(self.milestones) == 0
@@ -318,6 +330,7 @@ class TVLARSSchedule(Schedule):
     gamma_min: float = 0.0
 
     def __post_init__(self):
+        _check_scalars(self)
         for name in ("target_lr", "lam", "d_e", "alpha", "gamma_min"):
             check_scalar(getattr(self, name), name)
         check_nonnegative(self.target_lr, "target_lr")
@@ -355,6 +368,7 @@ class LinearWarmup(Schedule):
     warmup_steps: int
 
     def __post_init__(self):
+        _check_scalars(self)
         check_positive(check_scalar(self.target, "target"), "target")
         check_int(self.warmup_steps, "warmup_steps", lo=1)
 
@@ -407,6 +421,7 @@ class EqualizingWarmup(StateSchedule):
     layers: Any = None
 
     def __post_init__(self):
+        _check_scalars(self)
         check_positive(self.target, "target")
 
     def rate(self, k, weight_sq, grad_sq):
