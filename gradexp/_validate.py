@@ -11,9 +11,9 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_float_array", "check_scalar", "check_positive", "check_nonnegative", "check_optional_positive",
-           "check_interval", "check_int", "check_int_array", "check_real", "check_choice", "check_bool",
-           "check_clamp"]
+__all__ = ["as_float_array", "check_bool", "check_choice", "check_clamp", "check_int", "check_int_array",
+           "check_interval", "check_nonnegative", "check_optional_positive", "check_positive", "check_real",
+           "check_scalar"]
 
 
 def as_float_array(x, name: str, *, allow_inf: bool = True) -> np.ndarray:

@@ -12,12 +12,10 @@ the arguments and the estimate (:mod:`gradexp._memory`, shared with the simulato
 
 from __future__ import annotations
 
-import numpy as np
-
 from .._memory import available_memory, human_bytes
 from .._validate import check_nonnegative
 
-__all__ = ["check_trajectory_memory", "check_nonnegative"]
+__all__ = ["check_nonnegative", "check_trajectory_memory"]
 
 
 def check_trajectory_memory(what: str, *, steps: int, layers: int, configs: int = 1,
