@@ -11,8 +11,9 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_float_array", "check_positive", "check_interval", "check_int", "check_int_array",
-           "check_real", "check_choice"]
+__all__ = ["as_float_array", "check_bool", "check_choice", "check_clamp", "check_int", "check_int_array",
+           "check_interval", "check_nonnegative", "check_optional_positive", "check_positive", "check_real",
+           "check_scalar"]
 
 
 def as_float_array(x, name: str, *, allow_inf: bool = True) -> np.ndarray:
@@ -51,12 +52,63 @@ def as_float_array(x, name: str, *, allow_inf: bool = True) -> np.ndarray:
     return a
 
 
+def check_scalar(x, name: str, *, allow_inf: bool = True) -> np.ndarray:
+    """:func:`as_float_array` of one number (a 0-d array); a list or array is a TypeError naming ``name``.
+
+    For options that are one number by definition (a rule's η, a schedule's peak rate).
+
+    >>> check_scalar([0.5, 2.0], "eta")
+    Traceback (most recent call last):
+    ...
+    TypeError: eta must be a single real number, got an array of shape (2,)
+    """
+    a = as_float_array(x, name, allow_inf=allow_inf)
+    if a.ndim != 0:
+        raise TypeError(f"{name} must be a single real number, got an array of shape {a.shape}")
+    return a
+
+
 def check_positive(x, name: str) -> np.ndarray:
     """Validate a scale parameter: finite and strictly positive."""
     a = as_float_array(x, name, allow_inf=False)
     if (a <= 0).any():
         raise ValueError(f"{name} must be > 0, got {a[a <= 0].ravel()[0]!r}")
     return a
+
+
+def check_nonnegative(x, name: str) -> np.ndarray:
+    """A finite real number (or array of them) ``>= 0``: learning rates, weight decay, ε."""
+    a = as_float_array(x, name, allow_inf=False)
+    if (a < 0).any():
+        raise ValueError(f"{name} must be >= 0, got {a[a < 0].ravel()[0]!r}")
+    return a
+
+
+def check_optional_positive(v, name: str):
+    """``None`` or a finite number > 0 (e.g. an optional cap)."""
+    return None if v is None else check_positive(v, name)
+
+
+def check_bool(v, name: str) -> bool:
+    """A flag: ``True`` or ``False`` (numpy bools count), nothing else."""
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {v!r}")
+    return bool(v)
+
+
+def check_clamp(v, name: str):
+    """``None`` or a pair of numbers ``(lo, hi)`` with ``0 <= lo <= hi`` (``hi`` may be inf)."""
+    if v is None:
+        return None
+    try:
+        lo, hi = v
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be None or a pair (lo, hi), got {v!r}") from None
+    lo = check_scalar(lo, f"{name}[0]", allow_inf=False)
+    hi = check_scalar(hi, f"{name}[1]")
+    if lo < 0 or hi < lo:
+        raise ValueError(f"{name} must satisfy 0 <= lo <= hi, got {v!r}")
+    return v
 
 
 def check_interval(x, name: str, lo: float, hi: float, *, closed=(True, True)) -> np.ndarray:

@@ -97,7 +97,7 @@ def chain_bytes(depth, width, batch, *, itemsize=8, norm="batch", group_size=Non
     :func:`~gradexp.mc.chain.simulate_chain`, :func:`gradexp.mc.estimate_bytes`).
     """
     N, B = int(depth), int(batch)
-    if isinstance(width, (int, np.integer)):
+    if np.ndim(width) == 0:  # one width (an int, or an integral float such as 1e300)
         d = int(width)
         sum_d, sum_h, sum_out, sum_w, dmax, d_last = (N + 1) * d, N * d, N * d, N * d * d, d, d
         max_w = d * d
@@ -126,7 +126,24 @@ def chain_bytes(depth, width, batch, *, itemsize=8, norm="batch", group_size=Non
     n_f64 = (2 * n_s + K.N_VEC * max(B, dmax, classes) + 2 * (N + 1) * dmax + k * k
              + (K.N_FIELDS + K.N_WFIELDS) * (N + 1) + 1)
     per_layer = 8 * (K.N_LAY + 8) * (N + 2) + 48 * (N + 1)  # layout arrays, spec tuples
-    return int(itemsize * n_dt + 8 * n_f64 + 8 * B + per_layer)
+    total = int(itemsize * n_dt + 8 * n_f64 + 8 * B + per_layer)
+    if total > _MAX_BYTES:  # beyond a double: no memory message could format it, nothing could hold it
+        raise ValueError(f"depth={N}, width={_short(width)}, batch={_short(B)} need more than 1.8e308 "
+                         "bytes (the largest double): reduce them")
+    return total
+
+
+#: the largest byte count a memory check formats (the largest double)
+_MAX_BYTES = int(np.finfo(float).max)
+
+
+def _short(width) -> str:
+    """``width`` (or a batch) for a message: a number (``1e+300`` past 20 digits), or a tuple of them."""
+    if np.ndim(width) == 0:
+        v = int(width)
+        return str(v) if abs(v) < 10**20 else f"{float(v):.3g}"
+    w = [_short(v) for v in width]
+    return f"({', '.join(w)})" if len(w) <= 4 else f"({w[0]}, ..., {w[-1]}) ({len(w)} widths)"
 
 
 def _pack(spec: ChainSpec, lay: _Layout, *, frozen=False, start=0, backward=True, keep_dw=False):

@@ -18,8 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import check_choice, check_int, check_interval
-from ._checks import check_bool, check_nonnegative
+from .._validate import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_interval,
+    check_nonnegative,
+)
 from .rules import SGD, LayerRule
 
 __all__ = ["Optimizer", "OptimizerState"]

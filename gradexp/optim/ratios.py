@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_choice, check_positive
+from .._validate import check_choice, check_clamp, check_nonnegative, check_positive
 from ..gaussian import _out
-from ._checks import check_clamp, check_nonnegative
 
 __all__ = ["decayed_norm", "lars_ratio", "lamb_trust_ratio", "lambc_trust_ratio", "clars_ratio",
            "agc_factor", "lalc_step_size", "elr_constraint_factor"]

@@ -42,8 +42,14 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import check_choice, check_positive
-from ._checks import check_clamp, check_nonnegative, check_optional_positive
+from .._validate import (
+    check_choice,
+    check_clamp,
+    check_nonnegative,
+    check_optional_positive,
+    check_positive,
+    check_scalar,
+)
 from .ratios import (
     _check_zero_norm,
     agc_factor,
@@ -79,8 +85,15 @@ class LayerRule:
     #: rules whose norms are taken per output unit (rows of a weight matrix)
     unitwise = False
 
+    #: fields that are one real number (checked as such before :meth:`_check_fields`)
+    _scalars = ()
+
     def __post_init__(self):
         check_choice(self.apply_to, "apply_to", ("update", "gradient"))
+        for name in self._scalars:
+            value = getattr(self, name)
+            if value is not None:
+                check_scalar(value, name)
         self._check_fields()
 
     def _check_fields(self):
@@ -131,6 +144,8 @@ class LARS(LayerRule):
     zero_norm: str = "fallback"
     clip: Any = None
 
+    _scalars = ('eta', 'eps', 'clip')
+
     def _check_fields(self):
         check_positive(self.eta, "eta")
         check_nonnegative(self.eps, "eps")
@@ -162,6 +177,8 @@ class LAMB(LayerRule):
     w_clamp: Any = None
     zero_norm: str = "fallback"
 
+    _scalars = ('eps',)
+
     def _check_fields(self):
         check_nonnegative(self.eps, "eps")
         check_clamp(self.w_clamp, "w_clamp")
@@ -185,6 +202,8 @@ class LAMBC(LayerRule):
     eps: float = 0.0
     w_clamp: Any = None
     zero_norm: str = "fallback"
+
+    _scalars = ('clip', 'eps')
 
     def _check_fields(self):
         check_positive(self.clip, "clip")
@@ -214,6 +233,8 @@ class CLARS(LayerRule):
     eps: float = 0.0
     zero_norm: str = "fallback"
 
+    _scalars = ('eta', 'eps')
+
     def _check_fields(self):
         check_positive(self.eta, "eta")
         check_nonnegative(self.eps, "eps")
@@ -242,6 +263,8 @@ class AGC(LayerRule):
     eps: float = 1e-3
     eps_mode: str = "weight_floor"
     unitwise = True
+
+    _scalars = ('clipping', 'eps')
 
     def _check_fields(self):
         check_positive(self.clipping, "clipping")
@@ -274,6 +297,8 @@ class LALC(LayerRule):
     eps: float = 1.0
     zero_norm: str = "fallback"
 
+    _scalars = ('eta', 'eps')
+
     def _check_fields(self):
         if self.apply_to != "update":
             raise ValueError("apply_to must be 'update' for LALC: it clips the step "
@@ -301,6 +326,8 @@ class ELRConstraint(LayerRule):
     apply_to: str = "gradient"
     e_goal: float = 0.01
     eps: float = 1e-5
+
+    _scalars = ('e_goal', 'eps')
 
     def _check_fields(self):
         check_positive(self.e_goal, "e_goal")
@@ -332,6 +359,8 @@ class TVLARS(LayerRule):
     gamma_min: float = 0.0
     decay_form: str = "joint"
     zero_norm: str = "fallback"
+
+    _scalars = ('eta', 'lam', 'd_e', 'alpha', 'gamma_min')
 
     def _check_fields(self):
         check_positive(self.eta, "eta")

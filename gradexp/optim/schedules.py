@@ -19,7 +19,7 @@ Mehmeti-Göpel & Wand [mehmeti-gopel-wand], Sec. 4.4 and Appendix A.1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -29,10 +29,12 @@ from .._validate import (
     check_choice,
     check_int,
     check_interval,
+    check_nonnegative,
     check_positive,
+    check_scalar,
 )
 from ..gaussian import _out
-from ._checks import check_nonnegative, check_trajectory_memory
+from ._checks import check_trajectory_memory
 from .tvlars_factor import _check_phi_params, tvlars_phi
 
 __all__ = [
@@ -71,6 +73,13 @@ def _steps(k) -> np.ndarray:
     return k
 
 
+def _check_scalars(obj) -> None:
+    """Every field of a schedule annotated ``float`` is one real number (a TypeError naming it)."""
+    for f in fields(obj):
+        if f.type in ("float", float):
+            check_scalar(getattr(obj, f.name), f.name)
+
+
 @dataclass(frozen=True)
 class Constant(Schedule):
     """γ_k = lr for every step.
@@ -83,7 +92,8 @@ class Constant(Schedule):
     lr: float
 
     def __post_init__(self):
-        check_nonnegative(self.lr, "lr")
+        _check_scalars(self)
+        check_nonnegative(check_scalar(self.lr, "lr"), "lr")
 
     def __call__(self, k):
         k = _steps(k)
@@ -149,6 +159,7 @@ class WarmupCosine(Schedule):
     form: str = "goyal"
 
     def __post_init__(self):
+        _check_scalars(self)
         for name in ("peak", "start", "final"):
             check_nonnegative(getattr(self, name), name)
         total = check_int(self.total_steps, "total_steps", lo=1)
@@ -195,6 +206,7 @@ class OneCycle(Schedule):
     max_momentum: float = 0.95
 
     def __post_init__(self):
+        _check_scalars(self)
         check_positive(self.max_lr, "max_lr")
         check_int(self.total_steps, "total_steps", lo=1)
         check_interval(self.pct_start, "pct_start", 0.0, 1.0, closed=(False, False))
@@ -252,6 +264,7 @@ class PolynomialDecay(Schedule):
     warmup_steps: int = 0
 
     def __post_init__(self):
+        _check_scalars(self)
         check_nonnegative(self.lr0, "lr0")
         check_nonnegative(self.final, "final")
         total = check_int(self.total_steps, "total_steps", lo=1)
@@ -282,9 +295,11 @@ class StepDecay(Schedule):
     gamma: float = 0.1
 
     def __post_init__(self):
-        check_nonnegative(self.lr0, "lr0")
-        check_positive(self.gamma, "gamma")
-        if isinstance(self.milestones, (str, bytes)) or not hasattr(self.milestones, "__iter__"):
+        _check_scalars(self)
+        check_nonnegative(check_scalar(self.lr0, "lr0"), "lr0")
+        check_positive(check_scalar(self.gamma, "gamma"), "gamma")
+        if (isinstance(self.milestones, (str, bytes, np.ndarray)) and np.ndim(self.milestones) == 0
+                or not hasattr(self.milestones, "__iter__")):
             raise TypeError(f"milestones must be a sequence of steps, got {self.milestones!r}")
         for m in self.milestones:
             check_int(m, "milestones", lo=0)
@@ -315,6 +330,9 @@ class TVLARSSchedule(Schedule):
     gamma_min: float = 0.0
 
     def __post_init__(self):
+        _check_scalars(self)
+        for name in ("target_lr", "lam", "d_e", "alpha", "gamma_min"):
+            check_scalar(getattr(self, name), name)
         check_nonnegative(self.target_lr, "target_lr")
         _check_phi_params(self.lam, self.d_e, self.alpha, self.gamma_min)
 
@@ -350,7 +368,8 @@ class LinearWarmup(Schedule):
     warmup_steps: int
 
     def __post_init__(self):
-        check_positive(self.target, "target")
+        _check_scalars(self)
+        check_positive(check_scalar(self.target, "target"), "target")
         check_int(self.warmup_steps, "warmup_steps", lo=1)
 
     def __call__(self, k):
@@ -402,6 +421,7 @@ class EqualizingWarmup(StateSchedule):
     layers: Any = None
 
     def __post_init__(self):
+        _check_scalars(self)
         check_positive(self.target, "target")
 
     def rate(self, k, weight_sq, grad_sq):

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array, check_positive
+from .._validate import as_float_array, check_nonnegative, check_positive
 from ..gaussian import _out
-from ._checks import check_nonnegative
 
 __all__ = ["tvlars_phi", "tvlars_phi_derivative", "tvlars_phi_bounds"]
 
