@@ -8,9 +8,10 @@ arguments and call :func:`check_memory` before they allocate anything.
 
 from __future__ import annotations
 
+import math
 import os
 
-__all__ = ["available_memory", "check_memory", "human_bytes"]
+__all__ = ["available_memory", "check_memory", "check_trajectory_memory", "human_bytes"]
 
 
 def available_memory() -> int | None:
@@ -30,7 +31,12 @@ def available_memory() -> int | None:
 
 
 def human_bytes(n: float) -> str:
-    """``4.1 TB``-style size (decimal units)."""
+    """``4.1 TB``-style size (decimal units); sizes beyond the double range print as ``inf PB``.
+
+    >>> human_bytes(4.1e12), human_bytes(10**400)
+    ('4.1 TB', 'inf PB')
+    """
+    n = float(n) if n < 1e308 else math.inf
     for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
         if n < 1000 or unit == "PB":
             return f"{n:.3g} {unit}"
@@ -51,3 +57,20 @@ def check_memory(nbytes: float, what: str) -> None:
     if avail is not None and nbytes > avail:
         raise ValueError(f"{what} need ~{human_bytes(nbytes)} ({int(nbytes)} bytes); {human_bytes(avail)} "
                          "available: reduce them")
+
+
+def check_trajectory_memory(what: str, *, steps: int, layers: int, configs: int = 1,
+                            arrays: float = 1.0) -> float:
+    """Raise ValueError when ``arrays`` float64 arrays of ``(steps + 1) × layers × configs``
+    numbers exceed the available memory; return the estimate in bytes.
+
+    ``what`` names the call and its arguments (``"simulate(steps=1000000000, ...)"``).
+    """
+    nbytes = 8.0 * arrays * (float(steps) + 1.0) * float(layers) * float(configs)
+    avail = available_memory()
+    if avail is not None and nbytes > avail:
+        raise ValueError(
+            f"{what} needs about {human_bytes(nbytes)} for its arrays ({steps} steps × {layers} layers"
+            f" × {configs} configurations × {arrays:g} arrays of float64), more than the "
+            f"{human_bytes(avail)} available (MemAvailable): lower steps or the number of layers")
+    return nbytes

@@ -11,7 +11,7 @@ import pytest
 
 from gradexp import elr
 from gradexp import optim as o
-from gradexp.optim import _checks as _memory
+from gradexp import _memory
 
 
 def _run(fn, *args, **kw):

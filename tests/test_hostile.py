@@ -68,9 +68,6 @@ NAN_AFTER_WARNING: dict[str, str] = {
 
 #: targets failing today in code another branch owns: name -> (owner, failing inputs seen)
 PENDING_OWNERS: dict[str, tuple[str, str]] = {
-    "mc.product_singular_values": ("LEAD (gradexp/_memory.py)", (
-        "N=1e300: OverflowError in human_bytes (an int byte count beyond a double divided by 1000) while "
-        "formatting the memory ValueError")),
     "design_map": ("NORM", (
         "norms=0 / activations=0: unnamed TypeError; sizes=0 or 0.5: message names 'size', not sizes; "
         "sizes=1e30: 'need at least one array to concatenate'; defaults: NaN in smallest_bounded_size")),

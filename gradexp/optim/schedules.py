@@ -34,7 +34,7 @@ from .._validate import (
     check_scalar,
 )
 from ..gaussian import _out
-from ._checks import check_trajectory_memory
+from .._memory import check_trajectory_memory
 from .tvlars_factor import _check_phi_params, tvlars_phi
 
 __all__ = [

@@ -18,7 +18,8 @@ from ..._validate import (
     check_positive,
     check_real,
 )
-from ...optim._checks import check_nonnegative, check_trajectory_memory
+from ..._memory import check_trajectory_memory
+from ..._validate import check_nonnegative
 from .divergence import report_divergence, weight_decay_stability_limit
 
 __all__ = ["discrete_weight_sq", "momentum_weight_sq", "momentum_state"]

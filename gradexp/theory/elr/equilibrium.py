@@ -16,7 +16,7 @@ import numpy as np
 
 from ..._validate import check_interval, check_positive
 from ...gaussian import _out
-from ...optim._checks import check_nonnegative
+from ..._validate import check_nonnegative
 
 __all__ = ["equilibrium_weight_sq", "equilibrium_elr", "equilibrium_relative_update",
            "contraction_factor", "equilibrium_steps", "limit_ratio"]

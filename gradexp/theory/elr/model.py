@@ -24,7 +24,8 @@ import numpy as np
 
 from ..._validate import check_choice, check_int, check_positive, check_real
 from ...optim import SGD, LayerRule, Optimizer, StateSchedule, schedule_values
-from ...optim._checks import check_nonnegative, check_trajectory_memory
+from ..._memory import check_trajectory_memory
+from ..._validate import check_nonnegative
 from .divergence import report_divergence, weight_decay_stability_limit
 
 __all__ = ["ELRTrajectory", "simulate"]

@@ -22,7 +22,7 @@ from ..._validate import (
     check_real,
 )
 from ...gaussian import _out
-from ...optim._checks import check_nonnegative
+from ..._validate import check_nonnegative
 from ..explosion import YANG_RATE
 
 __all__ = ["spread", "log_spread", "stability_bound", "stability_bound_at_init", "one_step_factor",
