@@ -80,16 +80,17 @@ def test_packed_parameters_carry_every_option():
 
 
 # ============================================================================ bad input
-@pytest.mark.parametrize("batch,norm", [(2, "batch"), (3, "batch"), (2, "batch-nocenter")])
-def test_small_batches_warn_that_growth_is_infinite(batch, norm):
+@pytest.mark.parametrize("batch,norm,backward", [(2, "batch", "simplified"), (3, "batch", "full"),
+                                                 (2, "batch-nocenter", "full")])
+def test_small_batches_warn_that_growth_is_infinite(batch, norm, backward):
     with pytest.warns(InfiniteGrowthWarning, match="infinite"):
-        res = simulate_chain(2, 6, batch, norm=norm, reps=2, rng=0)
+        res = simulate_chain(2, 6, batch, norm=norm, reps=2, rng=0, bn_backward=backward)
     assert np.isfinite(res.grad_norms).all()  # still a legal sample
     assert issubclass(InfiniteGrowthWarning, RuntimeWarning)
 
 
 @pytest.mark.parametrize("batch,norm,width", [(4, "batch", 6), (3, "batch-nocenter", 6), (2, "none", 6),
-                                              (2, "layer", 4)])
+                                              (2, "layer", 4), (2, "batch", 6)])
 def test_no_warning_where_growth_is_finite(batch, norm, width):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
