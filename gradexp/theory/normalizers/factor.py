@@ -120,7 +120,8 @@ def normalizer_moments(norm, size, activation="relu", *, shift=0.0, **params) ->
     resp. of :math:`\mathbb R^G`). ``"batch"`` adds the pair moments ``O``, ``A12``, ``K`` and
     ``alpha`` = E2 − K of :func:`gradexp.theory.finite_size.finite_batch_moments`. Closed forms
     for homogeneous activations at s = 0 and for the identity and dropout at every s;
-    otherwise :func:`coordinate_rule` / :func:`shifted_pair_rule` (finite sizes ≥ 4 for
+    otherwise :func:`~gradexp.theory.normalizers.rules.coordinate_rule` /
+    :func:`~gradexp.theory.normalizers.rules.shifted_pair_rule` (finite sizes ≥ 4 for
     ``"batch"`` and ``"group"``, ≥ 3 for ``"rms"``). Size inf gives the Gaussian values.
 
     References
@@ -338,7 +339,8 @@ def normalizer_factor(norm, size, activation="relu", *, shift=0.0, eps=0.0, back
         :func:`gradexp.finite_batch_factor`.
     activation : a name of :mod:`gradexp.activations` or an Activation; ``**params`` its
         parameter (``slope``, ``alpha``, ``keep_prob``). Non-closed cases use cached Gauss rules
-        (:func:`coordinate_rule`, :func:`shifted_pair_rule`), relative accuracy ≤ 1e-10.
+        (:func:`~gradexp.theory.normalizers.rules.coordinate_rule`,
+        :func:`~gradexp.theory.normalizers.rules.shifted_pair_rule`), relative accuracy ≤ 1e-10.
     shift : real s added to the normalized output before φ (BatchNorm's β; also allowed for
         group/rms). Not NaN, finite.
     eps : ε ≥ 0 in the divisor, in units where σ_w² = 2.

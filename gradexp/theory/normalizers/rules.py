@@ -35,7 +35,6 @@ def _panels(lo: float, hi: float, breaks, n_split: int) -> list[float]:
     return sorted(pts)
 
 
-@functools.lru_cache(maxsize=512)
 def coordinate_rule(n: float, breaks_y: tuple = (), n_node: int = _N_LINE):
     r"""Rule for one coordinate :math:`y_1 = \sqrt n\,t` of :math:`\sqrt N` times a uniform unit
     vector of an n-dimensional subspace (density of t :math:`\propto (1-t^2)^{(n-3)/2}`).
@@ -52,6 +51,11 @@ def coordinate_rule(n: float, breaks_y: tuple = (), n_node: int = _N_LINE):
     """
     if n < 2:
         raise ValueError(f"n must be >= 2 for the coordinate rule, got {n}")
+    return _coordinate_rule(float(n), tuple(float(b) for b in breaks_y), int(n_node))
+
+
+@functools.lru_cache(maxsize=512)
+def _coordinate_rule(n: float, breaks_y: tuple, n_node: int):
     m = n - 2.0
     cmax = _cut(m)
     rn = math.sqrt(n)
@@ -72,7 +76,6 @@ def coordinate_rule(n: float, breaks_y: tuple = (), n_node: int = _N_LINE):
     return y, w
 
 
-@functools.lru_cache(maxsize=512)
 def shifted_pair_rule(batch: int, breaks_y: tuple = (), n_chi: int = _N_CHI, n_psi: int = _N_PSI):
     r"""Rule for a pair :math:`(y_1, y_2)` of BN outputs at the symmetric fixed point, exact
     across the kink lines :math:`y_1 = k`, :math:`y_2 = k` for k in ``breaks_y``.
@@ -95,6 +98,11 @@ def shifted_pair_rule(batch: int, breaks_y: tuple = (), n_chi: int = _N_CHI, n_p
     B = int(batch)
     if B < 4:
         raise ValueError(f"batch must be >= 4 for the pair rule, got {batch}")
+    return _shifted_pair_rule(B, tuple(float(b) for b in breaks_y), int(n_chi), int(n_psi))
+
+
+@functools.lru_cache(maxsize=512)
+def _shifted_pair_rule(B: int, breaks_y: tuple, n_chi: int, n_psi: int):
     m1, m2 = B - 3.0, B - 4.0
     cmax, pmax = _cut(m1), _cut(m2)
     rb = math.sqrt(B - 1.0)
