@@ -525,3 +525,28 @@ def test_finite_width_chain_with_exact_backward(norm, N, act, backward, s, eps):
     m, se = _chain_ratio(norm, N, act, backward, s=s, eps=eps, seed=20261207)
     th = normalizer_factor(norm, N, act, shift=s, eps=eps, backward=backward)
     assert abs(m - th) < 5 * se, (m, se, th)
+
+
+# ============================================================================ extreme shifts
+def test_relu_group_limit_closed_form_against_mpmath_and_quadrature():
+    for s in [-40.0, -8.0, -1.3, 0.0, 0.4, 1.3, 7.0]:
+        with mp.workdps(60):
+            S = mp.mpf(s)
+            d2 = mp.ncdf(S)
+            e2 = (1 + S * S) * mp.ncdf(S) + S * mp.npdf(S)
+            ref = float(d2 / e2)
+        for norm in ("group", "rms"):
+            assert abs(normalizer_factor(norm, math.inf, shift=s) / ref - 1) < 1e-14, (s, norm)
+        if abs(s) < 5:  # second route: the quadrature path of leaky ReLU with slope 0
+            q = normalizer_factor("group", math.inf, "leaky_relu", shift=s, slope=0.0)
+            assert abs(q / ref - 1) < 1e-10
+
+
+def test_activation_vanishing_on_the_support_is_an_error():
+    # |y| <= sqrt(n) < 5: ReLU(y - 5) is identically 0, the factor is 0/0
+    for norm in NORMS:
+        with pytest.raises(ValueError, match="shift"):
+            normalizer_factor(norm, 8, shift=-5.0)
+    with pytest.raises(ValueError, match="shift"):
+        normalizer_factor("batch", math.inf, "tanh", shift=6.0)  # outside the quadrature domain
+    assert math.isfinite(normalizer_factor("batch", 8, "tanh", shift=6.0))  # finite sizes are fine

@@ -10,10 +10,11 @@ import functools
 import math
 
 import numpy as np
+from scipy import special
 
 from ..._validate import as_float_array, check_choice, check_real
-from ...activations import DROPOUT, Activation, get_activation
-from ...gaussian import gaussian_expectation
+from ...activations import DROPOUT, RELU, Activation, get_activation
+from ...gaussian import gaussian_expectation, scaled_partial_moments
 from ..explosion import activation_factor
 from ..finite_size import (_closed_moments, _homogeneous_slope, finite_batch_expansion,
                            finite_batch_factor)
@@ -290,11 +291,34 @@ def _factor_eps(norm, N, mom, backward, eps):
 
 
 def _limit(norm, act, shift):
-    """The N → ∞ factor: BN, D2/α = activation_factor(φ, s, 1); group and rms, D2/E2."""
+    r"""The N → ∞ factor: BN, D2/α = activation_factor(φ, s, 1); group and rms, D2/E2.
+
+    ReLU (group, rms) in closed form without underflow: with t = −s,
+    :math:`D_2/E_2 = \Phi(s)/((1+s^2)\Phi(s) + s\varphi(s))` for s ≥ 0 and
+    :math:`I_0(t)/I_2(t)` (scaled partial moments) for s < 0.
+    """
     if norm == "batch":
-        return float(activation_factor(act, shift, 1.0))
+        try:
+            return float(activation_factor(act, shift, 1.0))
+        except ValueError as err:
+            raise ValueError(f"shift out of range at size inf: {err}") from None
+    if act.code == RELU:
+        if shift >= 0:
+            p = float(special.ndtr(shift))
+            return p / ((1 + shift * shift) * p + shift * math.exp(-0.5 * shift * shift) / math.sqrt(2 * math.pi))
+        i0, _, i2 = scaled_partial_moments(-shift)
+        return float(i0) / float(i2)
     g = _gaussian_moments(act, shift)
+    if not g["E2"] > 0:
+        raise ValueError(f"shift={shift}: phi(g + shift) vanishes in double precision, the factor is 0/0")
     return g["D2"] / g["E2"]
+
+
+def _check_degenerate(out, shift):
+    if np.isnan(out).any():
+        raise ValueError(f"shift={shift} leaves phi(y + shift) identically zero (or constant) on the "
+                         "support of the normalized output: the forward signal and the factor are 0/0")
+    return out
 
 
 def normalizer_factor(norm, size, activation="relu", *, shift=0.0, eps=0.0, backward="full",
@@ -376,7 +400,8 @@ def normalizer_factor(norm, size, activation="relu", *, shift=0.0, eps=0.0, back
     N = np.atleast_1d(N)
     out = np.empty(N.shape)
     fin = np.isfinite(N)
-    out[~fin] = _limit(norm, act, s)
+    if np.any(~fin):
+        out[~fin] = _limit(norm, act, s)
     if e == 0.0:
         n, _ = _dims(norm, N)
         if norm == "batch" and s == 0.0:
@@ -392,7 +417,8 @@ def normalizer_factor(norm, size, activation="relu", *, shift=0.0, eps=0.0, back
         ok = fin & ~small
         if np.any(ok):
             mom = normalizer_moments(norm, N[ok], act, shift=s)
-            out[ok] = _factor_eps0(norm, N[ok], mom, backward)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[ok] = _check_degenerate(_factor_eps0(norm, N[ok], mom, backward), s)
     else:
         idx = np.flatnonzero(fin)
         if idx.size:
@@ -400,9 +426,9 @@ def normalizer_factor(norm, size, activation="relu", *, shift=0.0, eps=0.0, back
             for j, i in enumerate(idx):
                 m = {k: float(v[j]) for k, v in mom.items()}
                 out[i] = _factor_eps(norm, float(N[i]), m, backward, e)
-        if np.any(~fin):
-            # ε is negligible against the pre-norm scale, which stays of order 1 as N → ∞
-            out[~fin] = _limit(norm, act, s)
+        # at N = ∞ the pre-norm scale stays of order 1 and ε/N → 0: the ε = 0 limit (set above)
+    with np.errstate(invalid="ignore"):
+        out = _check_degenerate(out, s)
     return float(out[0]) if scalar else out.reshape(np.shape(size))
 
 
