@@ -264,6 +264,13 @@ def test_yang_theorem_9_lower_bound(act, s):
     assert np.all(lam > (B - 2) / (B - 3) * (1 + 1e-9))
 
 
+def test_yang_theorem_7_tanh_values():
+    """Yang et al.'s Theorem 7 integrated numerically for tanh (values quoted in issue 22, to the
+    4 decimals given): 1.3585 (B = 8), 1.2463 (16), 1.2083 (32)."""
+    got = normalizer_factor("batch", [8, 16, 32], "tanh")
+    np.testing.assert_array_equal(np.round(got, 4), [1.3585, 1.2463, 1.2083])
+
+
 def test_yang_theorem_9_equality_for_linear():
     B = np.array([4, 5, 8, 16, 64, 256])
     np.testing.assert_allclose(normalizer_factor("batch", B, "identity"), (B - 2) / (B - 3), rtol=1e-15)
@@ -288,7 +295,7 @@ def test_expansion_sympy_closed_forms():
 
 
 @pytest.mark.parametrize("norm", NORMS)
-@pytest.mark.parametrize("act,s", [("tanh", 0.0), ("gelu", 0.7), ("relu", -0.6)])
+@pytest.mark.parametrize("act,s", [("tanh", 0.0), ("gelu", 0.7), ("relu", -0.6), ("dropout", 0.5)])
 @pytest.mark.parametrize("backward", ["full", "frozen"])
 def test_expansion_against_large_sizes(norm, act, s, backward):
     lam, c1 = normalizer_expansion(norm, act, shift=s, backward=backward)
