@@ -377,6 +377,31 @@ def test_larger_eps_lowers_the_batchnorm_explosion():
         assert np.all(np.diff(lam) < 0), (B, lam)
 
 
+@pytest.mark.parametrize("norm", NORMS)
+@pytest.mark.parametrize("N,eps", [(5, 0.01), (8, 0.1), (4, 1e-8), (100, 0.5)])
+def test_general_eps_path_reproduces_the_separable_one(norm, N, eps):
+    """Second route for ε: the general radial average (moments recomputed at every radius, any φ
+    and shift) against the separable formulas for ReLU at s = 0."""
+    a = get_activation("relu")
+    for bk in ("full", "frozen"):
+        g = fac._factor_eps_general(norm, float(N), a, 0.0, eps, bk)
+        assert abs(g / normalizer_factor(norm, N, eps=eps, backward=bk) - 1) < 1e-13
+
+
+@pytest.mark.parametrize("norm,act,s", [("group", "tanh", 0.0), ("rms", "gelu", 0.5), ("batch", "tanh", 0.3)])
+def test_general_eps_to_zero_is_continuous(norm, act, s):
+    f0 = normalizer_factor(norm, 8, act, shift=s)
+    f1 = normalizer_factor(norm, 8, act, shift=s, eps=1e-10)
+    assert abs(f1 / f0 - 1) < 1e-7
+
+
+def test_larger_eps_lowers_the_explosion_for_smooth_activations():
+    eps = np.array([0.0, 1e-3, 1e-2, 0.03, 0.1, 0.3])
+    for act in ("tanh", "gelu"):
+        lam = np.array([normalizer_factor("batch", 8, act, eps=e) for e in eps])
+        assert np.all(np.diff(lam) < 0), (act, lam)
+
+
 def test_eps_collapse_threshold():
     """No positive fixed point iff sigma_w^2 A0 n/(N eps) <= 1: then v = 0 and lambda = sigma_w^2 D2/eps (frozen)."""
     G = 16
@@ -405,8 +430,7 @@ def test_eps_makes_small_sizes_finite():
     ({"shift": math.inf}, ValueError, "shift"),
     ({"eps": -1e-3}, ValueError, "eps"),
     ({"eps": np.nan}, ValueError, "eps"),
-    ({"eps": 0.1, "activation": "tanh"}, NotImplementedError, "eps"),
-    ({"eps": 0.1, "shift": 0.5}, NotImplementedError, "eps"),
+    ({"eps": 0.1, "activation": "tanh", "size": 3}, ValueError, "size"),
 ])
 def test_bad_input(kw, exc, match):
     args = {"norm": "batch", "size": 8, "activation": "relu"}
@@ -519,7 +543,9 @@ CHAIN_CASES = [("batch", 8, "relu", "full", 0.0, 0.0), ("batch", 8, "relu", "ful
                ("batch", 8, "tanh", "frozen", -0.5, 0.0), ("group", 8, "relu", "full", 0.0, 0.0),
                ("group", 8, "tanh", "frozen", 0.0, 0.0), ("rms", 8, "gelu", "full", 0.5, 0.0),
                ("group", 16, "relu", "full", 0.7, 0.0), ("batch", 8, "relu", "full", 0.0, 0.1),
-               ("group", 8, "relu", "full", 0.0, 0.5), ("rms", 4, "relu", "frozen", 0.0, 0.3)]
+               ("group", 8, "relu", "full", 0.0, 0.5), ("rms", 4, "relu", "frozen", 0.0, 0.3),
+               ("batch", 8, "relu", "full", 0.5, 0.1), ("batch", 8, "tanh", "frozen", -0.3, 0.2),
+               ("group", 16, "tanh", "full", 0.0, 0.3), ("rms", 8, "gelu", "full", 0.5, 0.2)]
 
 
 @pytest.mark.slow

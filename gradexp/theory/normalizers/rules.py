@@ -13,7 +13,7 @@ import math
 import numpy as np
 from scipy import special
 
-__all__ = ["coordinate_rule", "shifted_pair_rule", "radial_moments"]
+__all__ = ["coordinate_rule", "shifted_pair_rule", "radial_moments", "radial_nodes"]
 
 #: nodes per panel of the one-coordinate rule and of the outer (χ) and inner (ψ) pair rules
 _N_LINE = 40
@@ -190,20 +190,37 @@ def _chi2_expect(n: float, c: float, kind: str) -> float:
     e^{-45} of its bound. Infinite when c = 0 and the bound :math:`X^{-k}` is not integrable.
     """
     f, k = _RADIAL[kind]
-    hn = 0.5 * n
-    if c == 0.0 and hn <= k:
+    if c == 0.0 and 0.5 * n <= k:
         return math.inf
+    x, w = radial_nodes(n, c, k)
+    return float(np.sum(w * f(x, c)))
+
+
+def radial_nodes(n: float, c: float, k: int, h_max: float = 0.25, tail: float = 45.0,
+                 h_sig: float = 6.0):
+    r"""Nodes X and weights of a trapezoid rule for :math:`\mathbb E f(X)`, X ~ χ²_n, in z = log(X/n).
+
+    For integrands analytic in the strip |Im z| < π (poles at X = −c) and bounded by a multiple of
+    :math:`(X + c)^{-k}`; step :math:`\min(h_{max}, \sqrt{2/n}/6)` (error about
+    :math:`e^{-2\pi^2/h}`), range where the integrand exceeds :math:`e^{-tail}` of its bound.
+    The log-density :math:`\tfrac n2(z - \mathrm{expm1}\,z) + \tfrac12\log\frac{n}{4\pi} - r(\tfrac n2)`
+    (r the Stirling remainder) has no cancellation at large n.
+
+    References
+    ----------
+    Trefethen & Weideman, "The exponentially convergent trapezoidal rule", SIAM Review 56 (2014).
+    """
+    hn = 0.5 * n
     sig = math.sqrt(1.0 / hn)
-    h = min(0.25, sig / 6.0)
+    h = min(h_max, sig / h_sig)
     if hn > k:
-        lo = -12.0 * sig - 45.0 / (hn - k)
+        lo = -12.0 * sig - tail / (hn - k)
     else:
-        lo = min(0.0, math.log(c / n)) - 12.0 - 45.0 / hn
+        lo = min(0.0, math.log(c / n)) - 12.0 - tail / hn
     t = 3.0 * math.sqrt(60.0 / hn) + 180.0 / hn + 1.0
     z = np.arange(lo, math.log1p(t) + h, h)
     logp = hn * (z - np.expm1(z)) + 0.5 * math.log(hn / (2 * math.pi)) - _stirling_remainder(hn)
-    x = n * np.exp(z)
-    return float(h * np.sum(np.exp(logp) * f(x, c)))
+    return n * np.exp(z), h * np.exp(logp)
 
 
 def radial_moments(n, u, eps) -> tuple:
