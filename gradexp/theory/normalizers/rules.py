@@ -182,7 +182,7 @@ _RADIAL = {
 def _chi2_expect(n: float, c: float, kind: str) -> float:
     r""":math:`\mathbb E f(X)`, X ~ χ²_n, for the integrands of ``_RADIAL`` (c ≥ 0).
 
-    Trapezoid rule in z = log(X/n): the integrands are analytic in the strip |Im z| < π (the
+    Trapezoid rule in z = log(X/n): the integrands are analytic in the strip Im z ∈ (−π, π) (the
     pole X = −c lies on Im z = π), so the rule converges like :math:`e^{-2\pi^2/h}`; the step
     also resolves the peak of width √(2/n). The log-density
     :math:`\tfrac n2(z - \mathrm{expm1}\,z) + \tfrac12\log\frac{n}{4\pi} - r(\tfrac n2)` (r
@@ -200,8 +200,9 @@ def radial_nodes(n: float, c: float, k: int, h_max: float = 0.25, tail: float = 
                  h_sig: float = 6.0):
     r"""Nodes X and weights of a trapezoid rule for :math:`\mathbb E f(X)`, X ~ χ²_n, in z = log(X/n).
 
-    For integrands analytic in the strip |Im z| < π (poles at X = −c) and bounded by a multiple of
-    :math:`(X + c)^{-k}`; step :math:`\min(h_{max}, \sqrt{2/n}/6)` (error about
+    For integrands analytic in the strip :math:`|\mathrm{Im}\,z| < \pi` (poles at X = −c) and
+    bounded by a multiple of :math:`(X + c)^{-k}`; step :math:`\min(h_{max}, \sqrt{2/n}/h_{sig})`
+    (error about
     :math:`e^{-2\pi^2/h}`), range where the integrand exceeds :math:`e^{-tail}` of its bound.
     The log-density :math:`\tfrac n2(z - \mathrm{expm1}\,z) + \tfrac12\log\frac{n}{4\pi} - r(\tfrac n2)`
     (r the Stirling remainder) has no cancellation at large n.
