@@ -10,14 +10,15 @@ import functools
 import math
 
 import numpy as np
+from scipy import special
 
 from ..._validate import as_float_array, check_choice, check_real
-from ...activations import DROPOUT, Activation, get_activation
-from ...gaussian import gaussian_expectation
+from ...activations import DROPOUT, RELU, Activation, get_activation
+from ...gaussian import gaussian_expectation, scaled_partial_moments
 from ..explosion import activation_factor
 from ..finite_size import (_closed_moments, _homogeneous_slope, finite_batch_expansion,
                            finite_batch_factor)
-from .rules import coordinate_rule, radial_moments, shifted_pair_rule
+from .rules import coordinate_rule, radial_moments, radial_nodes, shifted_pair_rule
 
 __all__ = ["NORMS", "BACKWARDS", "WEIGHT_VAR", "normalizer_factor", "normalizer_moments",
            "normalizer_expansion", "forward_fixed_point"]
@@ -26,6 +27,8 @@ NORMS = ("batch", "group", "rms")
 BACKWARDS = ("full", "frozen")
 #: weight variance σ_w² (times 1/fan_in) of the Gaussian linear layers: He scaling
 WEIGHT_VAR = 2.0
+#: nodes per panel of the pair rule inside the radial average (ε > 0, any φ and shift)
+_N_GENERAL = 28
 
 
 # ============================================================================ validation
@@ -45,14 +48,6 @@ def _as_sizes(size) -> np.ndarray:
 def _dims(norm: str, N):
     """(n, kappa): the sphere dimension n and the frozen-backward excess of the inverse chi²."""
     return (N - 1.0, 3.0) if norm in ("batch", "group") else (N * 1.0, 2.0)
-
-
-def _check_eps_support(act: Activation, shift: float, eps: float) -> None:
-    if eps > 0 and (shift != 0.0 or (act.code != DROPOUT and _homogeneous_slope(act) is None)):
-        raise NotImplementedError(
-            f"eps > 0 is implemented for positively homogeneous activations (relu, leaky_relu, "
-            f"identity, dropout) at shift = 0 only; got eps={eps}, activation={act.name!r}, "
-            f"shift={shift}")
 
 
 def _closed(act: Activation, shift: float) -> bool:
@@ -120,7 +115,8 @@ def normalizer_moments(norm, size, activation="relu", *, shift=0.0, **params) ->
     resp. of :math:`\mathbb R^G`). ``"batch"`` adds the pair moments ``O``, ``A12``, ``K`` and
     ``alpha`` = E2 − K of :func:`gradexp.theory.finite_size.finite_batch_moments`. Closed forms
     for homogeneous activations at s = 0 and for the identity and dropout at every s;
-    otherwise :func:`coordinate_rule` / :func:`shifted_pair_rule` (finite sizes ≥ 4 for
+    otherwise :func:`~gradexp.theory.normalizers.rules.coordinate_rule` /
+    :func:`~gradexp.theory.normalizers.rules.shifted_pair_rule` (finite sizes ≥ 4 for
     ``"batch"`` and ``"group"``, ≥ 3 for ``"rms"``). Size inf gives the Gaussian values.
 
     References
@@ -288,12 +284,118 @@ def _factor_eps(norm, N, mom, backward, eps):
     return WEIGHT_VAR / N * (R1 * N * D2 - Rb * A2)
 
 
-def _limit(norm, act, shift):
-    """The N → ∞ factor: BN, D2/α = activation_factor(φ, s, 1); group and rms, D2/E2."""
+def _direction_moments(norm, N, act, shift, xi, forward_only=False):
+    """Moments of φ(ξ y0 + s) over the unit-scale direction y0 (√N times a uniform unit vector):
+    D2, A2 = E y0²φ'², E2 (and O, A12 with y0, alpha for batch); kinks at y0 = (k − s)/ξ.
+    ``forward_only``: only alpha (batch) or E2 (group, rms)."""
+    breaks = tuple(float((k - shift) / xi) for k in act.kinks)
     if norm == "batch":
-        return float(activation_factor(act, shift, 1.0))
+        y1, y2, w = shifted_pair_rule(int(N), breaks, _N_GENERAL, _N_GENERAL)
+        f1, f2 = act.value(xi * y1 + shift), act.value(xi * y2 + shift)
+        if forward_only:
+            c1, c2 = f1 - f1 @ w, f2 - f2 @ w
+            return {"alpha": w @ (c1 * c1) - w @ (c1 * c2)}
+        d1, d2 = act.deriv(xi * y1 + shift), act.deriv(xi * y2 + shift)
+        c1, c2 = f1 - f1 @ w, f2 - f2 @ w
+        return {"D2": w @ (d1 * d1), "O": w @ (d1 * d2), "A2": w @ (y1 * y1 * d1 * d1),
+                "A12": w @ (y1 * d1 * y2 * d2), "alpha": w @ (c1 * c1) - w @ (c1 * c2)}
+    n, _ = _dims(norm, N)
+    y, w = coordinate_rule(n, breaks)
+    f = act.value(xi * y + shift)
+    if forward_only:
+        return {"E2": w @ (f * f)}
+    d = act.deriv(xi * y + shift)
+    return {"D2": w @ (d * d), "A2": w @ (y * y * d * d), "E2": w @ (f * f)}
+
+
+def _radial_average(norm, N, act, shift, v, eps, forward_only=False):
+    """Radial nodes at pre-norm scale v: weights, 1/σ², ξ², and the direction moments per node."""
+    n, _ = _dims(norm, N)
+    u = v / N
+    c = eps / u if u > 0 else math.inf
+    if not math.isfinite(c):
+        return (np.ones(1), np.array([1.0 / eps]), np.zeros(1),
+                [_direction_moments(norm, N, act, shift, 1e-300, forward_only)])
+    x, w = radial_nodes(n, c, 1, h_max=0.3, tail=40.0, h_sig=3.0)
+    inv = 1.0 / (u * x + eps)
+    xi2 = u * x * inv
+    xi = np.sqrt(xi2)
+    mom = [_direction_moments(norm, N, act, shift, float(t), forward_only) for t in xi]
+    return w, inv, xi2, mom
+
+
+def _factor_eps_general(norm, N, act, shift, eps, backward):
+    r"""The factor with ε > 0 for any activation and shift (the radius does not separate).
+
+    Forward: :math:`v = \sigma_w^2\,\mathbb E_X A(\xi)` with A = α (batch) or :math:`E_2`
+    (group, rms) of φ(ξ y₀ + s); backward: the ε formulas of :func:`normalizer_factor` with the
+    moments taken inside the radial expectation, e.g. group
+    :math:`\frac{\sigma_w^2}{G}\mathbb E_X\big[\sigma^{-2}((G-1)D_2(\xi) - \xi^2(2-\xi^2)A_2(\xi))\big]`.
+    """
+    from scipy.optimize import brentq
+
+    key = "alpha" if norm == "batch" else "E2"
+
+    def g(v):
+        w, _, _, mom = _radial_average(norm, N, act, shift, v, eps, forward_only=True)
+        return WEIGHT_VAR * float(sum(wi * m[key] for wi, m in zip(w, mom))) - v
+
+    hi = WEIGHT_VAR * max(1.0, _direction_moments(norm, N, act, shift, 1.0)[key]) * 4.0
+    while g(hi) > 0:
+        hi *= 4.0
+    # the largest fixed point (the one reached from any larger initial scale): scan down
+    lo, found = hi, False
+    for _ in range(70):  # down to hi * 1.5**-70 = hi * 4.6e-13
+        lo, prev = lo / 1.5, lo
+        if g(lo) > 0:
+            found = True
+            break
+    v = float(brentq(g, lo, prev, xtol=1e-300, rtol=1e-14, maxiter=300)) if found else 0.0
+    w, inv, xi2, mom = _radial_average(norm, N, act, shift, v, eps)
+    beta = xi2 * (2.0 - xi2)
+    D2 = np.array([m["D2"] for m in mom])
+    A2 = np.array([m["A2"] for m in mom])
+    if backward == "frozen":
+        return WEIGHT_VAR * float(np.sum(w * inv * D2))
+    if norm == "batch":
+        O = np.array([m["O"] for m in mom])
+        A12 = np.array([m["A12"] for m in mom])
+        T0 = (N - 2.0) * D2 + (D2 + (N - 1.0) * O) / N
+        T1 = (N - 1.0) / N * (A2 - A12)
+        return WEIGHT_VAR / (N - 1.0) * float(np.sum(w * inv * (T0 - beta * T1)))
+    k = N - 1.0 if norm == "group" else N
+    return WEIGHT_VAR / N * float(np.sum(w * inv * (k * D2 - beta * A2)))
+
+
+def _limit(norm, act, shift):
+    r"""The N → ∞ factor: BN, D2/α = activation_factor(φ, s, 1); group and rms, D2/E2.
+
+    ReLU (group, rms) in closed form without underflow: with t = −s,
+    :math:`D_2/E_2 = \Phi(s)/((1+s^2)\Phi(s) + s\varphi(s))` for s ≥ 0 and
+    :math:`I_0(t)/I_2(t)` (scaled partial moments) for s < 0.
+    """
+    if norm == "batch":
+        try:
+            return float(activation_factor(act, shift, 1.0))
+        except ValueError as err:
+            raise ValueError(f"shift out of range at size inf: {err}") from None
+    if act.code == RELU:
+        if shift >= 0:
+            p = float(special.ndtr(shift))
+            return p / ((1 + shift * shift) * p + shift * math.exp(-0.5 * shift * shift) / math.sqrt(2 * math.pi))
+        i0, _, i2 = scaled_partial_moments(-shift)
+        return float(i0) / float(i2)
     g = _gaussian_moments(act, shift)
+    if not g["E2"] > 0:
+        raise ValueError(f"shift={shift}: phi(g + shift) vanishes in double precision, the factor is 0/0")
     return g["D2"] / g["E2"]
+
+
+def _check_degenerate(out, shift):
+    if np.isnan(out).any():
+        raise ValueError(f"shift={shift} leaves phi(y + shift) identically zero (or constant) on the "
+                         "support of the normalized output: the forward signal and the factor are 0/0")
+    return out
 
 
 def normalizer_factor(norm, size, activation="relu", *, shift=0.0, eps=0.0, backward="full",
@@ -318,14 +420,16 @@ def normalizer_factor(norm, size, activation="relu", *, shift=0.0, eps=0.0, back
     positively homogeneous φ at s = 0 (all sizes, every ε): GN full (G − 2)/(G − 3), frozen
     G/(G − 3); RMS full (G − 1)/(G − 2), frozen G/(G − 2), whatever the slope.
 
-    With ε > 0 (homogeneous φ and s = 0 only; otherwise NotImplementedError) the divisor is
-    :math:`\sqrt{\hat\sigma^2 + \varepsilon}` and the factor depends on ε/σ_w² (with σ_w² = 2):
+    With ε > 0 the divisor is :math:`\sqrt{\hat\sigma^2 + \varepsilon}` and the factor depends on
+    ε/σ_w² (with σ_w² = 2). For homogeneous φ at s = 0 the radius separates:
     :math:`\lambda = \sigma_w^2 R_1 D_2` (frozen), and e.g. for BN full
     :math:`\lambda = \frac{\sigma_w^2}{B-1}\big(R_1 T_0 - R_\beta T_1\big)`,
     :math:`T_0 = (B-2)D_2 + (D_2 + (B-1)O)/B`, :math:`T_1 = \frac{B-1}{B}(A_2 - A_{12})`,
-    with :math:`R_1, R_\beta` of :func:`radial_moments` at the fixed point of
-    :func:`forward_fixed_point` (ε = 0 recovers the formulas above). ε > 0 makes sizes 2 and 3
-    finite.
+    with :math:`R_1, R_\beta` of :func:`~gradexp.theory.normalizers.rules.radial_moments` at the
+    fixed point of :func:`forward_fixed_point` (ε = 0 recovers the formulas above); ε > 0 then
+    makes sizes 2 and 3 finite. For other φ or s ≠ 0 the moments are recomputed at every radius
+    (``_factor_eps_general``: sizes ≥ 4, ≥ 3 for rms; the largest forward fixed point; a
+    second or so per size, up to ~20 s for BatchNorm with a kinked φ and a shift).
 
     Parameters
     ----------
@@ -338,10 +442,11 @@ def normalizer_factor(norm, size, activation="relu", *, shift=0.0, eps=0.0, back
         :func:`gradexp.finite_batch_factor`.
     activation : a name of :mod:`gradexp.activations` or an Activation; ``**params`` its
         parameter (``slope``, ``alpha``, ``keep_prob``). Non-closed cases use cached Gauss rules
-        (:func:`coordinate_rule`, :func:`shifted_pair_rule`), relative accuracy ≤ 1e-10.
+        (:func:`~gradexp.theory.normalizers.rules.coordinate_rule`,
+        :func:`~gradexp.theory.normalizers.rules.shifted_pair_rule`), relative accuracy ≤ 1e-10.
     shift : real s added to the normalized output before φ (BatchNorm's β; also allowed for
         group/rms). Not NaN, finite.
-    eps : ε ≥ 0 in the divisor, in units where σ_w² = 2.
+    eps : ε ≥ 0 in the divisor, in units where σ_w² = 2 (finite; NaN refused).
     backward : ``"full"`` or ``"frozen"``.
 
     Returns
@@ -368,13 +473,13 @@ def normalizer_factor(norm, size, activation="relu", *, shift=0.0, eps=0.0, back
     act = get_activation(activation, **params)
     s = check_real(shift, "shift")
     e = check_real(eps, "eps", lo=0.0)
-    _check_eps_support(act, s, e)
     N = _as_sizes(size)
     scalar = N.ndim == 0
     N = np.atleast_1d(N)
     out = np.empty(N.shape)
     fin = np.isfinite(N)
-    out[~fin] = _limit(norm, act, s)
+    if np.any(~fin):
+        out[~fin] = _limit(norm, act, s)
     if e == 0.0:
         n, _ = _dims(norm, N)
         if norm == "batch" and s == 0.0:
@@ -390,17 +495,26 @@ def normalizer_factor(norm, size, activation="relu", *, shift=0.0, eps=0.0, back
         ok = fin & ~small
         if np.any(ok):
             mom = normalizer_moments(norm, N[ok], act, shift=s)
-            out[ok] = _factor_eps0(norm, N[ok], mom, backward)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[ok] = _check_degenerate(_factor_eps0(norm, N[ok], mom, backward), s)
     else:
         idx = np.flatnonzero(fin)
         if idx.size:
-            mom = normalizer_moments(norm, N[idx], act, shift=s)
-            for j, i in enumerate(idx):
-                m = {k: float(v[j]) for k, v in mom.items()}
-                out[i] = _factor_eps(norm, float(N[i]), m, backward, e)
-        if np.any(~fin):
-            # ε is negligible against the pre-norm scale, which stays of order 1 as N → ∞
-            out[~fin] = _limit(norm, act, s)
+            if _closed(act, s) and (s == 0.0 or act.code == DROPOUT):
+                mom = normalizer_moments(norm, N[idx], act, shift=s)
+                for j, i in enumerate(idx):
+                    m = {k: float(v[j]) for k, v in mom.items()}
+                    out[i] = _factor_eps(norm, float(N[i]), m, backward, e)
+            else:
+                small = (N[idx] < 4) if norm == "batch" else (_dims(norm, N[idx])[0] < 3)
+                if np.any(small):
+                    raise ValueError(f"size must be >= {4 if norm != 'rms' else 3} for eps > 0 with "
+                                     f"activation {act.name!r} and shift {s} (sphere rules), got {size!r}")
+                for i in idx:
+                    out[i] = _factor_eps_general(norm, float(N[i]), act, s, e, backward)
+        # at N = ∞ the pre-norm scale stays of order 1 and ε/N → 0: the ε = 0 limit (set above)
+    with np.errstate(invalid="ignore"):
+        out = _check_degenerate(out, s)
     return float(out[0]) if scalar else out.reshape(np.shape(size))
 
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 from scipy import special
 
-__all__ = ["coordinate_rule", "shifted_pair_rule", "radial_moments"]
+__all__ = ["coordinate_rule", "shifted_pair_rule", "radial_moments", "radial_nodes"]
 
 #: nodes per panel of the one-coordinate rule and of the outer (χ) and inner (ψ) pair rules
 _N_LINE = 40
@@ -35,7 +35,6 @@ def _panels(lo: float, hi: float, breaks, n_split: int) -> list[float]:
     return sorted(pts)
 
 
-@functools.lru_cache(maxsize=512)
 def coordinate_rule(n: float, breaks_y: tuple = (), n_node: int = _N_LINE):
     r"""Rule for one coordinate :math:`y_1 = \sqrt n\,t` of :math:`\sqrt N` times a uniform unit
     vector of an n-dimensional subspace (density of t :math:`\propto (1-t^2)^{(n-3)/2}`).
@@ -52,6 +51,11 @@ def coordinate_rule(n: float, breaks_y: tuple = (), n_node: int = _N_LINE):
     """
     if n < 2:
         raise ValueError(f"n must be >= 2 for the coordinate rule, got {n}")
+    return _coordinate_rule(float(n), tuple(float(b) for b in breaks_y), int(n_node))
+
+
+@functools.lru_cache(maxsize=512)
+def _coordinate_rule(n: float, breaks_y: tuple, n_node: int):
     m = n - 2.0
     cmax = _cut(m)
     rn = math.sqrt(n)
@@ -72,7 +76,6 @@ def coordinate_rule(n: float, breaks_y: tuple = (), n_node: int = _N_LINE):
     return y, w
 
 
-@functools.lru_cache(maxsize=512)
 def shifted_pair_rule(batch: int, breaks_y: tuple = (), n_chi: int = _N_CHI, n_psi: int = _N_PSI):
     r"""Rule for a pair :math:`(y_1, y_2)` of BN outputs at the symmetric fixed point, exact
     across the kink lines :math:`y_1 = k`, :math:`y_2 = k` for k in ``breaks_y``.
@@ -95,6 +98,11 @@ def shifted_pair_rule(batch: int, breaks_y: tuple = (), n_chi: int = _N_CHI, n_p
     B = int(batch)
     if B < 4:
         raise ValueError(f"batch must be >= 4 for the pair rule, got {batch}")
+    return _shifted_pair_rule(B, tuple(float(b) for b in breaks_y), int(n_chi), int(n_psi))
+
+
+@functools.lru_cache(maxsize=512)
+def _shifted_pair_rule(B: int, breaks_y: tuple, n_chi: int, n_psi: int):
     m1, m2 = B - 3.0, B - 4.0
     cmax, pmax = _cut(m1), _cut(m2)
     rb = math.sqrt(B - 1.0)
@@ -174,7 +182,7 @@ _RADIAL = {
 def _chi2_expect(n: float, c: float, kind: str) -> float:
     r""":math:`\mathbb E f(X)`, X ~ χ²_n, for the integrands of ``_RADIAL`` (c ≥ 0).
 
-    Trapezoid rule in z = log(X/n): the integrands are analytic in the strip |Im z| < π (the
+    Trapezoid rule in z = log(X/n): the integrands are analytic in the strip Im z ∈ (−π, π) (the
     pole X = −c lies on Im z = π), so the rule converges like :math:`e^{-2\pi^2/h}`; the step
     also resolves the peak of width √(2/n). The log-density
     :math:`\tfrac n2(z - \mathrm{expm1}\,z) + \tfrac12\log\frac{n}{4\pi} - r(\tfrac n2)` (r
@@ -182,20 +190,38 @@ def _chi2_expect(n: float, c: float, kind: str) -> float:
     e^{-45} of its bound. Infinite when c = 0 and the bound :math:`X^{-k}` is not integrable.
     """
     f, k = _RADIAL[kind]
-    hn = 0.5 * n
-    if c == 0.0 and hn <= k:
+    if c == 0.0 and 0.5 * n <= k:
         return math.inf
+    x, w = radial_nodes(n, c, k)
+    return float(np.sum(w * f(x, c)))
+
+
+def radial_nodes(n: float, c: float, k: int, h_max: float = 0.25, tail: float = 45.0,
+                 h_sig: float = 6.0):
+    r"""Nodes X and weights of a trapezoid rule for :math:`\mathbb E f(X)`, X ~ χ²_n, in z = log(X/n).
+
+    For integrands analytic in the strip :math:`|\mathrm{Im}\,z| < \pi` (poles at X = −c) and
+    bounded by a multiple of :math:`(X + c)^{-k}`; step :math:`\min(h_{max}, \sqrt{2/n}/h_{sig})`
+    (error about
+    :math:`e^{-2\pi^2/h}`), range where the integrand exceeds :math:`e^{-tail}` of its bound.
+    The log-density :math:`\tfrac n2(z - \mathrm{expm1}\,z) + \tfrac12\log\frac{n}{4\pi} - r(\tfrac n2)`
+    (r the Stirling remainder) has no cancellation at large n.
+
+    References
+    ----------
+    Trefethen & Weideman, "The exponentially convergent trapezoidal rule", SIAM Review 56 (2014).
+    """
+    hn = 0.5 * n
     sig = math.sqrt(1.0 / hn)
-    h = min(0.25, sig / 6.0)
+    h = min(h_max, sig / h_sig)
     if hn > k:
-        lo = -12.0 * sig - 45.0 / (hn - k)
+        lo = -12.0 * sig - tail / (hn - k)
     else:
-        lo = min(0.0, math.log(c / n)) - 12.0 - 45.0 / hn
+        lo = min(0.0, math.log(c / n)) - 12.0 - tail / hn
     t = 3.0 * math.sqrt(60.0 / hn) + 180.0 / hn + 1.0
     z = np.arange(lo, math.log1p(t) + h, h)
     logp = hn * (z - np.expm1(z)) + 0.5 * math.log(hn / (2 * math.pi)) - _stirling_remainder(hn)
-    x = n * np.exp(z)
-    return float(h * np.sum(np.exp(logp) * f(x, c)))
+    return n * np.exp(z), h * np.exp(logp)
 
 
 def radial_moments(n, u, eps) -> tuple:
