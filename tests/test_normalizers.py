@@ -9,6 +9,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 
+import gradexp
 from gradexp import explosion_factor, finite_batch_factor
 from gradexp.activations import get_activation
 from gradexp.theory import normalizers as nz
@@ -583,3 +584,19 @@ def test_activation_vanishing_on_the_support_is_an_error():
     with pytest.raises(ValueError, match="shift"):
         normalizer_factor("batch", math.inf, "tanh", shift=6.0)  # outside the quadrature domain
     assert math.isfinite(normalizer_factor("batch", 8, "tanh", shift=6.0))  # finite sizes are fine
+
+
+@pytest.mark.parametrize("norm", ["batch", "group", "rms"])
+@pytest.mark.parametrize("activation", ["relu", "tanh", "gelu"])
+@pytest.mark.parametrize("backward", ["full", "frozen"])
+def test_large_size_seam(norm, activation, backward):
+    """Either side of LARGE_SIZE (exact rules below, λ∞ + c1/N above) the factor moves by what
+    c1/N says, to the quadrature's accuracy, and sizes far beyond the double's integers work."""
+    from gradexp.theory.normalizers.factor import LARGE_SIZE
+
+    lam, c1 = gradexp.normalizer_expansion(norm, activation, backward=backward)
+    below, above = gradexp.normalizer_factor(norm, [LARGE_SIZE, LARGE_SIZE + 1e4], activation, backward=backward)
+    predicted = c1 * (1 / LARGE_SIZE - 1 / (LARGE_SIZE + 1e4))
+    assert abs((below - above) - predicted) <= 2e-14 * lam
+    far = gradexp.normalizer_factor(norm, [1e30, 1e300], activation, backward=backward)
+    assert np.all(far == lam + c1 / np.array([1e30, 1e300]))

@@ -60,6 +60,19 @@ def depth_to_growth(factor, growth=10.0):
     return float(out) if out.ndim == 0 else out
 
 
+def _names(value, name: str) -> tuple[str, ...]:
+    """A name or a sequence of names (TypeError naming the argument otherwise)."""
+    if isinstance(value, str):
+        return (value,)
+    try:
+        out = tuple(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a name or a sequence of names, got {value!r}") from None
+    if not out or not all(isinstance(v, str) for v in out):
+        raise TypeError(f"{name} must be a non-empty sequence of names, got {value!r}")
+    return out
+
+
 def design_map(sizes=(4, 8, 16, 32, 64, 128, 256, 512, 1024), norms=NORMS,
                activations=DEFAULT_ACTIVATIONS, *, depth=50, max_growth=10.0, growths=(10.0, 1e6),
                shift=0.0, eps=0.0, backward="full") -> dict:
@@ -90,6 +103,9 @@ def design_map(sizes=(4, 8, 16, 32, 64, 128, 256, 512, 1024), norms=NORMS,
     ((2, 1, 2), True)
     """
     N = as_float_array(sizes, "sizes").ravel()
+    if N.size == 0 or np.any(np.isnan(N)) or np.any(N < 2) or np.any(N[np.isfinite(N)] != np.floor(N[np.isfinite(N)])):
+        raise ValueError(f"sizes must be integers >= 2 (or inf), got {sizes!r}")
+    norms, activations = _names(norms, "norms"), _names(activations, "activations")
     for k in norms:
         if k not in NORMS:
             raise ValueError(f"norms must be a subset of {NORMS}, got {k!r}")

@@ -32,6 +32,10 @@ _N_GENERAL = 28
 
 
 # ============================================================================ validation
+#: above this size the two-term expansion λ∞ + c1/N replaces the exact rules (ε = 0)
+LARGE_SIZE = 1e8
+
+
 def _as_sizes(size) -> np.ndarray:
     """Sizes as a float array: integers >= 2 or +inf; ValueError/TypeError naming ``size``."""
     if isinstance(size, (bool, np.bool_, str)) or (isinstance(size, np.ndarray) and size.dtype.kind not in "iuf"):
@@ -480,9 +484,22 @@ def normalizer_factor(norm, size, activation="relu", *, shift=0.0, eps=0.0, back
     fin = np.isfinite(N)
     if np.any(~fin):
         out[~fin] = _limit(norm, act, s)
+    big = fin & (N > LARGE_SIZE)
+    if np.any(big):
+        if e > 0.0:
+            raise ValueError(f"size must be <= {LARGE_SIZE:.0e} for eps > 0 (the forward fixed point is solved "
+                             f"per size), got {size!r}")
+        # λ∞ + c1/N: the neglected O(N⁻²) term is below 1e-16 relative here, where the sphere
+        # rules and the chi-square weights would lose everything to rounding
+        lam, c1 = normalizer_expansion(norm, act, shift=s, backward=backward)
+        out[big] = lam + c1 / N[big]
+        fin = fin & ~big
+        if not np.any(fin):
+            out = _check_degenerate(out, s)
+            return float(out[0]) if scalar else out.reshape(np.shape(size))
     if e == 0.0:
         n, _ = _dims(norm, N)
-        if norm == "batch" and s == 0.0:
+        if norm == "batch" and s == 0.0 and np.any(fin):
             out[fin] = finite_batch_factor(N[fin], act,
                                            bn_backward="full" if backward == "full" else "simplified")
             return float(out[0]) if scalar else out.reshape(np.shape(size))
