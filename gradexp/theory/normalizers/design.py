@@ -114,6 +114,8 @@ def design_map(sizes=(4, 8, 16, 32, 64, 128, 256, 512, 1024), norms=NORMS,
     D = check_int(depth, "depth", lo=1)
     mg = check_real(max_growth, "max_growth", lo=1.0)
     gs = as_float_array(growths, "growths").ravel()
+    if gs.size == 0 or not np.all(gs > 1) or not np.all(np.isfinite(gs)):
+        raise ValueError(f"growths must be finite numbers > 1, got {growths!r}")
     K, A, S = len(norms), len(activations), len(N)
     fac = np.empty((K, A, S))
     for i, k in enumerate(norms):
