@@ -76,7 +76,9 @@ from .finite_size import finite_batch_factor
 __all__ = ["MEASURED", "finite_width_coefficient", "finite_width_factor", "gram_contraction",
            "gram_fluctuation", "identity_simplified_a"]
 
-_BACKWARDS = ("full", "simplified")
+_BACKWARDS = ("full", "simplified")  # the chain's names (gradexp.mc.simulate_chain's bn_backward)
+#: public name (as gradexp.normalizer_factor's ``backward``) -> the chain's name
+_BACKWARD_NAMES = {"full": "full", "frozen": "simplified"}
 _NORMS = ("batch",)
 
 # ---------------------------------------------------------------------------- generated data
@@ -175,7 +177,7 @@ def finite_width_coefficient(batch, activation="relu", *, backward="full") -> di
     of :data:`MEASURED` (B = 8, 16, 32, 64; errors interpolated the same way, so between
     tabulated batches they are indicative). ``batch`` outside [8, 64] is a ValueError.
     """
-    backward = check_choice(backward, "backward", _BACKWARDS)
+    backward = _BACKWARD_NAMES[check_choice(backward, "backward", tuple(_BACKWARD_NAMES))]
     key = (str(activation), backward)
     if key not in MEASURED:
         raise ValueError(f"activation must be one of {sorted({k[0] for k in MEASURED})} "
@@ -216,14 +218,16 @@ def finite_width_factor(batch, width, activation="relu", *, norm="batch", backwa
     width : int ≥ 2.
     activation : ``"relu"`` or ``"identity"``.
     norm : ``"batch"``.
-    backward : ``"full"`` or ``"simplified"``.
+    backward : ``"full"`` (through the batch statistics) or ``"frozen"`` (statistics held
+        constant; the chain's ``bn_backward="simplified"``), as :func:`gradexp.normalizer_factor`.
 
     References
     ----------
-    Yang et al., ICLR 2019 (the infinite-width factor); measured in gradexp (issue 23).
+    Yang et al., ICLR 2019 (the infinite-width factor); the coefficient measured by gradexp's
+    chains (:mod:`gradexp.experiments.finite_width`).
     """
     check_choice(norm, "norm", _NORMS)
     d = check_int(width, "width", 2)
     c = finite_width_coefficient(batch, activation, backward=backward)
-    lam = float(finite_batch_factor(int(batch), activation, bn_backward=backward))
+    lam = float(finite_batch_factor(int(batch), activation, bn_backward=_BACKWARD_NAMES[backward]))
     return lam * (1.0 + c["a"] / d)
