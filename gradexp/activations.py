@@ -93,7 +93,7 @@ def scalar_value(code: int, a: float, x: float) -> float:
 
     References
     ----------
-    Paik & Choi (paper ``000``), Figure 1 (right): the activations compared; Hendrycks & Gimpel (2016) for GELU, Elfwing et al. (2018) for SiLU, Clevert et al. (2016) for ELU.
+    Paik & Choi [paik-choi-v2], Figure 1 (right): the activations compared; Hendrycks & Gimpel (2016) for GELU, Elfwing et al. (2018) for SiLU, Clevert et al. (2016) for ELU.
     """
     if code == RELU:
         return x if x > 0.0 else 0.0
@@ -229,7 +229,7 @@ def get_activation(activation="relu", **params) -> Activation:
 
     References
     ----------
-    Paik & Choi (paper ``000``), Figure 1 (right) and Figure 2b (dropout as activation).
+    Paik & Choi [paik-choi-v2], Figure 1 (right) and Figure 2b (dropout as activation).
     """
     if isinstance(activation, Activation):
         if params:

@@ -274,7 +274,7 @@ def scaled_partial_moments(t):
 
     References
     ----------
-    DLMF 12.5.1 (I_n(t) = n! e^{t²/4} U(n+1/2, t)); Laplace's continued fraction for the Mills ratio (Abramowitz & Stegun, eq. 26.2.14). Used for Paik & Choi (paper ``000``), Prop. 2.1, eqs. 1-2.
+    DLMF 12.5.1 (I_n(t) = n! e^{t²/4} U(n+1/2, t)); Laplace's continued fraction for the Mills ratio (Abramowitz & Stegun, eq. 26.2.14). Used for Paik & Choi [paik-choi-v2], Prop. 2.1, eqs. 1-2.
     """
     t = as_float_array(t, "t")
     tb = np.atleast_1d(t).astype(float)
@@ -330,7 +330,7 @@ def relu_covariance(rho):
 
     References
     ----------
-    Cho & Saul (2009), arc-cosine kernel of degree 1; used in Paik & Choi (paper ``000``), Thm 2.8's setting.
+    Cho & Saul (2009), arc-cosine kernel of degree 1; used in Paik & Choi [paik-choi-v2], Thm 2.8's setting.
     """
     return _out(np.asarray(relu_kernel(rho)) - 1.0 / (2.0 * np.pi))
 

@@ -21,12 +21,36 @@ def _store(tmp_path, monkeypatch):
 
 def test_there_are_python_examples():
     assert len(BLOCKS) >= 2
+    assert len(_ARROW.findall(TEXT)) >= 10  # the stated values are checked
+
+
+#: ``expression  # → 1.2345…: words``: the numbers after the arrow are what the expression gives
+_ARROW = re.compile(r"^(?P<expr>[^#=\n][^#\n]*?)\s+# → (?P<value>\(?[-+\d.e]+(?:, [-+\d.e]+)*\)?)", re.M)
+_NUMBER = re.compile(r"[-+]?\d+\.\d+(?:e[-+]?\d+)?|[-+]?\d+(?:e[-+]?\d+)?")
+
+
+def _flat(value):
+    if isinstance(value, (tuple, list)):
+        for v in value:
+            yield from _flat(v)
+    else:
+        yield float(value)
 
 
 @pytest.mark.parametrize("k", range(len(BLOCKS)))
 def test_each_block_runs_alone(k):
+    if re.search(r"^import torch", BLOCKS[k], re.M):
+        pytest.importorskip("torch")
     ns: dict = {}
     exec(compile(BLOCKS[k], f"README.md block {k}", "exec"), ns)  # noqa: S102 - a fresh namespace per block
+    for m in _ARROW.finditer(BLOCKS[k]):  # every stated value, to the digits shown
+        got = list(_flat(eval(m.group("expr"), ns)))  # noqa: S307 - the README's own expression
+        stated = _NUMBER.findall(m.group("value"))
+        assert len(stated) == len(got), (m.group(0), got)
+        for s, g in zip(stated, got):
+            digits = len(s.split("e")[0].split(".")[1]) if "." in s else 0
+            exp = int(s.split("e")[1]) if "e" in s else 0
+            assert abs(g - float(s)) <= 0.5 * 10.0 ** (exp - digits) * (1 + 1e-12), (m.group(0), g)
     if "res" in ns:
         _check_expected_rate(ns["res"])
     if k == 0:

@@ -73,7 +73,7 @@ def explosion_factor_asymptotic(R):
 
     References
     ----------
-    Paik & Choi (paper ``000``), Theorem 2.2, eq. 4 and Corollary 2.3 (C(R) → ∞ as R → −∞);
+    Paik & Choi [paik-choi-v2], Theorem 2.2, eq. 4 and Corollary 2.3 (C(R) → ∞ as R → −∞);
     the expansion is derived in gradexp (checked with sympy in ``tests/test_explosion.py``).
 
     Examples
@@ -120,7 +120,7 @@ def explosion_factor(R):
 
     References
     ----------
-    Paik & Choi (paper ``000``), Theorem 2.2, eq. 4; Corollary 2.3 (limits); Appendix,
+    Paik & Choi [paik-choi-v2], Theorem 2.2, eq. 4; Corollary 2.3 (limits); Appendix,
     eq. 20 (R = μ/(√2σ)).
 
     Examples
@@ -232,7 +232,7 @@ def activation_factor(activation="relu", mu=0.0, sigma=1.0, **params):
 
     References
     ----------
-    Paik & Choi (paper ``000``), Theorem 2.2 and its proof (Appendix A.2) with the ReLU mask
+    Paik & Choi [paik-choi-v2], Theorem 2.2 and its proof (Appendix A.2) with the ReLU mask
     replaced by φ'; Figure 1 (right) for the activations compared.
 
     Examples
@@ -333,7 +333,7 @@ def correlated_explosion_factor(rho):
 
     References
     ----------
-    Paik & Choi (paper ``000``), Theorem 2.2's ratio (eq. 4's setting) with correlated inputs;
+    Paik & Choi [paik-choi-v2], Theorem 2.2's ratio (eq. 4's setting) with correlated inputs;
     Cho & Saul (2009), arc-cosine kernel of degree 1. Derived in gradexp.
 
     Examples
@@ -373,7 +373,7 @@ def perfectly_correlated_bound() -> float:
 
     References
     ----------
-    Paik & Choi (paper ``000``, later version), Theorem 2.8, eq. 6 and its appendix proof.
+    Paik & Choi (paik-choi-v2, later version), Theorem 2.8, eq. 6 and its appendix proof.
 
     >>> bool(perfectly_correlated_bound() < 1 < jensen_corrected_perfectly_correlated_bound())
     True
@@ -386,7 +386,7 @@ def perfectly_correlated_bound_earlier() -> float:
 
     References
     ----------
-    Paik & Choi, earlier version (paper ``001``), Theorem 2.4.
+    Paik & Choi, earlier version [paik-choi-v1], Theorem 2.4.
     """
     return math.pi / (math.pi + 2.0)
 
@@ -399,7 +399,7 @@ def jensen_corrected_perfectly_correlated_bound() -> float:
 
     References
     ----------
-    Paik & Choi (paper ``000``), Theorem 2.8 (eq. 6) and its proof; the correction is gradexp's.
+    Paik & Choi [paik-choi-v2], Theorem 2.8 (eq. 6) and its proof; the correction is gradexp's.
 
     >>> jensen_corrected_perfectly_correlated_bound() == explosion_factor(0.0)
     True
@@ -438,7 +438,7 @@ def theorem_2_4_probability(d_in, d_out, delta):
 
     References
     ----------
-    Paik & Choi (paper ``000``), Theorem 2.4 and Appendix A.4, eq. 25.
+    Paik & Choi [paik-choi-v2], Theorem 2.4 and Appendix A.4, eq. 25.
 
     Examples
     --------
@@ -488,7 +488,7 @@ def theorem_2_4_upper_factor(d_in, delta, mu_w=0.0, sigma_w=1.0, *, corrected=Fa
 
     References
     ----------
-    Paik & Choi (paper ``000``), Theorem 2.4, eq. 5 and Appendix A.4.
+    Paik & Choi [paik-choi-v2], Theorem 2.4, eq. 5 and Appendix A.4.
 
     Examples
     --------

@@ -72,7 +72,7 @@ def standardized_relu_moments(z):
 
     References
     ----------
-    Paik & Choi (paper ``000``), Proposition 2.1, eqs. 1-2 (with σ = 1).
+    Paik & Choi [paik-choi-v2], Proposition 2.1, eqs. 1-2 (with σ = 1).
 
     Examples
     --------
@@ -129,7 +129,7 @@ def relu_moments(mu, sigma=1.0):
 
     References
     ----------
-    Paik & Choi (paper ``000``), Proposition 2.1, eqs. 1-2.
+    Paik & Choi [paik-choi-v2], Proposition 2.1, eqs. 1-2.
 
     Examples
     --------

@@ -388,7 +388,7 @@ def fuss_catalan_edge(M, *, scale=1.0):
 
     References
     ----------
-    Bjorck, Gomes & Selman (paper ``004``), Theorem 1 and the text after eq. 5.
+    Bjorck, Gomes & Selman [bjorck-gomes-selman], Theorem 1 and the text after eq. 5.
     """
     m = _check_M(M)
     s = float(check_positive(scale, "scale"))
@@ -413,7 +413,7 @@ def fuss_catalan_x(phi, M):
 
     References
     ----------
-    Bjorck, Gomes & Selman (paper ``004``), Appendix D, eq. 9; Haagerup & Möller (2012).
+    Bjorck, Gomes & Selman [bjorck-gomes-selman], Appendix D, eq. 9; Haagerup & Möller (2012).
     """
     m = _check_M(M)
     a = _PI / (m + 1)
@@ -453,7 +453,7 @@ def fuss_catalan_phi(x, M):
 
     References
     ----------
-    Bjorck, Gomes & Selman (paper ``004``), Appendix D, eq. 9.
+    Bjorck, Gomes & Selman [bjorck-gomes-selman], Appendix D, eq. 9.
     """
     m = _check_M(M)
     xa = as_float_array(x, "x")
@@ -497,7 +497,7 @@ def fuss_catalan_pdf(x, M, *, scale=1.0):
 
     References
     ----------
-    Bjorck, Gomes & Selman (paper ``004``), Theorem 1 (eq. 5) and Appendix D (eqs. 9-10); Liu, Wang & Zhang (2016).
+    Bjorck, Gomes & Selman [bjorck-gomes-selman], Theorem 1 (eq. 5) and Appendix D (eqs. 9-10); Liu, Wang & Zhang (2016).
     """
     m, xa, s = _support(x, M, scale)
     shape = np.shape(xa)
@@ -558,7 +558,7 @@ def fuss_catalan_cdf(x, M, *, scale=1.0):
 
     References
     ----------
-    Bjorck, Gomes & Selman (paper ``004``), Appendix D, eqs. 9-10 (integrated in gradexp).
+    Bjorck, Gomes & Selman [bjorck-gomes-selman], Appendix D, eqs. 9-10 (integrated in gradexp).
     """
     return _out(_cdf_sf(x, M, scale)[0])
 
@@ -572,7 +572,7 @@ def fuss_catalan_sf(x, M, *, scale=1.0):
 
     References
     ----------
-    Bjorck, Gomes & Selman (paper ``004``), Appendix D, eqs. 9-10 (integrated in gradexp).
+    Bjorck, Gomes & Selman [bjorck-gomes-selman], Appendix D, eqs. 9-10 (integrated in gradexp).
     """
     return _out(_cdf_sf(x, M, scale)[1])
 
@@ -597,7 +597,7 @@ def fuss_catalan_ppf(q, M, *, scale=1.0):
 
     References
     ----------
-    Bjorck, Gomes & Selman (paper ``004``), Appendix D, eqs. 9-10.
+    Bjorck, Gomes & Selman [bjorck-gomes-selman], Appendix D, eqs. 9-10.
     """
     m = _check_M(M)
     qa = check_interval(q, "q", 0.0, 1.0)
@@ -658,7 +658,7 @@ def fuss_catalan_singular_pdf(s, M, *, scale=1.0):
 
     References
     ----------
-    Bjorck, Gomes & Selman (paper ``004``), Theorem 1 and Appendix D (eq. 10), change of variables x = σ².
+    Bjorck, Gomes & Selman [bjorck-gomes-selman], Theorem 1 and Appendix D (eq. 10), change of variables x = σ².
     """
     m = _check_M(M)
     sa = as_float_array(s, "s")
@@ -705,7 +705,7 @@ def fuss_catalan_moment(k, M, *, scale=1.0, exact=False):
 
     References
     ----------
-    Bjorck, Gomes & Selman (paper ``004``), Theorem 1; Mlotkowski (2010), Fuss-Catalan numbers.
+    Bjorck, Gomes & Selman [bjorck-gomes-selman], Theorem 1; Mlotkowski (2010), Fuss-Catalan numbers.
     """
     m = _check_M(M)
     if k is None:
@@ -764,7 +764,7 @@ def ginibre_lyapunov_exponents(N, *, sigma=1.0):
 
     References
     ----------
-    Newman, "The distribution of Lyapunov exponents", Commun. Math. Phys. 103 (1986); Forrester, J. Phys. A 46 (2013). Context: Bjorck, Gomes & Selman (paper ``004``), Appendix E.
+    Newman, "The distribution of Lyapunov exponents", Commun. Math. Phys. 103 (1986); Forrester, J. Phys. A 46 (2013). Context: Bjorck, Gomes & Selman [bjorck-gomes-selman], Appendix E.
     """
     N = check_int(N, "N", 1)
     sg = float(check_positive(sigma, "sigma"))
