@@ -22,6 +22,7 @@ from ._ledger import (
     HOLDS,
     HOLDS_LOOSELY,
     INCONCLUSIVE,
+    NOT_CHECKABLE,
     Falsify,
     Hypothesis,
     Verdict,
@@ -323,7 +324,10 @@ def _with_transformers(v: Verdict, fast: bool, paper_value: str) -> Verdict:
     transformer's factor is far below BatchNorm's but not 0."""
     lbn = math.log(finite_batch_factor(64))
     p, c = (0.0, lbn) if paper_value == "1" else (lbn, 0.0)
-    arms = _transformer_arm(fast)
+    try:
+        arms = _transformer_arm(fast)
+    except ImportError as exc:  # torch is an optional extra: grade the chain arm alone
+        return _without_transformers(v, exc)
     rows, hyps, far, zero = {}, list(v.hypotheses), True, True
     for r in arms:
         zp, zc = (r["mean"] - p) / r["stderr"], (r["mean"] - c) / r["stderr"]
@@ -352,6 +356,20 @@ def _with_transformers(v: Verdict, fast: bool, paper_value: str) -> Verdict:
                "residual stream grows, each branch counts for less), not at a constant exponential rate" if falls
                else "") + "; 'does not occur' holds loosely for transformers." if status == HOLDS_LOOSELY else ""))
     return Verdict(status, ev, note, tuple(hyps))
+
+
+def _without_transformers(v: Verdict, exc: ImportError) -> Verdict:
+    """The chain verdict ``v`` when the transformer arm cannot run (torch, an optional extra, is not
+    installed): a failing chain arm fails the claim on its own; otherwise the claim, which names
+    transformer-based architectures, is not checkable here, and the note says why and what the chain
+    arm measured."""
+    why = (f"the pre-LN transformer arm needs the torch extra (pip install 'gradexp[torch]'): {exc}")
+    status = FAILS if v.status == FAILS else NOT_CHECKABLE
+    ev = {**v.evidence, "transformer_arm": f"not measured: {why}", "chain_arm_verdict": v.status}
+    note = (v.note + f" The transformer arm was not measured: {why}."
+            + ("" if status == FAILS else f" The chain arm alone ({v.status}) does not grade a claim about "
+               "transformers, so the claim is not checkable without torch."))
+    return Verdict(status, ev, note, v.hypotheses)
 
 
 @claim("pc-mc-no-bn", paper=V2, where="Sec. 1, Fig. 1 caption",
