@@ -17,6 +17,7 @@ import numpy as np
 from ..experiments import paik_choi as ex
 from ..theory.explosion import correlated_explosion_factor
 from ..theory.finite_size import finite_batch_factor
+from ._common import memo_call
 from ._ledger import (
     FAILS,
     HOLDS,
@@ -298,8 +299,6 @@ def _no_explosion(fast, norm, paper_value):
 
 def _transformer_arm(fast):
     """Pre-LN transformer stacks at initialisation (experiments.paik_choi.pre_ln_transformer_factors)."""
-    from ._common import memo_call
-
     widths, reps = ((64, 128), 6) if fast else ((64, 128, 256), 12)
     return [memo_call(ex.pre_ln_transformer_factors, w, rng=1104 + k, reps=reps) for k, w in enumerate(widths)]
 
@@ -504,7 +503,7 @@ def _mc_thm_2_8(fast: bool, paper_slope: str = "0") -> Verdict:
         med.append(r.median)
     lw = np.log(np.array(widths, float))
     coef, cse, chi2, dof = ex.wls([np.ones_like(lw), lw], logm, logse)
-    exact = ex.perfectly_correlated_ratios(widths, rng=_ss(2809), reps=2 * reps)
+    exact = memo_call(ex.perfectly_correlated_ratios, widths, rng=_ss(2809), reps=2 * reps)
     ce, cse_e, _, _ = ex.wls([np.ones_like(lw), lw], exact["log_mean"], exact["log_se"])
     se = math.hypot(cse[1], cse_e[1])
     p, c = (0.0, ce[1]) if paper_slope == "0" else (ce[1], 0.0)

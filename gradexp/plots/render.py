@@ -130,15 +130,17 @@ def render_figures(names, out="figures", formats=("png",), fast=False, seed=0, *
     if unknown:
         raise ValueError(f"unknown figure(s): {', '.join(unknown)}")
     workers = check_workers(workers)
-    if executor is None:
-        n = min(available_cpus(), len(names)) if workers is None else min(workers, len(names))
-        executor = "serial" if n <= 1 else n
     # figures drawing the same data (same compute step and data name) share one task
     groups: dict = {}
     for n in names:
         spec = figures[n]
         groups.setdefault((_compute_id(spec.compute), spec.data_name), []).append(n)
     heads = [members[0] for members in groups.values()]
+    if executor is None:
+        n = min(available_cpus(), len(names)) if workers is None else min(workers, len(names))
+        # every compute step already stored (a rerun with unchanged code): reading them back here
+        # costs less than starting worker processes that import the figure modules to read them
+        executor = "serial" if n <= 1 or _all_stored([figures[h] for h in heads], fast, seed) else n
     st = cache.settings()
     task = functools.partial(_compute_task, fast=fast, root_seed=int(seed), cache_enabled=st["enabled"],
                              cache_dir=st["directory"])
@@ -156,6 +158,21 @@ def render_figures(names, out="figures", formats=("png",), fast=False, seed=0, *
     sweep_map(task, [{"name": n} for n in heads], 0, executor, progress=progress, on_result=plot,
               desc="figures", leave=False)
     return {n: done[n] for n in names}
+
+
+def _all_stored(specs, fast: bool, seed: int) -> bool:
+    """Whether the result store holds an entry for every figure's compute step (by its key; the
+    entry is checked when it is read)."""
+    from ..sweep import cache
+
+    if not cache.is_enabled() or cache.unusable_reason() is not None:
+        return False
+    location = str(cache.cache_dir())
+    try:
+        return all(cache._entry_path(location, cache.call_key(s.compute, (fast, figure_seed(s.data_name, seed)))).is_file()
+                   for s in specs)
+    except Exception:  # a compute step that cannot be keyed: the workers compute it
+        return False
 
 
 def _compute_id(compute) -> tuple:
