@@ -171,7 +171,7 @@ def _all_stored(specs, fast: bool, seed: int) -> bool:
     try:
         return all(cache._entry_path(location, cache.call_key(s.compute, (fast, figure_seed(s.data_name, seed)))).is_file()
                    for s in specs)
-    except Exception:  # a compute step that cannot be keyed: the workers compute it
+    except (cache._Uncacheable, TypeError):  # a compute step that cannot be keyed: the workers compute it
         return False
 
 
