@@ -330,11 +330,6 @@ def _denominator_derivative():
     return sp, R, F, e, sp.diff(D, R)
 
 
-@claim("pc-cor-2.3-proof", paper=V2, where="Appendix A.3, eq. 21 (last line)",
-       quote="&= 2(2 - \\operatorname{erfc}(-R)) (\\operatorname{erfc}(-R) + \\frac{e^{-R^2}}{\\sqrt{\\pi}}) \\end{aligned}$$",
-       formalisation="the derivative of eq. 4's denominator in R (sympy)",
-       falsify=Falsify("competitor", {"form": "2(2 - erfc(-R))(R erfc(-R) + e^{-R^2}/sqrt(pi))"},
-                       "the factorisation with the R that the printed line drops"))
 def _cor_2_3_sympy(form: str, r0: float) -> tuple[str, bool, bool, float, float, float]:
     """The derivative of eq. 4's denominator against the ``form`` of eq. 21's last line (sympy): the
     residual, whether it is 0, whether the line before is right, the relative residual at R = -1/2,
@@ -349,6 +344,11 @@ def _cor_2_3_sympy(form: str, r0: float) -> tuple[str, bool, bool, float, float,
     return str(resid), bool(resid == 0), bool(middle), r, printed, corrected
 
 
+@claim("pc-cor-2.3-proof", paper=V2, where="Appendix A.3, eq. 21 (last line)",
+       quote="&= 2(2 - \\operatorname{erfc}(-R)) (\\operatorname{erfc}(-R) + \\frac{e^{-R^2}}{\\sqrt{\\pi}}) \\end{aligned}$$",
+       formalisation="the derivative of eq. 4's denominator in R (sympy)",
+       falsify=Falsify("competitor", {"form": "2(2 - erfc(-R))(R erfc(-R) + e^{-R^2}/sqrt(pi))"},
+                       "the factorisation with the R that the printed line drops"))
 def _cor_2_3_proof(fast: bool, form: str = "printed") -> Verdict:
     r0 = -1.3  # an independent route: mpmath's numerical derivative of the denominator at R = r0
     resid, ok, middle, r, printed, corrected = memo_call(_cor_2_3_sympy, form, r0)
