@@ -529,7 +529,7 @@ def _mc_lemma_2_9(fast: bool, power: int = 2) -> Verdict:
     per_layer = 6 if fast else 12
     cases = {"relu_frozen_B32": ("relu", True, 32), "gelu_frozen_B32": ("gelu", True, 32),
              "relu_batch_stats_B32": ("relu", False, 32)}
-    res = {lab: ex.second_derivative_check(depth, width, b, rng=_ss(2210), per_layer=per_layer, activation=a,
+    res = {lab: memo_call(ex.second_derivative_check, depth, width, b, rng=_ss(2210), per_layer=per_layer, activation=a,
                                            freeze=f, power=power) for lab, (a, f, b) in cases.items()}
     err = res["relu_frozen_B32"]["max_rel_dev"]
     tol = 1e-6
