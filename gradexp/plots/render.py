@@ -21,7 +21,7 @@ import numpy as np
 
 from ._registry import FigureSpec
 
-__all__ = ["figure_seed", "compute_figure_data", "render_figure", "render_figures", "save_figure"]
+__all__ = ["compute_figure_data", "figure_seed", "render_figure", "render_figures", "save_figure"]
 
 
 def figure_seed(name: str, seed: int) -> int:
@@ -60,20 +60,76 @@ def save_figure(spec: FigureSpec, data: dict, out: Path, formats=("png",), fast=
     s = figure_seed(spec.data_name, seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    fig = spec.plot(data)
     paths = []
-    try:
+    if _registered(spec):  # the image files through the result store: a rerun with unchanged code and data
+        from ..sweep.cache import (
+            cached_call,  # writes the stored bytes instead of drawing again
+        )
+
+        files = cached_call(_figure_files, spec.name, tuple(formats), data)
         for fmt in formats:
             p = out / f"{spec.name}.{fmt}"
-            # fixed metadata so that same seed gives byte-identical files
-            meta = {"Software": None} if fmt == "png" else ({"CreationDate": None} if fmt == "pdf" else {"Date": None})
-            _atomic_savefig(fig, p, fmt, meta)
+            _atomic_write(p, files[fmt])
             paths.append(p)
-    finally:
-        plt.close(fig)
+    else:
+        fig = spec.plot(data)
+        try:
+            for fmt in formats:
+                p = out / f"{spec.name}.{fmt}"
+                _atomic_savefig(fig, p, fmt, _METADATA.get(fmt, {"Date": None}))
+                paths.append(p)
+        finally:
+            plt.close(fig)
     atomic_savez(out / f"{spec.name}.npz", {**data, "_seed": _seed_value(s), "_root_seed": _seed_value(seed),
                                             "_fast": bool(fast), "_paper": spec.paper})
     return paths
+
+
+# fixed metadata so that same seed gives byte-identical files
+_METADATA = {"png": {"Software": None}, "pdf": {"CreationDate": None}}
+
+
+def _registered(spec: FigureSpec) -> bool:
+    from . import all_figures
+
+    return all_figures().get(spec.name) is spec
+
+
+def _figure_files(name: str, formats: tuple, data: dict) -> dict:
+    """``{format: bytes}`` of the registered figure ``name`` drawn from ``data``: module level
+    with plain arguments, so that the result store keeps the images (keyed by the plotting code
+    and the data)."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from . import all_figures
+
+    fig = all_figures()[name].plot(data)
+    files = {}
+    try:
+        for fmt in formats:
+            buf = io.BytesIO()
+            fig.savefig(buf, format=fmt, metadata=_METADATA.get(fmt, {"Date": None}))
+            files[fmt] = buf.getvalue()
+    finally:
+        plt.close(fig)
+    return files
+
+
+def _atomic_write(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` through a temporary file in the same directory and ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _atomic_savefig(fig, path: Path, fmt: str, metadata) -> None:
