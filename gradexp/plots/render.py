@@ -3,8 +3,10 @@
 The compute steps run on the sweep executor (local worker processes by default, one item per
 figure, each seeded by :func:`figure_seed` from the root seed and the figure's *data name*, never
 by its position) and go through the shared result store
-(:func:`gradexp.sweep.cache.cached_call`), so a rerun with unchanged code only plots. Plotting
-happens in the calling process as each compute step finishes.
+(:func:`gradexp.sweep.cache.cached_call`). Plotting happens in the calling process as each
+compute step finishes, and the image files go through the store too (keyed by the plotting code
+and the data, byte-identical to drawing again), so a rerun with unchanged code writes the stored
+files; when every compute step is already stored, no worker process is started.
 """
 
 from __future__ import annotations
