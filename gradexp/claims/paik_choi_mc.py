@@ -553,7 +553,7 @@ def _mc_lemma_2_9(fast: bool, power: int = 2) -> Verdict:
                        "(pi/(pi-1))^2, the squared rate Lemma 2.9 gives for Var(h) itself"))
 def _mc_cor_2_5(fast: bool, bound: float = C0) -> Verdict:
     depth, width = (10, 64) if fast else (16, 128)
-    r = ex.sqrt_h_layer_ratios(depth, width, width, rng=_ss(2205), nets=3 if fast else 6)
+    r = memo_call(ex.sqrt_h_layer_ratios, depth, width, width, rng=_ss(2205), nets=3 if fast else 6)
     (eh, seh), (eg, _) = r["sqrt_h"], r["grad"]
     z = (eh - bound) / seh
     ok = z >= -K
