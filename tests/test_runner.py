@@ -6,7 +6,7 @@ import pytest
 
 from gradexp.claims import ERROR, all_claims
 from gradexp.claims import _ledger
-from gradexp.claims.runner import paper_key, run_claims
+from gradexp.claims.runner import run_claims
 
 
 @pytest.fixture(autouse=True)
@@ -15,7 +15,7 @@ def _store(tmp_path, monkeypatch):
 
 
 def cheap_claims():
-    return [c for c in all_claims() if paper_key(c) == "do-tvlars"]
+    return [c for c in all_claims() if c.paper == "do-tvlars"]
 
 
 def test_workers_do_not_change_results():
@@ -42,7 +42,7 @@ def test_error_in_a_check_is_a_result_not_a_crash(monkeypatch):
 
 
 def test_paper_keys_never_file_names():
-    keys = {paper_key(c) for c in all_claims()}
+    keys = {c.paper for c in all_claims()}
     assert keys <= {"paik-choi-v2", "paik-choi-v1", "mehmeti-gopel-wand", "do-tvlars", "bjorck-gomes-selman",
                     "gradexp"}
 

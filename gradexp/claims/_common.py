@@ -4,6 +4,7 @@ process (the ledger, then its falsification test) simulates once."""
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -13,6 +14,13 @@ from ..experiments._memo import memo_call
 from ..experiments._stats import wls  # noqa: F401
 
 Z_MAX = 5.0  # Monte-Carlo agreement: within 5 standard errors
+
+
+def stored(func, /, *args, **kwargs):
+    """A private copy of ``memo_call(func, *args, **kwargs)``: for a claim's evidence function
+    (module level, plain arguments, fixed seeds), whose dict the caller may extend; the memoised
+    value itself stays untouched for the next call in this process."""
+    return copy.deepcopy(memo_call(func, *args, **kwargs))
 
 
 def sig(x, n=5):

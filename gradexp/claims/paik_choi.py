@@ -22,6 +22,7 @@ from ..theory.explosion import (
 )
 from ..theory.finite_size import finite_batch_factor
 from ..theory.relu import relu_moments
+from ._common import memo_call
 from ._ledger import (
     FAILS,
     HOLDS,
@@ -57,23 +58,9 @@ def _det(name, value, discrepancy, tol=TOL):
        falsify=Falsify("competitor", {"density_norm": "sqrt(2 pi sigma)"},
                        "the density normalisation 1/sqrt(2 pi sigma) printed in Appendix A.1, eq. 8"))
 def _prop_2_1(fast: bool, density_norm: str = "sqrt(2 pi) sigma") -> Verdict:
-    import sympy as sp
     from scipy.special import ndtr
 
-    y, mu = sp.symbols("y mu", real=True)
-    s = sp.Symbol("sigma", positive=True)
-    norm = sp.sqrt(2 * sp.pi) * s if density_norm == "sqrt(2 pi) sigma" else sp.sqrt(2 * sp.pi * s)
-    dens = sp.exp(-(y - mu) ** 2 / (2 * s**2)) / norm
-    Phi = (1 + sp.erf(mu / (s * sp.sqrt(2)))) / 2
-    phi = sp.exp(-mu**2 / (2 * s**2)) / sp.sqrt(2 * sp.pi)
-    m1 = sp.integrate(y * dens, (y, 0, sp.oo))
-    m2 = sp.integrate(y**2 * dens, (y, 0, sp.oo))
-    d1 = sp.simplify((m1 - (mu * Phi + s * phi)).rewrite(sp.erf))
-    d2 = sp.simplify((m2 - ((s**2 + mu**2) * Phi + mu * s * phi)).rewrite(sp.erf))
-    # the residuals at one point (mu, sigma) = (0.3, 2), relative
-    pt = {mu: sp.Rational(3, 10), s: 2}
-    r1 = abs(float((d1 / (mu * Phi + s * phi)).subs(pt)))
-    r2 = abs(float((d2 / ((s**2 + mu**2) * Phi + mu * s * phi)).subs(pt)))
+    d1, d2, ok, r1, r2 = memo_call(_prop_2_1_sympy, density_norm)
     # the printed form evaluated literally in double: 1 - Phi(-z) cancels for z << 0
     lit = {}
     for z in (-8.0, -10.0):
@@ -89,8 +76,7 @@ def _prop_2_1(fast: bool, density_norm: str = "sqrt(2 pi) sigma") -> Verdict:
     mean, var = relu_moments(zs * 1.3, 1.3)
     refs = [mp_relu_moments(m, 1.3) for m in zs * 1.3]
     err = max(_max_rel_err(mean, [r[0] for r in refs]), _max_rel_err(var, [r[1] for r in refs]))
-    ok = d1 == 0 and d2 == 0
-    ev = {"sympy_mean_residual": str(d1), "sympy_var_residual": str(d2), "density_norm": density_norm,
+    ev = {"sympy_mean_residual": d1, "sympy_var_residual": d2, "density_norm": density_norm,
           "rel_residual_at_mu0.3_sigma2": [r1, r2],
           "literal_double_rel_err_mean_at_z=-8": lit[-8.0][0], "literal_double_var_at_z=-10": lit[-10.0][1],
           "gradexp_max_rel_err_vs_mpmath": err}
@@ -101,6 +87,29 @@ def _prop_2_1(fast: bool, density_norm: str = "sqrt(2 pi) sigma") -> Verdict:
     if not ok:
         note = f"With density normalisation {density_norm} the moments differ (relative residuals {r1:.3g}, {r2:.3g})."
     return Verdict(HOLDS if ok else FAILS, ev, note, hyps)
+
+
+def _prop_2_1_sympy(density_norm: str) -> tuple[str, str, bool, float, float]:
+    """Eqs. 1-2 against sympy's integrals of y and y^2 over the N(mu, sigma^2) density (normalised
+    by ``density_norm``) on y > 0: the simplified residuals as strings, whether both are 0, and
+    their relative values at (mu, sigma) = (0.3, 2). A second of sympy, kept in the result store."""
+    import sympy as sp
+
+    y, mu = sp.symbols("y mu", real=True)
+    s = sp.Symbol("sigma", positive=True)
+    norm = sp.sqrt(2 * sp.pi) * s if density_norm == "sqrt(2 pi) sigma" else sp.sqrt(2 * sp.pi * s)
+    dens = sp.exp(-(y - mu) ** 2 / (2 * s**2)) / norm
+    Phi = (1 + sp.erf(mu / (s * sp.sqrt(2)))) / 2
+    phi = sp.exp(-mu**2 / (2 * s**2)) / sp.sqrt(2 * sp.pi)
+    m1 = sp.integrate(y * dens, (y, 0, sp.oo))
+    m2 = sp.integrate(y**2 * dens, (y, 0, sp.oo))
+    d1 = sp.simplify((m1 - (mu * Phi + s * phi)).rewrite(sp.erf))
+    d2 = sp.simplify((m2 - ((s**2 + mu**2) * Phi + mu * s * phi)).rewrite(sp.erf))
+    # the residuals at one point (mu, sigma) = (0.3, 2), relative
+    pt = {mu: sp.Rational(3, 10), s: 2}
+    r1 = abs(float((d1 / (mu * Phi + s * phi)).subs(pt)))
+    r2 = abs(float((d2 / ((s**2 + mu**2) * Phi + mu * s * phi)).subs(pt)))
+    return str(d1), str(d2), bool(d1 == 0 and d2 == 0), r1, r2
 
 
 # --------------------------------------------------------------------------- Thm 2.2
@@ -154,7 +163,7 @@ def _sympy_ratio_is_C() -> bool:
                        "C at the printed R = mu/sqrt(2 sigma) (sigma = 0.8): above the ratio for R > 0"))
 def _thm_2_2(fast: bool, R_definition: str = "corrected") -> Verdict:
     rng = np.random.default_rng(20261121)
-    cancels = _sympy_ratio_is_C()
+    cancels = memo_call(_sympy_ratio_is_C)
     worst_below, worst_abs = 0.0, 0.0
     sigma = 0.8
     Rs = (-3.0, -0.5, 0.0, 0.7, 2.5)
@@ -202,6 +211,22 @@ def _printed_erfc(x):
     return 2 / mp.pi * mp.quad(lambda t: mp.npdf(t), [x, mp.inf])
 
 
+def _eq4_quadrature_error(erfc_form: str) -> float:
+    """Largest relative error of eq. 4 (with erfc as ``erfc_form``) against C(R) from mpmath
+    quadratures of the ReLU moments, R = -4, -1, 0, 0.6, 3 (30 digits). Kept in the result store."""
+    erfc = mp.erfc if erfc_form == "erfc" else _printed_erfc
+    worst = 0.0
+    with mp.workdps(30):
+        for R in ("-4", "-1", "0", "0.6", "3"):
+            R = mp.mpf(R)
+            z = mp.sqrt(2) * R
+            m1 = mp.quad(lambda x, z=z: x * mp.npdf(x - z), [0, mp.inf])
+            m2 = mp.quad(lambda x, z=z: x * x * mp.npdf(x - z), [0, mp.inf])
+            ref = mp.ncdf(z) / (m2 - m1**2)
+            worst = max(worst, float(abs(_eq4(R, erfc) / ref - 1)))
+    return worst
+
+
 @claim("pc-thm-2.2-accuracy", paper=V2, where="Thm 2.2, eq. 4",
        quote="$$C(R) = \\frac{\\operatorname{erfc}(-R)}{(1+2R^2)\\operatorname{erfc}(-R) + 2R\\frac{e^{-R^2}}"
              "{\\sqrt{\\pi}} - (R\\operatorname{erfc}(-R) + \\frac{e^{-R^2}}{\\sqrt{\\pi}})^2}$$",
@@ -213,16 +238,7 @@ def _printed_erfc(x):
 def _thm_2_2_accuracy(fast: bool, erfc_form: str = "erfc") -> Verdict:
     from scipy.special import erfc as sp_erfc
 
-    erfc = mp.erfc if erfc_form == "erfc" else _printed_erfc
-    worst = 0.0
-    with mp.workdps(30):
-        for R in ("-4", "-1", "0", "0.6", "3"):
-            R = mp.mpf(R)
-            z = mp.sqrt(2) * R
-            m1 = mp.quad(lambda x, z=z: x * mp.npdf(x - z), [0, mp.inf])
-            m2 = mp.quad(lambda x, z=z: x * x * mp.npdf(x - z), [0, mp.inf])
-            ref = mp.ncdf(z) / (m2 - m1**2)
-            worst = max(worst, float(abs(_eq4(R, erfc) / ref - 1)))
+    worst = memo_call(_eq4_quadrature_error, erfc_form)
     # eq. 4 as printed, in double precision: accurate down to some R, then 0 or NaN
     literal_err, breaks = [], None
     grid = np.arange(-20.0, -40.001, -0.25)
@@ -321,28 +337,35 @@ def _denominator_derivative():
     return sp, R, F, e, sp.diff(D, R)
 
 
+def _cor_2_3_sympy(form: str, r0: float) -> tuple[str, bool, bool, float, float, float]:
+    """The derivative of eq. 4's denominator against the ``form`` of eq. 21's last line (sympy): the
+    residual, whether it is 0, whether the line before is right, the relative residual at R = -1/2,
+    and the printed and corrected forms at ``r0``. Kept in the result store."""
+    sp, R, F, e, dD = _denominator_derivative()
+    target = 2 * (2 - F) * (F + e) if form == "printed" else 2 * (2 - F) * (R * F + e)
+    resid = sp.simplify(dD - target)
+    middle = sp.simplify(dD - (4 * R * F + e * (4 - 2 * F) - 2 * R * F**2)) == 0
+    r = float(abs((dD - target) / dD).subs(R, sp.Rational(-1, 2)).evalf())
+    printed = float((2 * (2 - F) * (F + e)).subs(R, r0).evalf())
+    corrected = float((2 * (2 - F) * (R * F + e)).subs(R, r0).evalf())
+    return str(resid), bool(resid == 0), bool(middle), r, printed, corrected
+
+
 @claim("pc-cor-2.3-proof", paper=V2, where="Appendix A.3, eq. 21 (last line)",
        quote="&= 2(2 - \\operatorname{erfc}(-R)) (\\operatorname{erfc}(-R) + \\frac{e^{-R^2}}{\\sqrt{\\pi}}) \\end{aligned}$$",
        formalisation="the derivative of eq. 4's denominator in R (sympy)",
        falsify=Falsify("competitor", {"form": "2(2 - erfc(-R))(R erfc(-R) + e^{-R^2}/sqrt(pi))"},
                        "the factorisation with the R that the printed line drops"))
 def _cor_2_3_proof(fast: bool, form: str = "printed") -> Verdict:
-    sp, R, F, e, dD = _denominator_derivative()
-    target = 2 * (2 - F) * (F + e) if form == "printed" else 2 * (2 - F) * (R * F + e)
-    resid = sp.simplify(dD - target)
-    middle = sp.simplify(dD - (4 * R * F + e * (4 - 2 * F) - 2 * R * F**2)) == 0
-    r = float(abs((dD - target) / dD).subs(R, sp.Rational(-1, 2)).evalf())
     r0 = -1.3  # an independent route: mpmath's numerical derivative of the denominator at R = r0
+    resid, ok, middle, r, printed, corrected = memo_call(_cor_2_3_sympy, form, r0)
     with mp.workdps(30):
         def den(x):
             f, g = mp.erfc(-x), mp.exp(-x**2) / mp.sqrt(mp.pi)
             return (1 + 2 * x**2) * f + 2 * x * g - (x * f + g) ** 2
         num = float(mp.diff(den, mp.mpf(r0)))
-    printed = float((2 * (2 - F) * (F + e)).subs(R, r0).evalf())
-    corrected = float((2 * (2 - F) * (R * F + e)).subs(R, r0).evalf())
-    ok = resid == 0
     return Verdict(HOLDS if ok else FAILS,
-                   {"form": form, "sympy_residual": str(resid), "rel_residual_at_R=-0.5": r,
+                   {"form": form, "sympy_residual": resid, "rel_residual_at_R=-0.5": r,
                     "previous_line_(4R erfc + e(4 - 2 erfc) - 2R erfc^2)_correct": bool(middle),
                     "R0": r0, "numerical_derivative_mpmath_at_R0": num, "printed_form_at_R0": printed,
                     "corrected_form_at_R0": corrected},
@@ -639,7 +662,7 @@ def _thm_2_8_design(fast):
                        "the slope of averages of d independent per-unit terms in the paper's place"))
 def _thm_2_8(fast: bool, paper_slope="0") -> Verdict:
     widths, reps = _thm_2_8_design(fast)
-    r = ex.perfectly_correlated_ratios(widths, rng=np.random.SeedSequence(28), reps=reps)
+    r = memo_call(ex.perfectly_correlated_ratios, widths, rng=np.random.SeedSequence(28), reps=reps)
     lw = np.log(np.array(widths, float))
     coef, cse, chi2, dof = ex.wls([np.ones_like(lw), lw], r["log_mean"], r["log_se"])
     pred = ex.iid_unit_prediction(r["terms"], widths, rng=np.random.SeedSequence(281), n=2000 if fast else 4000)
@@ -673,7 +696,7 @@ def _thm_2_8(fast: bool, paper_slope="0") -> Verdict:
                        "rescaling columns leaves the ratio unchanged"))
 def _thm_2_4_earlier(fast: bool, paper_value="pi/(2+pi)") -> Verdict:
     d = 256
-    r = ex.perfectly_correlated_ratios((d,), rng=np.random.SeedSequence(2404), reps=6 if fast else 24)
+    r = memo_call(ex.perfectly_correlated_ratios, (d,), rng=np.random.SeedSequence(2404), reps=6 if fast else 24)
     e = ex.equalised_variance_ratios(d, rng=np.random.SeedSequence(2405), reps=6 if fast else 24)
     bound = math.pi / (2 + math.pi)
     target = (math.log(bound) - e["log_mean_equalised"]) if paper_value == "pi/(2+pi)" else 0.0
@@ -786,6 +809,15 @@ def _cor_2_3_earlier(fast: bool, printed_limit: float = 1.0) -> Verdict:
                      "the squared gradient-variance ratio; eq. 33 itself on networks is pc-mc-lemma-2.9",
        falsify=Falsify("competitor", {"power": 1}, "curvature proportional to the gradient variance (exponent 1)"))
 def _lemma_2_9(fast: bool, power: int = 2) -> Verdict:
+    var_h1, ok, rel = memo_call(_lemma_2_9_sympy, power)
+    return Verdict(HOLDS if ok else FAILS, {"Var(h)": var_h1, "power": power, "residual_at_ratio_4": rel},
+                   "Var(g^2) = 2 Var(g)^2 for zero-mean Gaussian g." if ok else f"Off by {rel:.3g} at a variance ratio of 4.",
+                   (_det(f"paper: exponent {power}", power, rel),))
+
+
+def _lemma_2_9_sympy(power: int) -> tuple[str, bool, float]:
+    """Var(h), h = k x^2, x ~ N(0, s^2) (sympy): its form at s1, whether Var(h(s1))/Var(h(s2)) is
+    (s1^2/s2^2)^power identically, and the residual at s1/s2 = 2. Kept in the result store."""
     import sympy as sp
 
     x = sp.Symbol("x", real=True)
@@ -797,11 +829,7 @@ def _lemma_2_9(fast: bool, power: int = 2) -> Verdict:
                            - sp.integrate(k * x**2 * dens, (x, -sp.oo, sp.oo)) ** 2)
 
     diff = sp.simplify(var_h(s1) / var_h(s2) - (s1**2 / s2**2) ** power)
-    ok = diff == 0
-    rel = float(abs(diff).subs({s1: 2, s2: 1}))
-    return Verdict(HOLDS if ok else FAILS, {"Var(h)": str(var_h(s1)), "power": power, "residual_at_ratio_4": rel},
-                   "Var(g^2) = 2 Var(g)^2 for zero-mean Gaussian g." if ok else f"Off by {rel:.3g} at a variance ratio of 4.",
-                   (_det(f"paper: exponent {power}", power, rel),))
+    return str(var_h(s1)), bool(diff == 0), float(abs(diff).subs({s1: 2, s2: 1}))
 
 
 @claim("pc-001-relu-variance", paper=V1, where="Sec. 2, after Thm 2.2",

@@ -22,6 +22,15 @@ from ._ledger import Claim, Result, run_claim
 __all__ = ["run_claims"]
 
 
+def _preload() -> tuple[str, ...]:
+    """Modules the fork server of a local pool imports once: the claims modules (every worker
+    imports them all) and the heavy libraries most checks use."""
+    from . import PAPER_MODULES, _own_modules
+
+    return (*(f"{__package__}.{m}" for m in (*PAPER_MODULES, *_own_modules())), "mpmath", "scipy.stats",
+            "scipy.integrate", "sympy")
+
+
 def _claim_task(claim_id: str, fast: bool, cache_enabled: bool, cache_dir: str, seed=None):
     """Worker side: run one claim; return plain data (the parent rebuilds the Result)."""
     from ..sweep import cache
@@ -76,6 +85,13 @@ def run_claims(claims: Iterable[Claim], fast: bool = True, *, executor=None, wor
         st = cache.settings()
         task = functools.partial(_claim_task, fast=fast, cache_enabled=st["enabled"], cache_dir=st["directory"])
         cells = [{"claim_id": c.id} for c in claims]
+    pool = None
+    if isinstance(executor, int) and not isinstance(executor, bool):
+        from ..sweep.executors import local_executor
+
+        # the fork server imports the ledger and its heavy dependencies once; the workers forked
+        # from it start with them instead of importing them each
+        executor = pool = local_executor(executor, preload=_preload())
     results: list[Result | None] = [None] * len(claims)
 
     def collect(i, payload):
@@ -84,5 +100,15 @@ def run_claims(claims: Iterable[Claim], fast: bool = True, *, executor=None, wor
         if on_result is not None:
             on_result(results[i])
 
-    sweep_map(task, cells, 0, executor, progress=progress, on_result=collect, desc="verify", leave=False)
+    if pool is None:
+        sweep_map(task, cells, 0, executor, progress=progress, on_result=collect, desc="verify", leave=False)
+        return results  # type: ignore[return-value]
+    from ..sweep.executors import _terminate_pool
+
+    try:
+        sweep_map(task, cells, 0, pool, progress=progress, on_result=collect, desc="verify", leave=False)
+    except BaseException:
+        _terminate_pool(pool)
+        raise
+    pool.shutdown(wait=True)
     return results  # type: ignore[return-value]

@@ -561,17 +561,17 @@ def _steepness(fast: bool, lam_role: str = "rate") -> Verdict:
                        "the linear scaling rule alpha = eps m (Goyal et al.) in place of eps sqrt(m)"))
 def _sqrt_variance(fast: bool, scaling: str = "sqrt") -> Verdict:
     """``scaling``: how the LR grows with m = B/B_base ('sqrt' as stated, 'linear')."""
-    from ..experiments.bjorck import least_squares_gradients, sgd_noise
+    from ..experiments._memo import memo_call
+    from ..experiments.bjorck import sgd_noise_scan
 
-    rng = np.random.default_rng(20240062)
-    G = least_squares_gradients(rng)
     T = 20_000 if fast else 200_000
     eps, base = 0.1, 4
+    ms = (1, 4, 16)
+    _, sampled = memo_call(sgd_noise_scan, 20240062, tuple(base * m for m in ms), T)
     noise = {}
-    for m in (1, 4, 16):
+    for m, (e_mean, e_se) in zip(ms, sampled):
         a = eps * (math.sqrt(m) if scaling == "sqrt" else m)
-        e = sgd_noise(G, base * m, T, rng, replace=True)
-        noise[m] = (a**2 * e.mean, a**2 * e.stderr)
+        noise[m] = (a**2 * e_mean, a**2 * e_se)
     statuses, hyps, rows = [], [], {}
     for m in (4, 16):
         r = noise[m][0] / noise[1][0]

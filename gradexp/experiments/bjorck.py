@@ -123,6 +123,20 @@ def least_squares_gradients(rng, n=256, d=20) -> np.ndarray:
     return (A @ w - b)[:, None] * A
 
 
+def sgd_noise_scan(seed: int, batches, n_batches: int):
+    """The per-example gradients of :func:`least_squares_gradients` and, for each batch size in
+    ``batches`` in turn, :func:`sgd_noise` with replacement from the same stream
+    ``numpy.random.default_rng(seed)``: ``(G, [(mean, stderr), ...])``. Module level with plain
+    arguments, so the claims keep it in the result store."""
+    rng = np.random.default_rng(seed)
+    G = least_squares_gradients(rng)
+    out = []
+    for B in batches:
+        e = sgd_noise(G, B, n_batches, rng, replace=True)
+        out.append((e.mean, e.stderr))
+    return G, out
+
+
 def sgd_noise(G, batch, n_batches, rng, replace: bool):
     """Monte-Carlo E||mean_B g - mean g||^2 for batches of size ``batch`` (rows of G), drawn with or
     without replacement; an :class:`gradexp.mc._estimate.Estimate` (mean, stderr, n)."""

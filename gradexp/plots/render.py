@@ -3,8 +3,10 @@
 The compute steps run on the sweep executor (local worker processes by default, one item per
 figure, each seeded by :func:`figure_seed` from the root seed and the figure's *data name*, never
 by its position) and go through the shared result store
-(:func:`gradexp.sweep.cache.cached_call`), so a rerun with unchanged code only plots. Plotting
-happens in the calling process as each compute step finishes.
+(:func:`gradexp.sweep.cache.cached_call`). Plotting happens in the calling process as each
+compute step finishes, and the image files go through the store too (keyed by the plotting code
+and the data, byte-identical to drawing again), so a rerun with unchanged code writes the stored
+files; when every compute step is already stored, no worker process is started.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 
 from ._registry import FigureSpec
 
-__all__ = ["figure_seed", "figure_code", "compute_figure_data", "render_figure", "render_figures", "save_figure"]
+__all__ = ["compute_figure_data", "figure_code", "figure_seed", "render_figure", "render_figures", "save_figure"]
 
 
 def figure_seed(name: str, seed: int) -> int:
@@ -60,17 +62,26 @@ def save_figure(spec: FigureSpec, data: dict, out: Path, formats=("png",), fast=
     s = figure_seed(spec.data_name, seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    fig = spec.plot(data)
     paths = []
-    try:
+    if _registered(spec):  # the image files through the result store: a rerun with unchanged code and data
+        from ..sweep.cache import cached_call, code_hash  # writes the stored bytes instead of drawing again
+
+        # the plot step's own module is discovered at run time, not imported by this one: its code
+        # hash is part of the key explicitly
+        files = cached_call(_figure_files, spec.name, tuple(formats), data, code_hash(spec.plot))
         for fmt in formats:
             p = out / f"{spec.name}.{fmt}"
-            # fixed metadata so that same seed gives byte-identical files
-            meta = {"Software": None} if fmt == "png" else ({"CreationDate": None} if fmt == "pdf" else {"Date": None})
-            _atomic_savefig(fig, p, fmt, meta)
+            _atomic_write(p, files[fmt])
             paths.append(p)
-    finally:
-        plt.close(fig)
+    else:
+        fig = spec.plot(data)
+        try:
+            for fmt in formats:
+                p = out / f"{spec.name}.{fmt}"
+                _atomic_savefig(fig, p, fmt, _METADATA.get(fmt, {"Date": None}))
+                paths.append(p)
+        finally:
+            plt.close(fig)
     atomic_savez(out / f"{spec.name}.npz", {**data, "_seed": _seed_value(s), "_root_seed": _seed_value(seed),
                                             "_fast": bool(fast), "_paper": spec.paper, "_code": figure_code(spec)})
     return paths
@@ -83,6 +94,53 @@ def figure_code(spec: FigureSpec) -> str:
     from ..sweep.cache import code_hash
 
     return code_hash(spec.compute)[:16] + code_hash(spec.plot)[:16]
+
+
+# fixed metadata so that same seed gives byte-identical files
+_METADATA = {"png": {"Software": None}, "pdf": {"CreationDate": None}}
+
+
+def _registered(spec: FigureSpec) -> bool:
+    from . import all_figures
+
+    return all_figures().get(spec.name) is spec
+
+
+def _figure_files(name: str, formats: tuple, data: dict, plot_code: str) -> dict:
+    """``{format: bytes}`` of the registered figure ``name`` drawn from ``data``: module level
+    with plain arguments, so that the result store keeps the images, keyed by the data and
+    ``plot_code`` (the hash of the figure's plot step and the modules it imports)."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from . import all_figures
+
+    fig = all_figures()[name].plot(data)
+    files = {}
+    try:
+        for fmt in formats:
+            buf = io.BytesIO()
+            fig.savefig(buf, format=fmt, metadata=_METADATA.get(fmt, {"Date": None}))
+            files[fmt] = buf.getvalue()
+    finally:
+        plt.close(fig)
+    return files
+
+
+def _atomic_write(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` through a temporary file in the same directory and ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _atomic_savefig(fig, path: Path, fmt: str, metadata) -> None:
@@ -139,15 +197,17 @@ def render_figures(names, out="figures", formats=("png",), fast=False, seed=0, *
     if unknown:
         raise ValueError(f"unknown figure(s): {', '.join(unknown)}")
     workers = check_workers(workers)
-    if executor is None:
-        n = min(available_cpus(), len(names)) if workers is None else min(workers, len(names))
-        executor = "serial" if n <= 1 else n
     # figures drawing the same data (same compute step and data name) share one task
     groups: dict = {}
     for n in names:
         spec = figures[n]
         groups.setdefault((_compute_id(spec.compute), spec.data_name), []).append(n)
     heads = [members[0] for members in groups.values()]
+    if executor is None:
+        n = min(available_cpus(), len(names)) if workers is None else min(workers, len(names))
+        # every compute step already stored (a rerun with unchanged code): reading them back here
+        # costs less than starting worker processes that import the figure modules to read them
+        executor = "serial" if n <= 1 or _all_stored([figures[h] for h in heads], fast, seed) else n
     st = cache.settings()
     task = functools.partial(_compute_task, fast=fast, root_seed=int(seed), cache_enabled=st["enabled"],
                              cache_dir=st["directory"])
@@ -165,6 +225,21 @@ def render_figures(names, out="figures", formats=("png",), fast=False, seed=0, *
     sweep_map(task, [{"name": n} for n in heads], 0, executor, progress=progress, on_result=plot,
               desc="figures", leave=False)
     return {n: done[n] for n in names}
+
+
+def _all_stored(specs, fast: bool, seed: int) -> bool:
+    """Whether the result store holds an entry for every figure's compute step (by its key; the
+    entry is checked when it is read)."""
+    from ..sweep import cache
+
+    if not cache.is_enabled() or cache.unusable_reason() is not None:
+        return False
+    location = str(cache.cache_dir())
+    try:
+        return all(cache._entry_path(location, cache.call_key(s.compute, (fast, figure_seed(s.data_name, seed)))).is_file()
+                   for s in specs)
+    except (cache._Uncacheable, TypeError):  # a compute step that cannot be keyed: the workers compute it
+        return False
 
 
 def _compute_id(compute) -> tuple:

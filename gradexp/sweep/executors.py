@@ -201,13 +201,16 @@ def _init_worker(threads: int, main_pid: int | None = None) -> None:
             pass
 
 
-def local_executor(workers: int | None = None, threads_per_worker: int | None = None) -> cf.ProcessPoolExecutor:
+def local_executor(workers: int | None = None, threads_per_worker: int | None = None,
+                   preload: tuple[str, ...] = ()) -> cf.ProcessPoolExecutor:
     """A local process pool for sweeps.
 
     ``workers`` defaults to the number of usable CPUs; ``threads_per_worker`` (BLAS, OpenMP,
     numba) defaults to ``max(1, cpus // workers)``. Workers are started with the
     ``forkserver`` method where available (``spawn`` elsewhere): never ``fork`` from a
-    process that may already run threads.
+    process that may already run threads. ``preload``: further modules the fork server imports
+    once, before it forks the workers (the modules every task needs: imported once instead of
+    once per worker).
     """
     cpus = available_cpus()
     workers = cpus if workers is None else int(workers)
@@ -220,7 +223,8 @@ def local_executor(workers: int | None = None, threads_per_worker: int | None = 
         ctx = multiprocessing.get_context("forkserver")
         # the fork server imports these once; workers forked from it start in milliseconds
         # (takes effect only if the server is not running yet)
-        ctx.set_forkserver_preload(["__main__", "numpy", "gradexp.sweep", "gradexp.sweep._forkserver_preload"])
+        ctx.set_forkserver_preload(["__main__", "numpy", "gradexp.sweep", "gradexp.sweep._forkserver_preload",
+                                    *preload])
     else:  # pragma: no cover - Windows
         ctx = multiprocessing.get_context("spawn")
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,

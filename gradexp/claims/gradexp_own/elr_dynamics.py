@@ -21,6 +21,7 @@ from ... import optim as o
 from ...experiments import elr as X
 from ...sweep.cache import cached_call
 from ...theory import elr
+from .._common import stored as _stored
 from .._ledger import FAILS, HOLDS, HOLDS_LOOSELY, Falsify, Hypothesis, Verdict, claim
 
 P = "gradexp"
@@ -120,7 +121,7 @@ def _verdict_wd(ev, ref) -> Verdict:
 def _wd(fast: bool, with_momentum_factor: bool = True) -> Verdict:
     """Reference: Wan et al.'s angular update sqrt(2 lam beta/(1+mu)); ``with_momentum_factor=False``
     drops the 1/(1+mu) (0.1 instead of 0.0726 at mu = 0.9, far beyond the model's 1e-6)."""
-    ev = _wd_evidence(fast)
+    ev = _stored(_wd_evidence, fast)
     return _verdict_wd(ev, _wd_reference(ev, with_momentum_factor))
 
 
@@ -169,7 +170,7 @@ def _verdict_cont(ev, expected_order) -> Verdict:
 def _cont(fast: bool, expected_order: float = 1.0) -> Verdict:
     """Reference: order 1 (a first-order modified equation); ``expected_order=2`` claims the
     continuous model second-order accurate, which the observed order refutes."""
-    return _verdict_cont(_cont_evidence(fast), expected_order)
+    return _verdict_cont(_stored(_cont_evidence, fast), expected_order)
 
 
 # ============================================================================ ELR notions
@@ -255,7 +256,7 @@ def _verdict_notions(ev, ref) -> Verdict:
 def _notions(fast: bool, lr_over_weight_sq_power: float = 1.0, algebraic_exponent: float = -1.0) -> Verdict:
     """References: lr/||W||^2 ratios tend to (c_k/c_l)^lr_over_weight_sq_power (1: c_k/c_l; 0 confuses
     the two notions, both equalizing), the deviation without weight decay decays like k^algebraic_exponent."""
-    ev = _notions_evidence(fast)
+    ev = _stored(_notions_evidence, fast)
     return _verdict_notions(ev, _notions_reference(ev, lr_over_weight_sq_power, algebraic_exponent))
 
 
@@ -367,7 +368,7 @@ def _critical(fast: bool, threshold_scale: float = 1.0) -> Verdict:
     """Reference: the explicit vector step bracketing the closed-form threshold (times
     ``threshold_scale``) within 1%; a formula off by 5% puts both rates of the bracket on one side
     of the true threshold, and the confirmations fail."""
-    return _verdict_critical(_critical_evidence(fast, threshold_scale=threshold_scale))
+    return _verdict_critical(_stored(_critical_evidence, fast, threshold_scale=threshold_scale))
 
 
 # ============================================================================= warm-up
@@ -444,7 +445,7 @@ def _warmup(fast: bool, one_step_spread: str = "ln cosh(S0/2)") -> Verdict:
     (``one_step_spread``: a key of ``_ONE_STEP_SPREAD``; 'S0/2' is far from tight)."""
     if one_step_spread not in _ONE_STEP_SPREAD:
         raise ValueError(f"one_step_spread must be one of {sorted(_ONE_STEP_SPREAD)}, got {one_step_spread!r}")
-    ev = _warmup_evidence(fast)
+    ev = _stored(_warmup_evidence, fast)
     return _verdict_warmup(ev, _ONE_STEP_SPREAD[one_step_spread](ev["S0"]), one_step_spread)
 
 
@@ -511,4 +512,4 @@ def _saturation(fast: bool, asymptote_denominator: float = 4.0) -> Verdict:
     """References: eq. 4 iterated here (``_iterated_recovery``) and the asymptote lam^2 c^2/(4 r s0^2)
     (``asymptote_denominator=2``: the 1% condition put on v = 1/(lam E)^2 instead of on E, twice
     too few steps)."""
-    return _verdict_saturation(_saturation_evidence(fast, asymptote_denominator))
+    return _verdict_saturation(_stored(_saturation_evidence, fast, asymptote_denominator))

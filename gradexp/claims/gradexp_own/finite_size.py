@@ -194,8 +194,8 @@ def _check_closed_form(fast: bool, *, rho: float | None = None) -> Verdict:
     rows, hyps = {}, []
     worst, worst_comp = 0.0, math.inf
     for B in batches:
-        ref = mp_relu_finite_batch_factor(B, 15, rho_override=rho)
-        comp = mp_relu_finite_batch_factor(B, 15, rho_override=0.0 if rho is None else None)
+        ref = _memo(mp_relu_finite_batch_factor, B, 15, rho_override=rho)
+        comp = _memo(mp_relu_finite_batch_factor, B, 15, rho_override=0.0 if rho is None else None)
         got = (finite_batch_factor(B, "relu"), finite_batch_factor(B, "relu", bn_backward="simplified"))
         err = max(abs(g / r - 1) for g, r in zip(got, ref))
         err_c = max(abs(g / r - 1) for g, r in zip(got, comp))
