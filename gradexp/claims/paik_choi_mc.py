@@ -443,7 +443,7 @@ def _mc_thm_2_4(fast: bool, R_definition: str = "corrected") -> Verdict:
                    {"C(R)": C, "upper": upper, "stated_probability": p_stated, "networks": nets, "batches_per_network": nb,
                     "fraction_consistent": frac, "F": f_stat, "F_p_value": p_f, "z_grand_mean_vs_C": grand_z,
                     "batch64_mean_rel_shift": bshift, "interval_rel_width": upper / C - 1, "R_definition": R_definition},
-                   f"Every sampled network's E[ratio | W] is consistent with the interval ({frac:.3g} of them; F test p = "
+                   f"Every sampled network's E[ratio | W] is consistent with the interval ({round(frac * nets)} of {nets}; F test p = "
                    f"{p_f:.2g}: no variation with W; grand mean z = {grand_z:.3g} against C(R)), so the bound holds with "
                    f"probability 1. The interval (relative width {upper / C - 1:.2g}) is far narrower than BN's own "
                    f"sampling error: with the statistics of a batch of 64 the ratio sits {100 * bshift:.2g}% above C(R)."
