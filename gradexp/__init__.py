@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib
 import sys
 
+from . import optim  # noqa: F401
 from .activations import ACTIVATION_NAMES, Activation, get_activation
+from .theory import elr  # noqa: F401
 from .theory.explosion import (
     YANG_RATE,
     activation_factor,
@@ -23,14 +25,11 @@ from .theory.explosion import (
     theorem_2_4_probability,
     theorem_2_4_upper_factor,
 )
-from .theory.relu import relu_moments
 from .theory.finite_size import finite_batch_expansion, finite_batch_factor, finite_batch_rate
-from .theory.normalizers import normalizer_expansion, normalizer_factor
-from .theory.normalizers import depth_to_growth, design_map
 from .theory.finite_width import finite_width_coefficient, finite_width_factor
+from .theory.normalizers import depth_to_growth, design_map, normalizer_expansion, normalizer_factor
+from .theory.relu import relu_moments
 from .theory.rmt import *  # noqa: F401,F403  (its __all__)
-from .theory import elr  # noqa: F401
-from . import optim  # noqa: F401
 
 # ``import gradexp.elr`` (and ``gradexp.elr.model`` etc.) work like ``gradexp.elr``: the same
 # module objects as gradexp.theory.elr, never second copies
@@ -38,7 +37,7 @@ for _name in [m for m in sys.modules if m == elr.__name__ or m.startswith(elr.__
     sys.modules.setdefault(f"{__name__}.elr{_name[len(elr.__name__):]}", sys.modules[_name])
 del _name
 
-from .theory import rmt as _rmt
+from .theory import rmt as _rmt  # noqa: E402  (after the elr submodule aliases above)
 
 __version__ = "0.1.0"
 

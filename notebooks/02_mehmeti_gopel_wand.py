@@ -140,7 +140,7 @@ for L, quoted in ((50, 3e-5), (100, 2.5e-9)):
 from gradexp.mc.training import compare_with_model, train_toynet
 
 seeds = np.random.SeedSequence(2024).spawn(4)
-for name, lr in (("low", 1e-3), ("high", 1.0)):
+for _label, lr in (("low", 1e-3), ("high", 1.0)):
     runs = [train_toynet(50, 32, lr, 5, batch=64, rng=s) for s in seeds]
     cmp = compare_with_model(runs)
     print(f"lr = {lr:g}: Spearman(E_0, E_1) measured {cmp['flip_measured']:+.3f}, "
@@ -186,6 +186,7 @@ KEY["relative_spreads_E_step"] = spreads
 
 # %%
 import numpy as np
+
 from gradexp import elr, optim
 
 c = elr.plain_profile(20)

@@ -40,9 +40,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-import gradexp
-from gradexp.theory.finite_size import (finite_batch_expansion, finite_batch_factor,
-                                        finite_batch_moments)
+from gradexp.theory.finite_size import finite_batch_expansion, finite_batch_factor, finite_batch_moments
 
 KEY = {}  # the key numbers of this tour, printed as JSON at the end (checked by the tests)
 

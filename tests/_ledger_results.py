@@ -3,10 +3,10 @@ test_claims_*, test_falsifiable, test_notes): ``ledger_results()`` caches the re
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 
-@lru_cache(maxsize=None)
+@cache
 def ledger_results() -> dict:
     from gradexp.claims import run_ledger
 

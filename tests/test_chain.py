@@ -60,7 +60,10 @@ def _fd_errors(ch, *, freeze=False, n_inputs=5, n_weights=2, rng=0):
     return max(errs) / scale
 
 
-def _reference(ch, *, norm, full, act, residual_scale=1 / math.sqrt(2), skip_src=None, eps=0.0):
+_INV_SQRT2 = 1 / math.sqrt(2)
+
+
+def _reference(ch, *, norm, full, act, residual_scale=_INV_SQRT2, skip_src=None, eps=0.0):
     """Plain-numpy forward and backward of a SampledChain with a Gaussian upstream gradient.
 
     Written independently of the kernels: returns (xs, grads, weight grads).

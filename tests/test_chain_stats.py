@@ -22,7 +22,7 @@ def test_orthogonal_weights_are_orthogonal(widths, init):
     depth = len(widths) - 1
     ch = sample_chain(depth, widths, 6, weights="orthogonal", init=init, rng=3)
     g2 = 2.0 if init == "he" else init ** 2
-    for n, w in enumerate(ch.weights):
+    for w in ch.weights:
         d_in, d_out = w.shape
         c2 = g2 * max(d_in, d_out) / d_in  # entry variance g^2/d_in, as for Gaussian weights
         gram = w.T @ w if d_in >= d_out else w @ w.T

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from _ledger_results import ledger_results
+
 from gradexp.claims import _ledger, all_claims
 from gradexp.claims._ledger import ERROR, FAILS, HOLDS, HOLDS_LOOSELY, run_claim
 

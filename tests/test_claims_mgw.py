@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from _ledger_results import ledger_results
+
 from gradexp.claims import _ledger, all_claims
 from gradexp.claims._ledger import ERROR, run_claim
 

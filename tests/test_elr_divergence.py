@@ -9,9 +9,8 @@ import warnings
 import numpy as np
 import pytest
 
-from gradexp import elr
+from gradexp import _memory, elr
 from gradexp import optim as o
-from gradexp import _memory
 
 
 def _run(fn, *args, **kw):

@@ -6,6 +6,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 import sympy as sp
+from oracles import mp_activation_factor, mp_explosion_factor
 
 import gradexp
 from gradexp import (
@@ -14,7 +15,6 @@ from gradexp import (
     explosion_factor,
     explosion_factor_asymptotic,
 )
-from oracles import mp_activation_factor, mp_explosion_factor
 from gradexp.theory.explosion import _ASYMPTOTIC_R
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import inspect
 
 import pytest
-
 from _ledger_results import ledger_results
+
 from gradexp.claims import ERROR, FALSIFY_KINDS, Falsify, all_claims, run_claim
 
 CLAIMS = {c.id: c for c in all_claims()}

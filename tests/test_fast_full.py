@@ -5,8 +5,8 @@ claim's fast verdict is compared with its full one."""
 from __future__ import annotations
 
 import pytest
-
 from _ledger_results import ledger_results
+
 from gradexp.claims import ERROR, INCONCLUSIVE, all_claims
 from gradexp.claims.runner import run_claims
 

@@ -7,7 +7,6 @@ import math
 import mpmath as mp
 import numpy as np
 import pytest
-from scipy import special
 
 from gradexp.theory import finite_size as fs
 from gradexp.theory.explosion import activation_factor

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from _ledger_results import ledger_results
+
 from gradexp.claims import ERROR, PAPERS, all_claims, claims_for_paper, run_ledger
 from gradexp.claims.bibliography import COVERAGE, coverage_markdown
 from gradexp.claims.readme import COVERAGE_END, COVERAGE_START, readme_block

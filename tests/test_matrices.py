@@ -5,9 +5,10 @@ import math
 import mpmath as mp
 import numpy as np
 import pytest
+from oracles import exact_m2 as _exact_m2
+from oracles import mp_product_singular_values
 
 from gradexp import fuss_catalan_cdf, ginibre_lyapunov_exponents
-from oracles import exact_m2 as _exact_m2, mp_product_singular_values
 from gradexp.mc._estimate import estimate
 from gradexp.mc.matrices import (
     _log_singular_values,

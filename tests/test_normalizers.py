@@ -12,7 +12,6 @@ import pytest
 import gradexp
 from gradexp import explosion_factor, finite_batch_factor
 from gradexp.activations import get_activation
-from gradexp.theory import normalizers as nz
 from gradexp.theory.normalizers import (
     NORMS,
     depth_to_growth,
@@ -21,9 +20,9 @@ from gradexp.theory.normalizers import (
     normalizer_factor,
     normalizer_moments,
     radial_moments,
+    rules,
 )
 from gradexp.theory.normalizers import factor as fac
-from gradexp.theory.normalizers import rules
 
 SIZES = [4, 5, 6, 7, 8, 11, 16, 64, 1000, 10 ** 6]
 SMOOTH = ["tanh", "gelu", "silu", "softplus", "elu"]
@@ -503,12 +502,14 @@ def _chain_ratio(norm, N, act, backward, s=0.0, d=512, L=30, reps=24, seed=0, ep
         for W in Ws[:L]:
             x = W @ h  # (d, cols)
             if norm == "batch":
-                c = x - x.mean(1, keepdims=True); sig = np.sqrt((c * c).mean(1, keepdims=True) + eps)
+                c = x - x.mean(1, keepdims=True)
+                sig = np.sqrt((c * c).mean(1, keepdims=True) + eps)
                 y = c / sig
             else:
                 xg = x.T.reshape(cols, -1, N)
                 c = xg - xg.mean(2, keepdims=True) if norm == "group" else xg
-                sig = np.sqrt((c * c).mean(2, keepdims=True) + eps); y = c / sig
+                sig = np.sqrt((c * c).mean(2, keepdims=True) + eps)
+                y = c / sig
             cache.append((y, sig))
             yy = y if norm == "batch" else y.reshape(cols, d).T
             h = a.value(yy + s)

@@ -9,8 +9,8 @@ import math
 import re
 
 import pytest
-
 from _ledger_results import ledger_results
+
 from gradexp.claims import ERROR, all_claims
 
 CLAIMS = [c.id for c in all_claims()]

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracles import mp_relu_moments
 
 from gradexp import relu_moments
-from oracles import mp_relu_moments
 
 
 def _rel(v, ref):

@@ -12,6 +12,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracles import (
+    mp_fc_cdf,
+    mp_fc_moment,
+    mp_fc_pdf,
+    mp_fc_sf,
+    mp_fc_solve,
+    mp_fc_x_phi,
+)
 
 import gradexp
 from gradexp import (
@@ -25,14 +33,6 @@ from gradexp import (
     fuss_catalan_singular_pdf,
     fuss_catalan_x,
     ginibre_lyapunov_exponents,
-)
-from oracles import (
-    mp_fc_cdf,
-    mp_fc_moment,
-    mp_fc_pdf,
-    mp_fc_sf,
-    mp_fc_solve,
-    mp_fc_x_phi,
 )
 
 TOL = 4e-15  # a few ulp, on the whole support

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gradexp.claims import ERROR, all_claims
-from gradexp.claims import _ledger
+from gradexp.claims import ERROR, _ledger, all_claims
 from gradexp.claims.runner import run_claims
 
 

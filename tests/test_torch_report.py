@@ -31,7 +31,7 @@ def test_render_from_measurements(tmp_path):
     assert text.count("\n| ") == 2 + len(TINY) and "What the numbers say" in text
     assert "Finite width" in text and "Depth drift" in text
     assert "(3 re-initialisations per network, seed 1," in text
-    for case, prof, _ in results:
+    for case, _prof, _ in results:
         assert case.label in text
     assert f"{results[0][1].growth()['mean']:.4f}" in text
     report.figure(results, tmp_path / "p.png")

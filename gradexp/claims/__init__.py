@@ -12,6 +12,7 @@ import importlib
 import pkgutil
 
 from ._ledger import (
+    _REGISTRY,
     ERROR,
     FAILS,
     FALSIFY_KINDS,
@@ -25,7 +26,6 @@ from ._ledger import (
     Hypothesis,
     Result,
     Verdict,
-    _REGISTRY,
     claim,
     run_claim,
     weigh,

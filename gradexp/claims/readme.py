@@ -30,6 +30,13 @@ def replace_block(readme_text: str, table: str, start: str = START, end: str = E
                   readme_text, flags=re.S)
 
 
+def accuracy_markdown(page: str) -> str:
+    """The README's accuracy block: ``docs/accuracy.md`` without its generated-by comment and its
+    title."""
+    lines = page.splitlines()[1:]
+    return "\n".join(line for line in lines if not line.startswith("# ")).strip()
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     path = Path("README.md")
@@ -37,7 +44,7 @@ def main(argv=None) -> int:
     table = ledger_markdown(results)
     coverage = coverage_markdown()
     findings = findings_markdown(results)
-    accuracy = Path("docs/accuracy.md").read_text(encoding="utf-8").split("\n", 1)[1].strip()
+    accuracy = accuracy_markdown(Path("docs/accuracy.md").read_text(encoding="utf-8"))
     if "--write" in argv:
         text = replace_block(path.read_text(), table)
         text = replace_block(text, coverage, COVERAGE_START, COVERAGE_END)

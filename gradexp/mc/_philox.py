@@ -238,7 +238,7 @@ def _fill_raw(k0, k1, c0, c1, c2, c3, out):
 @kernel
 def _zig64(r0, k0, k1, c0, c1, c2, c3, j):
     """numpy's ``random_standard_normal`` on the words (r, s_j, s_{j+1}, ...), s the sequential
-    stream at counter c; returns (variate, index of the first unused s). 
+    stream at counter c; returns (variate, index of the first unused s).
 
     Strip i = bits 0-7 of r, sign = bit 8, abscissa = bits 9-60 times x_i/2^52; accepted at
     once below x_{i-1}, else the wedge test (strips 1-255) or Marsaglia's exponential tail

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .._memory import check_trajectory_memory
 from .._validate import (
     as_float_array,
     check_choice,
@@ -34,7 +35,6 @@ from .._validate import (
     check_scalar,
 )
 from ..gaussian import _out
-from .._memory import check_trajectory_memory
 from .tvlars_factor import _check_phi_params, tvlars_phi
 
 __all__ = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from ._registry import PAPER_KEYS, FigureSpec, _FIGURES, register_figure
+from ._registry import _FIGURES, PAPER_KEYS, FigureSpec, register_figure
 
 #: modules listed first, in this order; any other figure module follows, by name
 PAPER_MODULES = ("paik_choi", "paik_choi_mc", "mehmeti_gopel_wand", "tvlars", "bjorck")

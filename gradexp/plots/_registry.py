@@ -10,8 +10,9 @@ by its module and name. Figures that draw the same data (for example Bjorck et a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..bibliography import PAPER_KEYS
 

@@ -150,7 +150,7 @@ def _repr_plot(d: dict):
     fig, axes = new_figure(1, 3, width=3.4, height=3.3)
     layers = np.asarray(d["layers"])
     for c, norm in enumerate(("batch", "layer", "none")):
-        for j, (key, ax) in enumerate((("mean_abs_cos", axes[0][0]), ("stable_rank", axes[0][1]),
+        for key, ax in ((("mean_abs_cos", axes[0][0]), ("stable_rank", axes[0][1]),
                                        ("kurtosis", axes[0][2]))):
             m, se = np.asarray(d[f"{norm}_{key}_mean"]), np.asarray(d[f"{norm}_{key}_se"])
             if key == "stable_rank":

@@ -181,7 +181,7 @@ def _fig6_compute(fast: bool, seed: int) -> dict:
     T, peak = 200, 0.1
     c = elr.plain_profile(DEPTH)
     out = {"names": np.array(list(_schedules(peak, T))), "peak": peak}
-    for i, (name, sch) in enumerate(_schedules(peak, T).items()):
+    for i, (_name, sch) in enumerate(_schedules(peak, T).items()):
         tr = elr.simulate(c, sch, T)
         out[f"lr_{i}"] = tr.lr
         out[f"elr_{i}"] = tr.elr

@@ -71,8 +71,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .executors import (SerialExecutor, _check_root_seed, _execute, _func_id, _grid_axes, available_cpus,
-                        cell_seed, expand_grid, local_executor, sweep_map)
+from .executors import (
+    SerialExecutor,
+    _check_root_seed,
+    _execute,
+    _func_id,
+    _grid_axes,
+    available_cpus,
+    cell_seed,
+    expand_grid,
+    local_executor,
+    sweep_map,
+)
 from .store import FORMAT, SweepResult, _lock, _Store, atomic_savez, load_sweep
 
 __all__ = [

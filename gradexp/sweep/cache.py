@@ -280,7 +280,7 @@ def _closure(name: str) -> dict[str, Path]:
     return seen
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _module_closure_hash(name: str) -> str:
     seen = _closure(name)
     h = hashlib.sha256()
@@ -314,7 +314,7 @@ def _python_source(mod: str) -> Path | None:
     return Path(src)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _package_version(mod: str) -> str:
     """Version of what provides module ``mod``: the Python version for the standard library
     (built-in modules included), else the installed distribution's version, else the

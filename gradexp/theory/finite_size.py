@@ -88,10 +88,8 @@ import math
 import numbers
 
 import numpy as np
-from scipy import special
 
-from ..activations import (DROPOUT, IDENTITY, LEAKY_RELU, RELU, Activation,
-                           get_activation)
+from ..activations import DROPOUT, IDENTITY, LEAKY_RELU, RELU, Activation, get_activation
 from ..gaussian import _out, gaussian_expectation
 from .explosion import activation_factor
 

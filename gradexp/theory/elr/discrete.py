@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._memory import check_trajectory_memory
 from ..._validate import (
     as_float_array,
     check_int,
     check_interval,
+    check_nonnegative,
     check_positive,
     check_real,
 )
-from ..._memory import check_trajectory_memory
-from ..._validate import check_nonnegative
 from .divergence import report_divergence, weight_decay_stability_limit
 
 __all__ = ["discrete_weight_sq", "momentum_weight_sq", "momentum_state"]

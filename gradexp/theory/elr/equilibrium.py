@@ -14,9 +14,8 @@ import math
 
 import numpy as np
 
-from ..._validate import check_interval, check_positive
+from ..._validate import check_interval, check_nonnegative, check_positive
 from ...gaussian import _out
-from ..._validate import check_nonnegative
 
 __all__ = ["equilibrium_weight_sq", "equilibrium_elr", "equilibrium_relative_update",
            "contraction_factor", "equilibrium_steps", "limit_ratio"]

@@ -22,10 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..._validate import check_choice, check_int, check_positive, check_real
-from ...optim import SGD, LayerRule, Optimizer, StateSchedule, schedule_values
 from ..._memory import check_trajectory_memory
-from ..._validate import check_nonnegative
+from ..._validate import check_choice, check_int, check_nonnegative, check_positive, check_real
+from ...optim import SGD, LayerRule, Optimizer, StateSchedule, schedule_values
 from .divergence import report_divergence, weight_decay_stability_limit
 
 __all__ = ["ELRTrajectory", "simulate"]

@@ -18,11 +18,11 @@ from ..._validate import (
     as_float_array,
     check_int,
     check_interval,
+    check_nonnegative,
     check_positive,
     check_real,
 )
 from ...gaussian import _out
-from ..._validate import check_nonnegative
 from ..explosion import YANG_RATE
 
 __all__ = ["spread", "log_spread", "stability_bound", "stability_bound_at_init", "one_step_factor",

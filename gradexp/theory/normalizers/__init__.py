@@ -70,8 +70,15 @@ References
 from __future__ import annotations
 
 from .design import depth_to_growth, design_map
-from .factor import (BACKWARDS, NORMS, WEIGHT_VAR, forward_fixed_point, normalizer_expansion,
-                     normalizer_factor, normalizer_moments)
+from .factor import (
+                     BACKWARDS,
+                     NORMS,
+                     WEIGHT_VAR,
+                     forward_fixed_point,
+                     normalizer_expansion,
+                     normalizer_factor,
+                     normalizer_moments,
+)
 from .rules import coordinate_rule, radial_moments, shifted_pair_rule
 
 __all__ = ["NORMS", "BACKWARDS", "WEIGHT_VAR", "normalizer_factor", "normalizer_moments",

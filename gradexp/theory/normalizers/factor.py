@@ -16,8 +16,7 @@ from ..._validate import as_float_array, check_choice, check_real
 from ...activations import DROPOUT, RELU, Activation, get_activation
 from ...gaussian import gaussian_expectation, scaled_partial_moments
 from ..explosion import activation_factor
-from ..finite_size import (_closed_moments, _homogeneous_slope, finite_batch_expansion,
-                           finite_batch_factor)
+from ..finite_size import _closed_moments, _homogeneous_slope, finite_batch_expansion, finite_batch_factor
 from .rules import coordinate_rule, radial_moments, radial_nodes, shifted_pair_rule
 
 __all__ = ["NORMS", "BACKWARDS", "WEIGHT_VAR", "normalizer_factor", "normalizer_moments",
