@@ -74,7 +74,7 @@ KEY["yang_rate"] = gradexp.YANG_RATE
 # %%
 import mpmath as mp
 
-from gradexp.claims.paik_choi import mp_explosion_factor
+from gradexp.experiments.references import mp_explosion_factor
 
 
 def eq4_as_printed(R):

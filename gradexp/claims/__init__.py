@@ -33,7 +33,7 @@ from ._ledger import (
 from .bibliography import PAPERS, citation
 
 #: per-paper modules, in ledger order (gradexp_own's submodules follow, alphabetically)
-PAPER_MODULES = ("paik_choi", "paik_choi_mc", "paik_choi_lalc", "mehmeti_gopel_wand",
+PAPER_MODULES = ("paik_choi", "paik_choi_bounds", "paik_choi_mc", "paik_choi_lalc", "mehmeti_gopel_wand",
                  "mehmeti_gopel_wand_mc", "mehmeti_gopel_wand_sim", "tvlars", "bjorck")
 
 
