@@ -204,8 +204,9 @@ def _check_mc(fast: bool, *, reference: str = "theory") -> Verdict:
                 "cells (statement, competitor, extrapolated, se, z statement, z competitor)": table,
                 "reported_not_tested (theory, extrapolated, se)": reported,
                 "max_|z|_statement": _sig(float(np.max(np.abs(zs))), 3), "worst_cell": list(table)[worst],
-                "min_|z|_competitor": _sig(float(np.min(np.abs(zc))), 3)}
-    wr = rows[worst]
+                "min_|z|_competitor": _sig(float(np.min(np.abs(zc))), 3),
+                "worst_cell (extrapolated, se)": _sig([rows[worst]["extrapolated"], rows[worst]["extrapolated_se"]], 5)}
+    wr = dict(zip(("extrapolated", "extrapolated_se"), evidence["worst_cell (extrapolated, se)"]))
     note = (f"Pooled over {len(rows)} cells, the 1/width extrapolations give chi^2 = {pooled['chi2_statement']:.4g} "
             f"on {pooled['dof']} dof (p = {pooled['p_statement']:.2g}) from the {reference} factor and chi^2 = "
             f"{pooled['chi2_competitor']:.4g} (p = {pooled['p_competitor']:.2g}) from the {other} factor "
