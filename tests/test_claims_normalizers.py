@@ -111,5 +111,4 @@ def test_docs_table_lists_every_cell_with_its_theory():
 def test_docs_table_is_the_generated_one():
     mode = "fast" if nx.docs_block().split("\n")[2].startswith("Fast") else "full"
     block = nx.agreement_markdown(nx.agreement(mode == "fast"))
-    assert nx.docs_block() == block, "stale: python -c 'from gradexp.experiments.normalizers import " \
-                                     "write_docs_section; write_docs_section()'"
+    assert nx.docs_block() == block, "stale: python -m gradexp.experiments.normalizers"

@@ -200,3 +200,9 @@ def write_docs_section(fast=False, path=DOCS_PAGE) -> str:
     path = Path(path)
     path.write_text(_splice(path.read_text(encoding="utf-8"), block), encoding="utf-8")
     return block
+
+
+if __name__ == "__main__":  # python -m gradexp.experiments.normalizers: regenerate the docs table
+    from gradexp.experiments import normalizers as _module  # the importable functions key the store
+
+    _module.write_docs_section()
