@@ -206,6 +206,10 @@ def _check_mc(fast: bool, *, reference: str = "theory") -> Verdict:
                 "max_|z|_statement": _sig(float(np.max(np.abs(zs))), 3), "worst_cell": list(table)[worst],
                 "min_|z|_competitor": _sig(float(np.min(np.abs(zc))), 3),
                 "worst_cell (extrapolated, se)": _sig([rows[worst]["extrapolated"], rows[worst]["extrapolated_se"]], 5)}
+    # GroupNorm/RMSNorm cells against BatchNorm's factor at the same size (a second competitor)
+    zb = [(r["extrapolated"] - r["batch_factor"]) / r["extrapolated_se"] for r in rows if r["norm"] != "batch"]
+    evidence["group_rms_cells_vs_batchnorm_factor (chi^2, dof, min |z|)"] = _sig(
+        [float(np.sum(np.square(zb))), len(zb), float(np.min(np.abs(zb)))], 4)
     wr = dict(zip(("extrapolated", "extrapolated_se"), evidence["worst_cell (extrapolated, se)"]))
     note = (f"Pooled over {len(rows)} cells, the 1/width extrapolations give chi^2 = {pooled['chi2_statement']:.4g} "
             f"on {pooled['dof']} dof (p = {pooled['p_statement']:.2g}) from the {reference} factor and chi^2 = "
@@ -213,5 +217,7 @@ def _check_mc(fast: bool, *, reference: str = "theory") -> Verdict:
             f"(rejection below p = {pooled['rejection_p (two-sided tail of k se)']:.2g}); max |z| = "
             f"{evidence['max_|z|_statement']:.3g} (worst: {evidence['worst_cell']}: {wr['extrapolated']:.4f} ± "
             f"{wr['extrapolated_se']:.4f}); per cell the competitor is at least "
-            f"{evidence['min_|z|_competitor']:.3g} standard errors away.")
+            f"{evidence['min_|z|_competitor']:.3g} standard errors away. The GroupNorm/RMSNorm cells are chi^2 = "
+            f"{evidence['group_rms_cells_vs_batchnorm_factor (chi^2, dof, min |z|)'][0]:.4g} from BatchNorm's factor "
+            f"at their size.")
     return Verdict(status, evidence, note, hypotheses=tuple(hyps))
