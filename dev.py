@@ -2,7 +2,9 @@
 
     python dev.py regen [ARTEFACT ...]   regenerate committed artefacts (all by default)
     python dev.py list                   the artefacts, their files and the test that keeps each fresh
-    python dev.py test [PYTEST ARGS]     the test suite (as CI runs it, without reinstalling)
+    python dev.py test [--long] [PYTEST ARGS]
+                                         the test suite (as CI runs it, without reinstalling;
+                                         --long adds the fast-vs-full ledger comparison)
     python dev.py docs                   build the documentation with warnings as errors
     python dev.py lint                   ruff, as configured in pyproject.toml
 
@@ -42,6 +44,9 @@ ARTEFACTS = (
              "tests/test_figures_data.py (fast data recomputed)"),
     Artefact("figures", "figures/*.png, figures/*.npz", (PY, "-m", "gradexp.cli", "figures", "--out", "figures"),
              "tests/test_artefacts.py (code hash stored in each .npz)"),
+    Artefact("normalizers-mc", "docs/theory/normalizers.md (Monte-Carlo agreement block)",
+             (PY, "-m", "gradexp.experiments.normalizers"),
+             "tests/test_claims_normalizers.py (the block against a recomputation)"),
     Artefact("tours", "notebooks/*.ipynb", (PY, "notebooks/_build.py"),
              "tests/test_notebooks.py (tours re-executed, key numbers compared)"),
     Artefact("readme", "README.md (generated blocks)", (PY, "-m", "gradexp.claims.readme", "--write"),
@@ -90,7 +95,11 @@ def main(argv: list[str]) -> int:
             print(f"{a.name:17} {a.files:40} kept fresh by {a.guard}")
         return 0
     if cmd == "test":
-        return subprocess.run([PY, "-m", "pytest", *rest], cwd=ROOT).returncode
+        env = dict(os.environ)
+        if "--long" in rest:  # also tests/test_fast_full.py: the whole ledger in full mode
+            rest = [a for a in rest if a != "--long"]
+            env["GRADEXP_LONG_TESTS"] = "1"
+        return subprocess.run([PY, "-m", "pytest", *rest], cwd=ROOT, env=env).returncode
     if cmd == "docs":
         return subprocess.run([PY, "-m", "sphinx", "-W", "-b", "html", "docs", "docs/_build/html"], cwd=ROOT).returncode
     if cmd == "lint":

@@ -9,7 +9,7 @@ import math
 import pytest
 from _ledger_results import ledger_results
 
-from gradexp.claims import all_claims, paik_choi, paik_choi_lalc
+from gradexp.claims import all_claims, paik_choi, paik_choi_bounds, paik_choi_lalc
 from gradexp.claims._ledger import FAILS, HOLDS, HOLDS_LOOSELY
 
 EXPECTED = {
@@ -23,7 +23,7 @@ EXPECTED = {
     "pc-fig1-activations": HOLDS, "pc-fig1-dropout": HOLDS, "pc-001-relu-variance": HOLDS,
     "pc-lalc-listing": HOLDS, "pc-lalc-listing-000": HOLDS, "pc-sec3-ratio": HOLDS,
 }
-MODULES = (paik_choi.__name__, paik_choi_lalc.__name__)
+MODULES = (paik_choi.__name__, paik_choi_bounds.__name__, paik_choi_lalc.__name__)
 
 
 def test_every_claim_of_the_modules_is_listed():

@@ -4,6 +4,7 @@ integrals, the algebra against sympy, the measured-table API, its validation and
 
 import ast
 import math
+import os
 
 import numpy as np
 import pytest
@@ -177,6 +178,8 @@ def test_identity_simplified_theory_vs_chains_b8():
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("GRADEXP_LONG_TESTS") != "1",
+                    reason="about a minute of chains: set GRADEXP_LONG_TESTS=1 (python dev.py test --long)")
 @pytest.mark.xfail(strict=True, reason="measured -5.99 +- 0.47 against derived -7.73 (z = +3.7) "
                    "at B = 16, d = 256 ... 2048: an open discrepancy (docs/theory/finite_width.md)")
 def test_identity_simplified_theory_vs_chains_b16():
