@@ -2,7 +2,7 @@
 matrices, gradient descent on linear systems, channel variances of deep linear networks.
 
 Plain functions taking ``rng`` (SPEC 7) and returning arrays or estimates with standard errors;
-the sampled products run through the result store (:func:`gradexp.experiments._memo.memo_call`).
+the sampled products run through the result store (``gradexp.experiments._memo.memo_call``).
 The claims (:mod:`gradexp.claims.bjorck`) and the figures (:mod:`gradexp.plots.bjorck`) import them.
 
 References

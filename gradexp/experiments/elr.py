@@ -289,7 +289,7 @@ def toynet_fig10(*, depth: int = 50, width: int = 32, batch: int = 64, runs: int
     averaged over runs, with its standard error over runs), the spread of the ELRs over layers
     (the standard deviation over layers 2..L of log E, measured and model) at steps 0, 5 and
     ``steps`` with standard errors over runs, its drop from step 0 to ``steps`` (per run, then
-    mean and standard error) and the measured drop's excess over the model's (paired over runs), the mean |log E| error of the model at steps 1, 5, ``steps`` with
+    mean and standard error) and the measured drop's excess over the model's (paired over runs), the mean absolute log E error of the model at steps 1, 5, ``steps`` with
     standard errors, the largest Pythagoras residual and the loss; and the noise floor (mean,
     standard error).
 

@@ -244,7 +244,7 @@ def second_derivative_check(depth, width, batch, *, rng, per_layer, activation="
     derivatives :math:`h_i^n` by finite differences against :math:`(g_i^n/l')^{\rm power} l''` on
     ``per_layer`` random coordinates of every layer. ``freeze`` holds BN's statistics fixed (the
     network is then piecewise linear in its activations for ReLU). Returns the largest deviation
-    relative to max |h|, the median relative deviation, and the log-log slope of |h| against g^2
+    relative to max abs(h), the median relative deviation, and the log-log slope of abs(h) against g^2
     over the coordinates."""
     from ..mc.chain import sample_chain
 
@@ -269,7 +269,7 @@ def sqrt_h_layer_ratios(depth, width, batch, *, rng, nets) -> dict:
     BN statistics held fixed, so :math:`h = g^2 l''/l'^2` exactly, Lemma 2.9): per layer
     :math:`\sum_i \mathrm{Var}(x_i)\mathrm{Var}(\sqrt{|h_i|})` and the same with the gradient;
     the layer ratios (mean and standard error over layers and networks), and the proof's step 29
-    (Var(sqrt|h_i|)/Var(g_i) against the mean of |l''|/l'^2)."""
+    (Var(sqrt(abs(h_i)))/Var(g_i) against the mean of abs(l'')/l'^2)."""
     from ..mc.chain import sample_chain
 
     ratios_h, ratios_g, step_c, step_pred, spread = [], [], [], [], []

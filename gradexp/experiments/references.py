@@ -44,9 +44,9 @@ def mp_relu_moments(mu, sigma, dps=None):
     """Prop. 2.1 (eqs. 1-2) literally: mean = mu Phi(z) + sigma phi(z),
     var = (sigma^2 + mu^2) Phi(z) + mu sigma phi(z) - mean^2, z = mu/sigma.
 
-    The cancellation of both lines grows like a power of |z| (mean ~ sigma phi/z^2 for
-    z -> -inf, var ~ sigma^2 phi/z^3 against terms of size z^2 sigma^2 phi/|z|): the working
-    precision grows by 8 digits per decade of |z| (60 digits at |z| <= 1).
+    The cancellation of both lines grows like a power of abs(z) (mean ~ sigma phi/z^2 for
+    z -> -inf, var ~ sigma^2 phi/z^3 against terms of size z^2 sigma^2 phi/abs(z)): the working
+    precision grows by 8 digits per decade of abs(z) (60 digits at abs(z) <= 1).
     """
     mu, sigma = mp.mpf(mu), mp.mpf(sigma)
     dps = dps or max(mp.mp.dps + 30, _digits_for(mu / sigma, base=60))
@@ -59,7 +59,7 @@ def mp_relu_moments(mu, sigma, dps=None):
 
 
 def mp_explosion_factor(R, dps=None):
-    """Eq. 4 of Paik & Choi literally; the precision grows with |R| to cover the cancellation."""
+    """Eq. 4 of Paik & Choi literally; the precision grows with abs(R) to cover the cancellation."""
     R = mp.mpf(R)
     dps = dps or max(mp.mp.dps + 30, _digits_for(R))
     with mp.workdps(dps):

@@ -44,7 +44,7 @@ Any depth: the backward vector is carried as :math:`2^{e}\tilde g` with a runnin
 exponent and renormalised by powers of two when :math:`\|\tilde g\|^2` leaves
 :math:`[2^{-100}, 2^{100}]` (:math:`2^{\pm 40}` in float32). Scaling by a power of two is exact,
 so the statistics are those of the unscaled recursion wherever it stays in range, and
-:attr:`ChainResult.log_grad_norms` and the rates are finite at any depth.
+``ChainResult.log_grad_norms`` and the rates are finite at any depth.
 
 The options of a chain are one validated, frozen :class:`ChainSpec`; every public function
 builds it once (``simulate_chain(depth, width, batch, **options)``) or takes it

@@ -113,7 +113,7 @@ class ChainSpec:
     weight_grads : compute :math:`\nabla W^n` (its norm and :math:`\langle\nabla W, W\rangle`).
     corr_features : number of features for the pairwise correlation statistic (0: off).
     stats : extra per-layer statistics, a name or a tuple of names of :data:`STATS`:
-        ``"gram"`` fills :attr:`~gradexp.mc.chain.ChainResult.gram_cos`, ``stable_rank`` and ``isometry_gap``
+        ``"gram"`` fills ``ChainResult.gram_cos``, ``stable_rank`` and ``isometry_gap``
         (costs one B×B Gram matrix and its eigenvalues per layer and chain).
     dtype : ``numpy.float64`` or ``numpy.float32`` (stored as a :class:`numpy.dtype`).
 

@@ -35,7 +35,7 @@ Executors
     :func:`local_executor`); dask workers get the thread settings of their cluster (dask's
     nanny sets the BLAS/OpenMP variables to 1 by default; set ``NUMBA_NUM_THREADS`` in the
     workers' environment as well). Local workers and their fork server end when the process
-    that started them dies, however it dies (``kill -9`` included; :mod:`._lifeline`).
+    that started them dies, however it dies (``kill -9`` included; ``sweep/_lifeline.py``).
 
 Result files
     With ``path``, results go to one ``.npz`` per sweep (loadable with ``numpy.load``,
@@ -57,7 +57,7 @@ Package layout
     :mod:`.executors` (cells, seeds, process pools, dask, :func:`sweep_map`), :mod:`.store`
     (result files), :mod:`.grids` (the named sweeps of ``gradexp sweep``, whose every cell is
     checked, memory included, before the first runs), :mod:`.cache` (the result store shared by
-    ``verify``, ``figures`` and sweeps, which checks every entry it serves), :mod:`._lifeline`
+    ``verify``, ``figures`` and sweeps, which checks every entry it serves), ``sweep/_lifeline.py``
     (no orphan processes). The command line is in
     :mod:`gradexp.cli`.
 """

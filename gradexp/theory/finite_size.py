@@ -408,7 +408,7 @@ def finite_batch_factor(batch, activation="relu", *, bn_backward="full", **param
 
 def finite_batch_rate(batch, activation="relu", *, bn_backward="full", **params):
     r"""Per-layer growth of the gradient *norm*, :math:`\sqrt{\lambda(B)}` (the quantity
-    :attr:`gradexp.mc.ChainResult.rate` estimates at large width).
+    ``ChainResult.rate`` estimates at large width).
 
     References
     ----------
@@ -488,7 +488,7 @@ def rate_vs_batch_overlay(batches, activation="relu", *, bn_backward="full", **p
 
     Returns ``{"batch": B, "rate": √λ(B), "rate_inf": √λ(∞), "factor": λ(B)}`` over
     the batch sizes given (inf allowed): the infinite-width per-layer growth of the gradient
-    norm that :attr:`ChainResult.rate` estimates, to draw as a line over the sweep's points.
+    norm that ``ChainResult.rate`` estimates, to draw as a line over the sweep's points.
 
     References
     ----------

@@ -205,7 +205,7 @@ def finite_width_factor(batch, width, activation="relu", *, norm="batch", backwa
     64 … 512 (Lyapunov factor), interpolated in 1/B over B ∈ [8, 64].
 
     Accuracy: the neglected term is :math:`\lambda(B)\,b(B)/d^2` with the measured b of
-    :data:`MEASURED`: |b| ≤ 351 (identity, full, B = 64) and ≤ 163 for ReLU, so the neglected
+    :data:`MEASURED`: :math:`|b| \le 351` (identity, full, B = 64) and ≤ 163 for ReLU, so the neglected
     term is up to 9 % (identity) and 4 % (ReLU) of λ at d = 64 and up to 0.13 % and 0.06 % at
     d = 512; the statistical error of a adds ``a_se``/d relative (a_se = 0.13 … 0.49). For the
     identity at B ≥ 32 the two-term fit is poor (χ² up to 53 on 2 dof): there the law is an
