@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_float_array", "check_bool", "check_choice", "check_clamp", "check_int", "check_int_array",
+__all__ = ["as_float_array", "nonneg_int_arg", "pos_int_arg", "check_bool", "check_choice", "check_clamp", "check_int", "check_int_array",
            "check_interval", "check_nonnegative", "check_optional_positive", "check_positive", "check_real",
            "check_scalar"]
 
@@ -180,3 +180,25 @@ def check_choice(v, name: str, choices) -> str:
     if v not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {v!r}")
     return v
+
+
+def _int_text(text: str, lo: int, what: str) -> int:
+    import argparse
+
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a {what} integer, got {text!r}") from None
+    if v < lo:
+        raise argparse.ArgumentTypeError(f"must be >= {lo}, got {v}")
+    return v
+
+
+def nonneg_int_arg(text: str) -> int:
+    """A command-line integer >= 0 (an ``argparse`` type: ArgumentTypeError otherwise)."""
+    return _int_text(text, 0, "non-negative")
+
+
+def pos_int_arg(text: str) -> int:
+    """A command-line integer >= 1 (an ``argparse`` type: ArgumentTypeError otherwise)."""
+    return _int_text(text, 1, "positive")

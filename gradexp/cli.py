@@ -24,6 +24,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ._validate import nonneg_int_arg as _nonneg_int
+from ._validate import pos_int_arg as _pos_int
+
 FORMATS = ("png", "pdf", "svg")
 
 
@@ -37,26 +40,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 # =========================================================================== value checks
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
-    return v
-
-
-def _pos_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
-
-
 def check_writable_dir(path) -> Path:
     """Create ``path`` (and parents) if needed and check a file can be written in it. An empty
     path is refused (it would silently mean the current directory)."""

@@ -22,6 +22,9 @@ import importlib
 import json
 import sys
 
+from .._validate import nonneg_int_arg as _nonneg_int
+from .._validate import pos_int_arg as _pos_int
+
 __all__ = ["add_probe_parser", "run_probe", "load_model", "parse_shape", "ProbeError"]
 
 
@@ -42,26 +45,6 @@ def parse_shape(text: str) -> tuple[int, ...]:
     if not dims or any(d < 1 for d in dims):
         raise argparse.ArgumentTypeError(f"sizes must be >= 1, got {text!r}")
     return dims
-
-
-def _pos_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
-
-
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
-    return v
 
 
 def _kwarg(text: str) -> tuple[str, object]:
